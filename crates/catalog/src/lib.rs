@@ -1,0 +1,27 @@
+//! imagehub's catalog: the domain model (images, groups, visibility, status), the query
+//! model, the access rules and the operations every API face calls. No HTTP, no SQL:
+//! persistence is behind the [`Store`] trait, implemented in `imagehub-store`.
+
+mod access;
+mod error;
+mod ids;
+mod image;
+pub mod preset;
+mod query;
+pub mod register;
+mod service;
+mod store;
+pub mod token;
+mod words;
+
+pub use access::{AccessScope, Caller, Role, Scope, Writer};
+pub use error::{Error, Result};
+pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};
+pub use image::{
+    Arch, ContainerFormat, DEFAULT_WORKSPACE, DevService, DiskFormat, GroupMeta, Image, ImageGroup, ImageKind, KvTag,
+    Origin, ResourceCategory, ServiceType, Status, Visibility,
+};
+pub use query::{Filter, GroupQuery, GroupSortKey, ImageQuery, Page, PageRequest, SortDir, SortKey, TextMatch};
+pub use register::{ContainerRegistration, RegistryPath};
+pub use service::{Catalog, GroupUpdate, MAX_PAGE};
+pub use store::{Store, TokenRecord};

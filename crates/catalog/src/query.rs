@@ -1,0 +1,132 @@
+//! The query model: filters as data, multi-key sort with an id tie-break, offset or
+//! keyset (marker) paging and an optional total. Stores render it to SQL in one place.
+
+use crate::ids::{GroupId, ImageId, ProjectId};
+use crate::image::{Arch, ContainerFormat, ImageKind, ServiceType};
+
+/// How a text attribute is matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextMatch {
+    Exact(String),
+    /// Case-insensitive substring match.
+    Contains(String),
+}
+
+/// One condition; a query's filters are ANDed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    Kind(ImageKind),
+    Name(TextMatch),
+    Namespace(String),
+    ServiceType(ServiceType),
+    Workspace(String),
+    Arch(Arch),
+    ContainerFormat(ContainerFormat),
+    Owner(ProjectId),
+    Group(GroupId),
+}
+
+/// Sortable image attributes. The id is always the last, implicit tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    CreatedAt,
+    UpdatedAt,
+    Name,
+    Tag,
+    Size,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortDir {
+    Asc,
+    Desc,
+}
+
+/// Which slice of the ordered result to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageRequest {
+    /// Skip `offset` records.
+    Offset { offset: u64, limit: u64 },
+    /// The records strictly after `marker` in the sort order (keyset paging).
+    After { marker: ImageId, limit: u64 },
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> u64 {
+        match self {
+            PageRequest::Offset { limit, .. } | PageRequest::After { limit, .. } => *limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageQuery {
+    pub filters: Vec<Filter>,
+    /// Sort keys in priority order; empty means created_at descending.
+    pub sort: Vec<(SortKey, SortDir)>,
+    pub page: PageRequest,
+    /// Whether to count every matching record (costs a second query).
+    pub with_total: bool,
+}
+
+impl ImageQuery {
+    /// The effective sort: the given keys (or created_at desc), without duplicate keys.
+    /// The store appends the id with the direction of the last key.
+    pub fn effective_sort(&self) -> Vec<(SortKey, SortDir)> {
+        let mut out: Vec<(SortKey, SortDir)> = Vec::new();
+        for &(k, d) in &self.sort {
+            if !out.iter().any(|(seen, _)| *seen == k) {
+                out.push((k, d));
+            }
+        }
+        if out.is_empty() {
+            out.push((SortKey::CreatedAt, SortDir::Desc));
+        }
+        out
+    }
+}
+
+/// Sortable group attributes. The group id is the implicit tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupSortKey {
+    /// Earliest creation among the group's images.
+    CreatedAt,
+    /// Latest update among the group's images.
+    UpdatedAt,
+    Name,
+    VersionCount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupQuery {
+    /// Filters on the images a group is made of.
+    pub filters: Vec<Filter>,
+    pub sort: Vec<(GroupSortKey, SortDir)>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl GroupQuery {
+    pub fn effective_sort(&self) -> Vec<(GroupSortKey, SortDir)> {
+        let mut out: Vec<(GroupSortKey, SortDir)> = Vec::new();
+        for &(k, d) in &self.sort {
+            if !out.iter().any(|(seen, _)| *seen == k) {
+                out.push((k, d));
+            }
+        }
+        if out.is_empty() {
+            out.push((GroupSortKey::UpdatedAt, SortDir::Desc));
+        }
+        out
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Every matching record, when asked for.
+    pub total: Option<u64>,
+    /// Whether at least one more record follows this page.
+    pub has_more: bool,
+}

@@ -1,0 +1,171 @@
+//! Registering a container image by its registry path.
+
+use crate::error::{Error, Result};
+use crate::image::{Arch, DevService, KvTag, Origin, ResourceCategory, ServiceType, Visibility};
+
+/// A parsed `registry[:port]/namespace/name:tag` reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryPath {
+    pub registry: String,
+    pub namespace: String,
+    /// The repository below the namespace; may contain `/` for nested repositories.
+    pub name: String,
+    pub tag: String,
+}
+
+pub const REGISTRY_PATH_MIN: usize = 16;
+pub const REGISTRY_PATH_MAX: usize = 2048;
+pub const NAME_MAX: usize = 512;
+pub const TAG_MAX: usize = 128;
+
+fn is_path_component(s: &str) -> bool {
+    // Registry repository components: lowercase letters, digits, '.', '_', '-'.
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl RegistryPath {
+    pub fn parse(path: &str) -> Result<Self> {
+        let len = path.chars().count();
+        if !(REGISTRY_PATH_MIN..=REGISTRY_PATH_MAX).contains(&len) {
+            return Err(Error::invalid(format!(
+                "swr_path must be {REGISTRY_PATH_MIN} to {REGISTRY_PATH_MAX} characters long"
+            )));
+        }
+        if path.contains('@') {
+            return Err(Error::invalid("swr_path must name a tag (name:tag), not a digest"));
+        }
+        let mut parts = path.split('/');
+        let registry = parts.next().unwrap_or_default();
+        let rest: Vec<&str> = parts.collect();
+        if registry.is_empty()
+            || !registry.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+        {
+            return Err(Error::invalid(format!("swr_path has an invalid registry host {registry:?}")));
+        }
+        if rest.len() < 2 {
+            return Err(Error::invalid(
+                "swr_path must have the form registry[:port]/namespace/name:tag (namespace missing)",
+            ));
+        }
+        let (last, middle) = rest.split_last().unwrap_or((&"", &[]));
+        let Some((repo_last, tag)) = last.split_once(':') else {
+            return Err(Error::invalid("swr_path must end in name:tag (tag missing)"));
+        };
+        let namespace = middle[0];
+        let mut name_parts: Vec<&str> = middle[1..].to_vec();
+        name_parts.push(repo_last);
+        if !is_path_component(namespace) {
+            return Err(Error::invalid(format!(
+                "invalid namespace {namespace:?}: use lowercase letters, digits, '.', '_' and '-'"
+            )));
+        }
+        if let Some(bad) = name_parts.iter().find(|p| !is_path_component(p)) {
+            return Err(Error::invalid(format!(
+                "invalid image name component {bad:?}: use lowercase letters, digits, '.', '_' and '-'"
+            )));
+        }
+        let name = name_parts.join("/");
+        if name.len() > NAME_MAX {
+            return Err(Error::invalid(format!("image name longer than {NAME_MAX} characters")));
+        }
+        let tag_ok = !tag.is_empty()
+            && tag.len() <= TAG_MAX
+            && tag.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !tag_ok {
+            return Err(Error::invalid(format!(
+                "invalid tag {tag:?}: 1 to {TAG_MAX} of letters, digits, '.', '_' and '-'"
+            )));
+        }
+        Ok(Self { registry: registry.to_owned(), namespace: namespace.to_owned(), name, tag: tag.to_owned() })
+    }
+}
+
+/// What a client says when it registers a container image; unset fields take the
+/// documented defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerRegistration {
+    pub registry_path: String,
+    pub arch: Option<Arch>,
+    pub description: Option<String>,
+    pub origin: Option<Origin>,
+    pub resource_categories: Option<Vec<ResourceCategory>>,
+    pub service_type: Option<ServiceType>,
+    pub dev_services: Option<Vec<DevService>>,
+    pub visibility: Option<Visibility>,
+    pub workspace_id: Option<String>,
+    pub flavor_type: Option<String>,
+    pub kv_tags: Vec<KvTag>,
+    pub read_me: Option<String>,
+    pub accelerator_type: Option<String>,
+    pub image_type: Option<String>,
+    pub digest: Option<String>,
+    pub size: Option<i64>,
+    pub uploaded_by: Option<String>,
+}
+
+pub const DESCRIPTION_MAX: usize = 512;
+pub const READ_ME_MAX: usize = 30_000;
+pub const KV_TAGS_MAX: usize = 20;
+pub const KV_KEY_MAX: usize = 128;
+pub const KV_VALUE_MAX: usize = 255;
+
+/// Checks key/value labels (used by register and UpdateImageGroup).
+pub fn validate_kv_tags(tags: &[KvTag]) -> Result<()> {
+    if tags.len() > KV_TAGS_MAX {
+        return Err(Error::invalid(format!("at most {KV_TAGS_MAX} tags are allowed")));
+    }
+    for t in tags {
+        if t.key.is_empty() || t.key.chars().count() > KV_KEY_MAX || t.value.chars().count() > KV_VALUE_MAX {
+            return Err(Error::invalid(format!(
+                "tag keys must be 1 to {KV_KEY_MAX} characters and values at most {KV_VALUE_MAX}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_read_me(read_me: &str) -> Result<()> {
+    if read_me.chars().count() > READ_ME_MAX {
+        return Err(Error::invalid(format!("read_me is longer than {READ_ME_MAX} characters")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_namespace_name_and_tag() {
+        let p = RegistryPath::parse("swr.example.com/ns/pytorch_1_8:train-1").unwrap();
+        assert_eq!(p.registry, "swr.example.com");
+        assert_eq!(p.namespace, "ns");
+        assert_eq!(p.name, "pytorch_1_8");
+        assert_eq!(p.tag, "train-1");
+    }
+
+    #[test]
+    fn keeps_registry_port_and_nested_names() {
+        let p = RegistryPath::parse("registry:5000/dcu/admin/base/jupyterlab:3.2.9-python3.8.3").unwrap();
+        assert_eq!(p.registry, "registry:5000");
+        assert_eq!(p.namespace, "dcu");
+        assert_eq!(p.name, "admin/base/jupyterlab");
+        assert_eq!(p.tag, "3.2.9-python3.8.3");
+    }
+
+    #[test]
+    fn rejects_paths_without_tag_namespace_or_with_bad_characters() {
+        for bad in [
+            "swr.example.com/ns/pytorch_1_8",
+            "swr.example.com/pytorch_1_8:train-1",
+            "swr.example.com/ns/PyTorch:train-1",
+            "swr.example.com/ns/pytorch:",
+            "swr.example.com/ns/pytorch@sha256:abcd",
+            "swr.example.com//pytorch:train-1",
+            "short/a:b",
+            "swr.example.com/ns/py torch:train-1",
+        ] {
+            assert!(RegistryPath::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The catalog operations every face calls. Faces translate; this module decides.
+
+use std::sync::Arc;
+
+use crate::access::{Caller, Role, Scope, Writer};
+use crate::error::{Error, Result};
+use crate::ids::{GroupId, ImageId, Millis, ProjectId};
+use crate::image::{
+    Arch, ContainerFormat, DevService, DiskFormat, Image, ImageGroup, ImageKind, KvTag, Origin, ResourceCategory,
+    ServiceType, Status, Visibility,
+};
+use crate::preset;
+use crate::query::{GroupQuery, ImageQuery, Page};
+use crate::register::{self, ContainerRegistration, RegistryPath};
+use crate::store::{Store, TokenRecord};
+use crate::token;
+
+/// The largest page any list returns.
+pub const MAX_PAGE: u64 = 1000;
+
+const SETTING_PRESETS: &str = "presets_version";
+const SETTING_BOOTSTRAP: &str = "bootstrap_token_issued";
+
+#[derive(Clone)]
+pub struct Catalog {
+    store: Arc<dyn Store>,
+}
+
+/// What changes on a group (ModelArts UpdateImageGroup).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupUpdate {
+    pub read_me: Option<String>,
+    pub kv_tags: Option<Vec<KvTag>>,
+}
+
+impl Catalog {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    // ---- identity -------------------------------------------------------------------
+
+    /// Resolves a token value to its caller.
+    pub async fn authenticate_token(&self, value: &str) -> Result<Caller> {
+        if value.is_empty() {
+            return Err(Error::Unauthenticated);
+        }
+        match self.store.find_token(&token::hash(value)).await? {
+            Some(t) => Ok(Caller::new(t.project, t.role)),
+            None => Err(Error::InvalidCredential("the token is invalid or unknown".into())),
+        }
+    }
+
+    /// The caller acting in the project a request names (ModelArts' path project).
+    /// Another project than the caller's is refused unless the caller is an administrator.
+    pub fn in_project(&self, caller: &Caller, project: &str) -> Result<Scope> {
+        let Some(project) = ProjectId::parse(project) else {
+            return Err(Error::invalid(format!("project_id {project:?} is not 32 lowercase hexadecimal characters")));
+        };
+        if project != *caller.project() && !caller.is_admin() {
+            return Err(Error::ProjectMismatch(format!(
+                "project {project} in the request does not match the credentials' project"
+            )));
+        }
+        Ok(Scope::new(caller.clone(), project))
+    }
+
+    /// The caller acting in its own project (faces without a project in the path).
+    pub fn own_project(&self, caller: &Caller) -> Scope {
+        Scope::new(caller.clone(), caller.project().clone())
+    }
+
+    /// Issues a token for a project (administration; the plain value is returned once).
+    pub async fn create_token(&self, project: &ProjectId, role: Role, label: Option<String>) -> Result<String> {
+        let value = token::generate()?;
+        self.store_token(&value, project, role, label).await?;
+        Ok(value)
+    }
+
+    async fn store_token(&self, value: &str, project: &ProjectId, role: Role, label: Option<String>) -> Result<()> {
+        let record =
+            TokenRecord { hash: token::hash(value), project: project.clone(), role, created_at: Millis::now(), label };
+        self.store.insert_token(&record).await
+    }
+
+    /// First-start setup: loads the preset catalog once and makes sure an admin token
+    /// exists. Returns a newly generated admin token (to print once), or `None` when the
+    /// operator chose one (`chosen`) or one was issued on an earlier start.
+    pub async fn bootstrap(&self, chosen: Option<&str>) -> Result<Option<String>> {
+        self.load_presets().await?;
+        if let Some(value) = chosen {
+            token::validate_chosen(value)?;
+            if self.store.find_token(&token::hash(value)).await?.is_none() {
+                self.store_token(value, &ProjectId::system(), Role::Admin, Some("bootstrap (chosen)".into())).await?;
+            }
+            self.store.put_setting(SETTING_BOOTSTRAP, "chosen").await?;
+            return Ok(None);
+        }
+        if self.store.get_setting(SETTING_BOOTSTRAP).await?.is_some() {
+            return Ok(None);
+        }
+        let value = self.create_token(&ProjectId::system(), Role::Admin, Some("bootstrap".into())).await?;
+        self.store.put_setting(SETTING_BOOTSTRAP, "generated").await?;
+        Ok(Some(value))
+    }
+
+    /// Loads the built-in images unless this preset version was loaded before (so an
+    /// administrator's deletions stick). Returns how many images were inserted.
+    pub async fn load_presets(&self) -> Result<usize> {
+        if self.store.get_setting(SETTING_PRESETS).await?.as_deref() == Some(preset::PRESET_VERSION) {
+            return Ok(0);
+        }
+        let mut inserted = 0;
+        for image in preset::builtin_images()? {
+            if self.store.insert_image_if_absent(&image).await? {
+                inserted += 1;
+            }
+        }
+        self.store.put_setting(SETTING_PRESETS, preset::PRESET_VERSION).await?;
+        Ok(inserted)
+    }
+
+    // ---- reads ----------------------------------------------------------------------
+
+    pub async fn list_images(&self, scope: &Scope, query: &ImageQuery) -> Result<Page<Image>> {
+        check_limit(query.page.limit())?;
+        self.store.list_images(&scope.access(), query).await
+    }
+
+    /// One image the scope may see; an invisible image is reported as not found.
+    pub async fn get_image(&self, scope: &Scope, id: ImageId) -> Result<Image> {
+        match self.store.get_image(id).await? {
+            Some(image) if scope.can_see(&image) => Ok(image),
+            _ => Err(Error::not_found_image(id)),
+        }
+    }
+
+    pub async fn list_groups(&self, scope: &Scope, query: &GroupQuery) -> Result<Page<ImageGroup>> {
+        check_limit(query.limit)?;
+        self.store.list_groups(&scope.access(), query).await
+    }
+
+    pub async fn get_group(&self, scope: &Scope, id: GroupId) -> Result<ImageGroup> {
+        self.store
+            .get_group(&scope.access(), id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("image group {id} not found")))
+    }
+
+    // ---- writes ---------------------------------------------------------------------
+
+    /// Registers a container image by registry path, owned by the writer's project.
+    pub async fn register_container(&self, writer: &Writer<'_>, reg: ContainerRegistration) -> Result<Image> {
+        let path = RegistryPath::parse(&reg.registry_path)?;
+        if let Some(d) = &reg.description
+            && d.chars().count() > register::DESCRIPTION_MAX
+        {
+            return Err(Error::invalid(format!("description is longer than {} characters", register::DESCRIPTION_MAX)));
+        }
+        register::validate_kv_tags(&reg.kv_tags)?;
+        if let Some(r) = &reg.read_me {
+            register::validate_read_me(r)?;
+        }
+        let workspace = reg.workspace_id.unwrap_or_else(|| crate::image::DEFAULT_WORKSPACE.to_owned());
+        if workspace.is_empty() || workspace.len() > 64 {
+            return Err(Error::invalid("workspace_id must be 1 to 64 characters"));
+        }
+        if let Some(digest) = &reg.digest {
+            validate_digest(digest)?;
+        }
+        if let Some(size) = reg.size
+            && size < 0
+        {
+            return Err(Error::invalid("size must not be negative"));
+        }
+        let scope = writer.scope();
+        let now = Millis::now();
+        let mut image = Image::blank(ImageId::new_random(), scope.project().clone(), now);
+        image.kind = ImageKind::Dedicated;
+        image.workspace_id = workspace;
+        image.name = Some(path.name);
+        image.namespace = Some(path.namespace);
+        image.tag = Some(path.tag);
+        image.registry_path = Some(reg.registry_path);
+        image.digest = reg.digest;
+        image.arch = Some(reg.arch.unwrap_or(Arch::X86_64));
+        image.origin = Some(reg.origin.unwrap_or(Origin::Customize));
+        image.resource_categories =
+            reg.resource_categories.unwrap_or_else(|| vec![ResourceCategory::Cpu, ResourceCategory::Gpu]);
+        image.service_type = Some(reg.service_type.unwrap_or(ServiceType::Unknown));
+        image.dev_services = reg.dev_services.unwrap_or_else(|| vec![DevService::Notebook, DevService::Ssh]);
+        image.visibility = reg.visibility.unwrap_or(Visibility::Private);
+        image.flavor_type = reg.flavor_type;
+        image.kv_tags = reg.kv_tags;
+        image.description = reg.description;
+        image.accelerator_type = reg.accelerator_type;
+        image.image_type = reg.image_type;
+        image.size = reg.size;
+        image.uploaded_by = reg.uploaded_by;
+        image.status = Status::Active;
+        image.container_format = Some(ContainerFormat::Docker);
+        image.disk_format = Some(DiskFormat::Raw);
+        self.store.insert_image(&image, reg.read_me.as_deref()).await.map_err(|e| match e {
+            Error::Duplicate(_) => Error::Duplicate(format!(
+                "{}/{}:{} is already registered in this project",
+                image.namespace.as_deref().unwrap_or_default(),
+                image.name.as_deref().unwrap_or_default(),
+                image.tag.as_deref().unwrap_or_default()
+            )),
+            other => other,
+        })?;
+        Ok(image)
+    }
+
+    /// Deletes an image; returns it as it was, with status `deleted`.
+    pub async fn delete_image(&self, writer: &Writer<'_>, id: ImageId) -> Result<Image> {
+        let mut image = self.get_image(writer.scope(), id).await?;
+        writer.check_may_modify(&image)?;
+        if image.protected {
+            return Err(Error::Forbidden(format!("image {id} is protected and cannot be deleted")));
+        }
+        if !self.store.delete_image(id).await? {
+            return Err(Error::not_found_image(id));
+        }
+        image.status = Status::Deleted;
+        image.updated_at = Millis::now();
+        Ok(image)
+    }
+
+    /// Deletes every image of a group (the group must be visible and modifiable).
+    pub async fn delete_group(&self, writer: &Writer<'_>, id: GroupId) -> Result<ImageGroup> {
+        let group = self.modifiable_group(writer, id).await?;
+        self.store.delete_group(id).await?;
+        Ok(group)
+    }
+
+    /// Sets a group's read-me and/or labels.
+    pub async fn update_group(&self, writer: &Writer<'_>, id: GroupId, update: GroupUpdate) -> Result<ImageGroup> {
+        if let Some(r) = &update.read_me {
+            register::validate_read_me(r)?;
+        }
+        if let Some(t) = &update.kv_tags {
+            register::validate_kv_tags(t)?;
+        }
+        let mut group = self.modifiable_group(writer, id).await?;
+        if let Some(r) = update.read_me {
+            group.meta.read_me = Some(r);
+        }
+        if let Some(t) = update.kv_tags {
+            group.meta.kv_tags = t;
+        }
+        self.store.put_group_meta(id, &group.meta).await?;
+        Ok(group)
+    }
+
+    async fn modifiable_group(&self, writer: &Writer<'_>, id: GroupId) -> Result<ImageGroup> {
+        let group = self.get_group(writer.scope(), id).await?;
+        let caller = writer.scope().caller();
+        if !caller.is_admin() {
+            if group.owner == ProjectId::system() {
+                return Err(Error::Forbidden("built-in image groups can only be changed by an administrator".into()));
+            }
+            if group.owner != *writer.scope().project() {
+                return Err(Error::Forbidden(format!("image group {id} belongs to another project")));
+            }
+        }
+        Ok(group)
+    }
+}
+
+fn check_limit(limit: u64) -> Result<()> {
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::invalid(format!("limit must be between 1 and {MAX_PAGE}")));
+    }
+    Ok(())
+}
+
+fn validate_digest(d: &str) -> Result<()> {
+    let ok = d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok { Ok(()) } else { Err(Error::invalid("digest must be sha256:<64 hex digits>")) }
+}

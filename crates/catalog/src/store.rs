@@ -1,0 +1,61 @@
+//! What the catalog needs from persistence. Implementations live in `imagehub-store`;
+//! they map their database errors to [`crate::Error`] at this boundary
+//! (unique violation → `Duplicate`, busy/pool exhausted → `Unavailable`).
+
+use async_trait::async_trait;
+
+use crate::access::{AccessScope, Role};
+use crate::error::Result;
+use crate::ids::{GroupId, ImageId, Millis, ProjectId};
+use crate::image::{GroupMeta, Image, ImageGroup};
+use crate::query::{GroupQuery, ImageQuery, Page};
+
+/// A stored API token (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Hex SHA-256 of the token value.
+    pub hash: String,
+    pub project: ProjectId,
+    pub role: Role,
+    pub created_at: Millis,
+    pub label: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Inserts a new image, and the group's read-me if given, in one transaction.
+    /// Fails with `Duplicate` if the id exists or a dedicated image with the same
+    /// (owner, namespace, name, tag) exists.
+    async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()>;
+
+    /// Inserts the image unless one with its id exists; returns whether it inserted.
+    async fn insert_image_if_absent(&self, image: &Image) -> Result<bool>;
+
+    async fn get_image(&self, id: ImageId) -> Result<Option<Image>>;
+
+    /// Deletes an image; returns whether it existed.
+    async fn delete_image(&self, id: ImageId) -> Result<bool>;
+
+    /// The page of images that `access` admits and the query selects.
+    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>>;
+
+    /// The page of groups formed by the images that `access` admits and the filters select.
+    async fn list_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Page<ImageGroup>>;
+
+    /// One group as `access` sees it; `None` if it has no image `access` admits.
+    async fn get_group(&self, access: &AccessScope, id: GroupId) -> Result<Option<ImageGroup>>;
+
+    /// Deletes every image of the group and its metadata; returns how many images went.
+    async fn delete_group(&self, id: GroupId) -> Result<u64>;
+
+    async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()>;
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
+
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// A small key/value table for the server's own state (e.g. "presets loaded").
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+}

@@ -1,0 +1,29 @@
+//! Schema migrations, embedded in the binary and applied in order at start-up (and by
+//! `imagehub migrate`). Each runs in its own transaction with its version row.
+
+/// A migration: version and SQL (statements separated by `;` at line ends).
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "initial", sql: include_str!("migrations/sqlite/0001_initial.sql") }];
+
+/// Splits a migration into statements (comments dropped; no `;` inside string literals
+/// in our migrations).
+pub fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
+    sql.split(";\n")
+        .map(|chunk| {
+            chunk
+                .lines()
+                .map(|l| l.split("--").next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n")
+                .trim()
+                .trim_end_matches(';')
+                .to_owned()
+        })
+        .filter(|s| !s.is_empty())
+}

@@ -1,0 +1,249 @@
+//! The one place where the catalog's query model becomes SQL. Backends only choose the
+//! query builder; filters, visibility, sort, keyset and paging are rendered here.
+
+use imagehub_catalog::{AccessScope, Filter, GroupQuery, GroupSortKey, Image, ImageQuery, SortDir, SortKey, TextMatch};
+use sea_query::{Cond, Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement, Value};
+
+pub const IMAGES: &str = "images";
+
+/// Every column of `images`, in the order [`crate::row`] reads them.
+pub const IMAGE_COLUMNS: &[&str] = &[
+    "id",
+    "owner",
+    "workspace_id",
+    "group_id",
+    "kind",
+    "name",
+    "namespace",
+    "tag",
+    "registry_path",
+    "digest",
+    "arch",
+    "origin",
+    "service_type",
+    "dev_services",
+    "resource_categories",
+    "accelerator_type",
+    "image_type",
+    "status",
+    "status_message",
+    "size",
+    "virtual_size",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "container_format",
+    "disk_format",
+    "min_ram",
+    "min_disk",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "tags",
+    "kv_tags",
+    "properties",
+    "description",
+    "flavor_type",
+    "uploaded_by",
+    "created_at",
+    "updated_at",
+];
+
+/// Column, and whether it can be NULL, of a sort key.
+fn sort_column(key: SortKey) -> (&'static str, bool) {
+    match key {
+        SortKey::CreatedAt => ("created_at", false),
+        SortKey::UpdatedAt => ("updated_at", false),
+        SortKey::Name => ("name", true),
+        SortKey::Tag => ("tag", true),
+        SortKey::Size => ("size", true),
+    }
+}
+
+/// The value of a sort key in a record (for keyset paging).
+pub fn sort_value(image: &Image, key: SortKey) -> Value {
+    match key {
+        SortKey::CreatedAt => Value::BigInt(Some(image.created_at.0)),
+        SortKey::UpdatedAt => Value::BigInt(Some(image.updated_at.0)),
+        SortKey::Name => Value::String(image.name.clone()),
+        SortKey::Tag => Value::String(image.tag.clone()),
+        SortKey::Size => Value::BigInt(image.size),
+    }
+}
+
+fn order(dir: SortDir) -> Order {
+    match dir {
+        SortDir::Asc => Order::Asc,
+        SortDir::Desc => Order::Desc,
+    }
+}
+
+/// The visibility rule: what `access` admits.
+pub fn access_condition(access: &AccessScope) -> Option<Condition> {
+    match access {
+        AccessScope::Everything => None,
+        AccessScope::Project(p) => {
+            Some(Cond::any().add(Expr::col("owner").eq(p.as_str())).add(Expr::col("visibility").eq("public")))
+        }
+    }
+}
+
+/// Escapes LIKE wildcards so user text matches literally.
+fn like_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn filter_expr(f: &Filter) -> Expr {
+    match f {
+        Filter::Kind(k) => Expr::col("kind").eq(k.as_str()),
+        Filter::Name(TextMatch::Exact(n)) => Expr::col("name").eq(n.as_str()),
+        Filter::Name(TextMatch::Contains(n)) => Expr::expr(Func::lower(Expr::col("name")))
+            .like(LikeExpr::new(format!("%{}%", like_literal(&n.to_lowercase()))).escape('\\')),
+        Filter::Namespace(n) => Expr::col("namespace").eq(n.as_str()),
+        Filter::ServiceType(s) => Expr::col("service_type").eq(s.as_str()),
+        Filter::Workspace(w) => Expr::col("workspace_id").eq(w.as_str()),
+        Filter::Arch(a) => Expr::col("arch").eq(a.as_str()),
+        Filter::ContainerFormat(c) => Expr::col("container_format").eq(c.as_str()),
+        Filter::Owner(p) => Expr::col("owner").eq(p.as_str()),
+        Filter::Group(g) => Expr::col("group_id").eq(g.to_string()),
+    }
+}
+
+/// WHERE of a list: access rule AND every filter.
+pub fn where_condition(access: &AccessScope, filters: &[Filter]) -> Condition {
+    let mut cond = Cond::all();
+    if let Some(a) = access_condition(access) {
+        cond = cond.add(a);
+    }
+    for f in filters {
+        cond = cond.add(filter_expr(f));
+    }
+    cond
+}
+
+/// `SELECT * FROM images WHERE … ORDER BY … LIMIT n+1 [OFFSET k]`; with `marker_values`
+/// (the marker record's sort values) the rows strictly after the marker instead of an offset.
+pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>) -> SelectStatement {
+    let sort = q.effective_sort();
+    let mut cond = where_condition(access, &q.filters);
+    if let Some(m) = marker {
+        cond = cond.add(after_marker(&sort, m));
+    }
+    let mut stmt = Query::select();
+    stmt.columns(IMAGE_COLUMNS.iter().copied()).from(IMAGES).cond_where(cond);
+    for &(key, dir) in &sort {
+        let (col, nullable) = sort_column(key);
+        if nullable {
+            // NULL sorts as the smallest value on every backend.
+            let nulls = if dir == SortDir::Asc { NullOrdering::First } else { NullOrdering::Last };
+            stmt.order_by_with_nulls(col, order(dir), nulls);
+        } else {
+            stmt.order_by(col, order(dir));
+        }
+    }
+    let last_dir = sort.last().map_or(SortDir::Desc, |s| s.1);
+    stmt.order_by("id", order(last_dir));
+    stmt.limit(q.page.limit() + 1);
+    if let imagehub_catalog::PageRequest::Offset { offset, .. } = q.page
+        && offset > 0
+    {
+        stmt.offset(offset);
+    }
+    stmt
+}
+
+/// `SELECT COUNT(*) FROM images WHERE …`.
+pub fn count_images(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
+    let mut stmt = Query::select();
+    stmt.expr(Func::count(Expr::col("id"))).from(IMAGES).cond_where(where_condition(access, filters));
+    stmt
+}
+
+/// Rows strictly after `marker` in `sort` order (then id), with NULL as the smallest value.
+fn after_marker(sort: &[(SortKey, SortDir)], marker: &Image) -> Condition {
+    let last_dir = sort.last().map_or(SortDir::Desc, |s| s.1);
+    let id = marker.id.to_string();
+    let mut tail: Condition = Cond::all().add(match last_dir {
+        SortDir::Asc => Expr::col("id").gt(id),
+        SortDir::Desc => Expr::col("id").lt(id),
+    });
+    for &(key, dir) in sort.iter().rev() {
+        let (col, _) = sort_column(key);
+        let v = sort_value(marker, key);
+        let is_null = matches!(v, Value::String(None) | Value::BigInt(None));
+        let (strictly_after, equal): (Option<Expr>, Expr) = match (dir, is_null) {
+            (SortDir::Asc, true) => (Some(Expr::col(col).is_not_null()), Expr::col(col).is_null()),
+            (SortDir::Asc, false) => (Some(Expr::col(col).gt(v.clone())), Expr::col(col).eq(v)),
+            (SortDir::Desc, true) => (None, Expr::col(col).is_null()),
+            (SortDir::Desc, false) => {
+                (Some(Expr::col(col).lt(v.clone()).or(Expr::col(col).is_null())), Expr::col(col).eq(v))
+            }
+        };
+        let mut any = Cond::any();
+        if let Some(s) = strictly_after {
+            any = any.add(s);
+        }
+        tail = any.add(Cond::all().add(equal).add(tail));
+    }
+    tail
+}
+
+/// Column expression of a group sort key (over the grouped rows).
+fn group_sort_expr(key: GroupSortKey) -> Expr {
+    match key {
+        GroupSortKey::CreatedAt => Expr::col("created_min"),
+        GroupSortKey::UpdatedAt => Expr::col("updated_max"),
+        GroupSortKey::Name => Expr::col("group_name"),
+        GroupSortKey::VersionCount => Expr::col("version_count"),
+    }
+}
+
+/// One row per group of admitted, selected images:
+/// `group_id, owner, namespace, name, version_count, created_min, updated_max`.
+pub fn list_groups(access: &AccessScope, q: &GroupQuery) -> SelectStatement {
+    let mut stmt = group_rows(where_condition(access, &q.filters));
+    for (key, dir) in q.effective_sort() {
+        stmt.order_by_expr(group_sort_expr(key), order(dir));
+    }
+    let last_dir = q.effective_sort().last().map_or(SortDir::Desc, |s| s.1);
+    stmt.order_by("group_id", order(last_dir));
+    stmt.limit(q.limit + 1);
+    if q.offset > 0 {
+        stmt.offset(q.offset);
+    }
+    stmt
+}
+
+fn group_rows(cond: Condition) -> SelectStatement {
+    let mut stmt = Query::select();
+    stmt.column("group_id")
+        .expr_as(Func::min(Expr::col("owner")), "group_owner")
+        .expr_as(Func::min(Expr::col("namespace")), "group_namespace")
+        .expr_as(Func::min(Expr::col("name")), "group_name")
+        .expr_as(Func::count(Expr::col("id")), "version_count")
+        .expr_as(Func::min(Expr::col("created_at")), "created_min")
+        .expr_as(Func::max(Expr::col("updated_at")), "updated_max")
+        .from(IMAGES)
+        .cond_where(cond)
+        .group_by_col("group_id");
+    stmt
+}
+
+/// One group's row, as `access` sees it.
+pub fn get_group(access: &AccessScope, group: &imagehub_catalog::GroupId) -> SelectStatement {
+    group_rows(where_condition(access, &[Filter::Group(*group)]))
+}
+
+/// `SELECT COUNT(DISTINCT group_id) …`.
+pub fn count_groups(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
+    let mut stmt = Query::select();
+    stmt.expr(Func::count_distinct(Expr::col("group_id"))).from(IMAGES).cond_where(where_condition(access, filters));
+    stmt
+}
