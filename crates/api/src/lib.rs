@@ -1,1 +1,63 @@
-pub fn _x() {}
+//! imagehub's HTTP faces over one catalog. A face parses its dialect's request into
+//! catalog types, calls the catalog, and renders the result in its own field names,
+//! words, time format and error envelope. It never builds SQL or decides visibility.
+
+pub mod face;
+pub mod modelarts;
+mod observe;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use imagehub_catalog::Catalog;
+use tokio::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Catalog,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { body_limit: 1024 * 1024 }
+    }
+}
+
+/// The whole service: every face's routes on one router.
+pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
+    let state = AppState { catalog };
+    Router::new()
+        .merge(modelarts::router())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn(observe::observe))
+        .with_state(state)
+}
+
+/// Unknown paths: in the envelope of the face whose prefix they carry.
+async fn not_found(method: Method, uri: Uri) -> Response {
+    if uri.path().starts_with("/v1/") {
+        return modelarts::no_route(method, uri).await;
+    }
+    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not found", "path": uri.path()}))).into_response()
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

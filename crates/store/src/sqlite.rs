@@ -125,8 +125,28 @@ impl SqliteStore {
         Ok(applied)
     }
 
-    /// `EXPLAIN QUERY PLAN` of the list, count and group queries for `query` (one line a step).
-    pub async fn explain(&self, sql: &str, values: Values) -> Result<Vec<String>> {
+    /// `EXPLAIN QUERY PLAN` of the page query of a list (one line a step).
+    pub async fn explain_list(&self, access: &AccessScope, query: &ImageQuery) -> Result<Vec<String>> {
+        let (sql, values) = render::list_images(access, query, None).build(SqliteQueryBuilder);
+        self.explain(&sql, values).await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the count query of a list.
+    pub async fn explain_count(&self, access: &AccessScope, query: &ImageQuery) -> Result<Vec<String>> {
+        let (sql, values) = render::count_images(access, &query.filters).build(SqliteQueryBuilder);
+        self.explain(&sql, values).await
+    }
+
+    /// `EXPLAIN QUERY PLAN` of the page and count queries of a group list.
+    pub async fn explain_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Vec<String>> {
+        let (sql, values) = render::list_groups(access, query).build(SqliteQueryBuilder);
+        let mut plan = self.explain(&sql, values).await?;
+        let (sql, values) = render::count_groups(access, &query.filters).build(SqliteQueryBuilder);
+        plan.extend(self.explain(&sql, values).await?);
+        Ok(plan)
+    }
+
+    async fn explain(&self, sql: &str, values: Values) -> Result<Vec<String>> {
         let rows = sqlx::query_with(&format!("EXPLAIN QUERY PLAN {sql}"), args(values)?)
             .fetch_all(&self.readers)
             .await

@@ -1,0 +1,186 @@
+//! What every face shares: its error envelope, extractors that reject in that envelope,
+//! and authentication. A face implements [`Face`]; everything here is generic over it.
+
+use std::marker::PhantomData;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use imagehub_catalog::{Caller, Error};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+
+/// An API dialect: how it renders catalog errors.
+pub trait Face: Send + Sync + 'static {
+    /// The face's error response for `err` (status, headers, body).
+    fn error_response(err: &Error) -> Response;
+}
+
+/// A catalog error on its way out through face `F`.
+pub struct FaceError<F: Face>(pub Error, pub PhantomData<F>);
+
+impl<F: Face> From<Error> for FaceError<F> {
+    fn from(e: Error) -> Self {
+        Self(e, PhantomData)
+    }
+}
+
+/// The error, kept in the response so the logging middleware records it once.
+#[derive(Clone)]
+pub struct LoggedError(pub Error);
+
+impl<F: Face> IntoResponse for FaceError<F> {
+    fn into_response(self) -> Response {
+        let mut resp = F::error_response(&self.0);
+        resp.extensions_mut().insert(LoggedError(self.0));
+        resp
+    }
+}
+
+/// Handler result for face `F`.
+pub type FaceResult<T, F> = Result<T, FaceError<F>>;
+
+/// The caller, authenticated by token. Rejects in `F`'s envelope.
+pub struct Auth<F: Face>(pub Caller, pub PhantomData<F>);
+
+/// The credential a request carries: `X-Auth-Token`, `token` (SCNet) or `Authorization: Bearer`.
+pub fn token_of(headers: &HeaderMap) -> Option<&str> {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    value("x-auth-token")
+        .or_else(|| value("token"))
+        .or_else(|| value("authorization").and_then(|a| a.strip_prefix("Bearer ")).map(str::trim))
+}
+
+impl<F: Face> FromRequestParts<AppState> for Auth<F> {
+    type Rejection = FaceError<F>;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A header that is present but not visible ASCII is a bad credential, not a missing one.
+        let present = ["x-auth-token", "token", "authorization"].iter().any(|h| parts.headers.contains_key(*h));
+        let Some(token) = token_of(&parts.headers) else {
+            return Err(if present {
+                Error::InvalidCredential("the token is invalid or unknown".into()).into()
+            } else {
+                Error::Unauthenticated.into()
+            });
+        };
+        Ok(Self(state.catalog.authenticate_token(token).await?, PhantomData))
+    }
+}
+
+/// Query string as ordered (name, value) pairs. Rejects bad percent-encoding or UTF-8.
+pub struct QueryPairs<F: Face>(pub Vec<(String, String)>, pub PhantomData<F>);
+
+impl<F: Face, S: Send + Sync> FromRequestParts<S> for QueryPairs<F> {
+    type Rejection = FaceError<F>;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|_| Error::invalid(format!("the query string {q:?} is not valid percent-encoded UTF-8")))?;
+        Ok(Self(pairs.0, PhantomData))
+    }
+}
+
+impl<F: Face> QueryPairs<F> {
+    /// The single value of `name`; a parameter given twice is an error.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, Error> {
+        let mut it = self.0.iter().filter(|(k, _)| k == name);
+        let first = it.next().map(|(_, v)| v.as_str());
+        if it.next().is_some() {
+            return Err(Error::invalid(format!("query parameter {name} is given more than once")));
+        }
+        Ok(first)
+    }
+}
+
+/// Path segments, rejecting bad UTF-8 in `F`'s envelope.
+pub struct PathParams<T, F: Face>(pub T, pub PhantomData<F>);
+
+impl<T, F, S> FromRequestParts<S> for PathParams<T, F>
+where
+    T: DeserializeOwned + Send,
+    F: Face,
+    S: Send + Sync,
+{
+    type Rejection = FaceError<F>;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(Self(p.0, PhantomData)),
+            Err(e) => Err(Error::invalid(format!("invalid path: {}", e.body_text())).into()),
+        }
+    }
+}
+
+/// A JSON body. Missing body is an error; see [`OptionalJson`] for routes where it is optional.
+pub struct Json<T, F: Face>(pub T, pub PhantomData<F>);
+
+/// A JSON body that may be absent (empty).
+pub struct OptionalJson<T, F: Face>(pub Option<T>, pub PhantomData<F>);
+
+fn is_json(headers: &HeaderMap) -> Result<(), Error> {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType(format!("Content-Type must be application/json, not {essence:?}")))
+    }
+}
+
+/// Reads the body (respecting the body size limit) and parses it as JSON.
+async fn read_json<T: DeserializeOwned, S: Send + Sync>(req: Request, state: &S) -> Result<Option<T>, Error> {
+    let headers = req.headers().clone();
+    let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge("the request body is too large".into())
+        } else {
+            Error::MalformedBody(format!("cannot read the request body: {}", e.body_text()))
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    is_json(&headers)?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        if e.is_data() {
+            Error::invalid(format!("invalid request body: {e}"))
+        } else {
+            Error::MalformedBody(format!("the request body is not valid JSON: {e}"))
+        }
+    })
+}
+
+impl<T, F, S> FromRequest<S> for Json<T, F>
+where
+    T: DeserializeOwned,
+    F: Face,
+    S: Send + Sync,
+{
+    type Rejection = FaceError<F>;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match read_json(req, state).await? {
+            Some(v) => Ok(Self(v, PhantomData)),
+            None => Err(Error::MalformedBody("a JSON request body is required".into()).into()),
+        }
+    }
+}
+
+impl<T, F, S> FromRequest<S> for OptionalJson<T, F>
+where
+    T: DeserializeOwned,
+    F: Face,
+    S: Send + Sync,
+{
+    type Rejection = FaceError<F>;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(read_json(req, state).await?, PhantomData))
+    }
+}

@@ -1,0 +1,31 @@
+//! DeleteImageGroup: `DELETE /v1/{project_id}/images/group/{id}`, optional `{"is_force": bool}`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::face::{OptionalJson, PathParams};
+use crate::modelarts::render::{self, GroupJson};
+use crate::modelarts::{Auth, ModelArts, Result};
+
+/// `is_force` is accepted and has no further effect (imagehub keeps no registry content).
+#[derive(Deserialize)]
+pub struct Body {
+    #[serde(default)]
+    #[allow(dead_code)]
+    is_force: bool,
+}
+
+/// Deletes every image of the group; answers the group as it was.
+pub async fn handle(
+    State(state): State<AppState>,
+    crate::face::Auth(caller, _): Auth,
+    PathParams((project, id), _): PathParams<(String, String), ModelArts>,
+    OptionalJson(_body, _): OptionalJson<Body, ModelArts>,
+) -> Result<Json<GroupJson>> {
+    let scope = state.catalog.in_project(&caller, &project)?;
+    let id = super::parse_id(&id)?;
+    let group = state.catalog.delete_group(&scope.writer()?, id).await?;
+    Ok(Json(render::group(&group)))
+}

@@ -1,0 +1,31 @@
+//! UpdateImageGroup: `PUT /v1/{project_id}/images/group/{id}` with `{read_me?, tags?: [{key, value}]}`.
+
+use axum::Json;
+use axum::extract::State;
+use imagehub_catalog::{GroupUpdate, KvTag};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::face::{self, PathParams};
+use crate::modelarts::render::{self, GroupJson};
+use crate::modelarts::{Auth, ModelArts, Result};
+
+#[derive(Deserialize)]
+pub struct Body {
+    read_me: Option<String>,
+    tags: Option<Vec<KvTag>>,
+}
+
+/// Answers the group as it is after the update.
+pub async fn handle(
+    State(state): State<AppState>,
+    crate::face::Auth(caller, _): Auth,
+    PathParams((project, id), _): PathParams<(String, String), ModelArts>,
+    face::Json(body, _): face::Json<Body, ModelArts>,
+) -> Result<Json<GroupJson>> {
+    let scope = state.catalog.in_project(&caller, &project)?;
+    let id = super::parse_id(&id)?;
+    let update = GroupUpdate { read_me: body.read_me, kv_tags: body.tags };
+    let group = state.catalog.update_group(&scope.writer()?, id, update).await?;
+    Ok(Json(render::group(&group)))
+}

@@ -1,0 +1,31 @@
+//! DeleteImage: `DELETE /v1/{project_id}/images/{id}`, optional body `{"is_force": bool}`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::face::{OptionalJson, PathParams};
+use crate::modelarts::render::{self, ImageJson, Shape};
+use crate::modelarts::{Auth, ModelArts, Result};
+
+/// `is_force` asks ModelArts to delete the registry content too; imagehub keeps no
+/// registry content, so it is accepted and has no further effect.
+#[derive(Deserialize)]
+pub struct Body {
+    #[serde(default)]
+    #[allow(dead_code)]
+    is_force: bool,
+}
+
+pub async fn handle(
+    State(state): State<AppState>,
+    crate::face::Auth(caller, _): Auth,
+    PathParams((project, id), _): PathParams<(String, String), ModelArts>,
+    OptionalJson(_body, _): OptionalJson<Body, ModelArts>,
+) -> Result<Json<ImageJson>> {
+    let scope = state.catalog.in_project(&caller, &project)?;
+    let id = super::parse_id(&id)?;
+    let image = state.catalog.delete_image(&scope.writer()?, id).await?;
+    Ok(Json(render::image(&image, Shape::Detail)))
+}

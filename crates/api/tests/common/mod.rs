@@ -1,0 +1,109 @@
+//! A real imagehub (router + catalog + SQLite store) on a random loopback port.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::sync::Arc;
+
+use imagehub_catalog::{Catalog, ProjectId, Role};
+use imagehub_store::SqliteStore;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const PROJECT_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+pub const PROJECT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+pub const SYSTEM: &str = imagehub_catalog::SYSTEM_PROJECT;
+
+pub struct Server {
+    pub base: String,
+    pub catalog: Catalog,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("imagehub.db")).await.unwrap();
+        let catalog = Catalog::new(Arc::new(store));
+        assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
+        let app = imagehub_api::build(catalog.clone(), &imagehub_api::ApiConfig { body_limit: 64 * 1024 });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(imagehub_api::serve(listener, app, std::future::pending()));
+        Self { base, catalog, http: reqwest::Client::new(), _dir: dir }
+    }
+
+    pub async fn token(&self, project: &str, role: &str) -> String {
+        let p = ProjectId::parse(project).unwrap();
+        self.catalog.create_token(&p, Role::parse(role).unwrap(), None).await.unwrap()
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    pub async fn read(resp: reqwest::Response) -> Resp {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, body, text }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// Registers `swr_path` in `project` with extra body fields; asserts 200 and returns the image.
+    pub async fn register(&self, project: &str, token: &str, swr_path: &str, extra: Value) -> Value {
+        let mut body = serde_json::json!({ "swr_path": swr_path });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let r = self.call(Method::POST, &format!("/v1/{project}/images"), Some(token), Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "register {swr_path}: {}", r.text);
+        r.body
+    }
+}
+
+/// The JSON type name of a value.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Asserts the ModelArts error envelope: status, `error_code`, a non-empty `error_msg`, `X-Request-Id`.
+pub fn assert_error(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "body: {}", r.text);
+    assert_eq!(r.body["error_code"], code, "body: {}", r.text);
+    assert!(r.body["error_msg"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", r.text);
+    assert!(r.headers.contains_key("x-request-id"));
+}

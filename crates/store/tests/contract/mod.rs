@@ -1,0 +1,440 @@
+//! The store contract: every backend must pass these, unchanged. Each test gets a fresh,
+//! empty store. Randomized tests compare the store with an in-memory oracle.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use imagehub_catalog::{
+    AccessScope, Arch, ContainerFormat, DevService, DiskFormat, Error, Filter, GroupId, GroupMeta, GroupQuery,
+    GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Millis, Origin, PageRequest, ProjectId,
+    ResourceCategory, Role, ServiceType, SortDir, SortKey, Status, Store, TextMatch, TokenRecord, Visibility,
+};
+
+pub type DynStore = Arc<dyn Store>;
+
+pub fn project(n: u8) -> ProjectId {
+    ProjectId::parse(&format!("{n:02x}").repeat(16)).unwrap()
+}
+
+/// A small deterministic PRNG (xorshift), so failures reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// A dedicated container image with every attribute set.
+pub fn full_image(owner: &ProjectId, ns: &str, name: &str, tag: &str) -> Image {
+    let mut i = Image::blank(ImageId::new_random(), owner.clone(), Millis(1_700_000_000_000));
+    i.kind = ImageKind::Dedicated;
+    i.name = Some(name.into());
+    i.namespace = Some(ns.into());
+    i.tag = Some(tag.into());
+    i.registry_path = Some(format!("swr.example.com/{ns}/{name}:{tag}"));
+    i.digest = Some(format!("sha256:{}", "ab".repeat(32)));
+    i.arch = Some(Arch::Aarch64);
+    i.origin = Some(Origin::ImageSave);
+    i.service_type = Some(ServiceType::Train);
+    i.dev_services = vec![DevService::Ssh, DevService::Notebook];
+    i.resource_categories = vec![ResourceCategory::Ascend, ResourceCategory::Cpu];
+    i.accelerator_type = Some("dcu".into());
+    i.image_type = Some("JupyterLab".into());
+    i.status = Status::Active;
+    i.status_message = Some("built".into());
+    i.size = Some(123_456_789);
+    i.virtual_size = Some(987_654_321);
+    i.visibility = Visibility::Private;
+    i.protected = true;
+    i.os_hidden = true;
+    i.container_format = Some(ContainerFormat::Docker);
+    i.disk_format = Some(DiskFormat::Raw);
+    i.min_ram = 2048;
+    i.min_disk = 20;
+    i.checksum = Some("d41d8cd98f00b204e9800998ecf8427e".into());
+    i.os_hash_algo = Some("sha512".into());
+    i.os_hash_value = Some("cf83".into());
+    i.tags = BTreeSet::from(["b".to_string(), "a".to_string()]);
+    i.kv_tags = vec![KvTag { key: "k".into(), value: "v".into() }, KvTag { key: "e".into(), value: "".into() }];
+    i.properties = BTreeMap::from([("__os_bit".to_string(), "64".to_string()), ("x y".into(), "ünïcode".into())]);
+    i.description = Some("a \"quoted\" description".into());
+    i.flavor_type = Some("ASCEND_SNT9".into());
+    i.uploaded_by = Some("alice".into());
+    i.updated_at = Millis(1_700_000_000_500);
+    i
+}
+
+pub async fn insert_get_roundtrip(store: DynStore) {
+    let img = full_image(&project(1), "ns", "pytorch", "1.0");
+    store.insert_image(&img, None).await.unwrap();
+    assert_eq!(store.get_image(img.id).await.unwrap(), Some(img.clone()));
+
+    let mut sparse = Image::blank(ImageId::new_random(), project(1), Millis(5));
+    sparse.name = None;
+    store.insert_image(&sparse, None).await.unwrap();
+    assert_eq!(store.get_image(sparse.id).await.unwrap(), Some(sparse));
+    assert_eq!(store.get_image(ImageId::new_random()).await.unwrap(), None);
+}
+
+pub async fn duplicate_registry_key_is_rejected(store: DynStore) {
+    let a = full_image(&project(1), "ns", "pytorch", "1.0");
+    store.insert_image(&a, None).await.unwrap();
+    let again = full_image(&project(1), "ns", "pytorch", "1.0");
+    assert!(matches!(store.insert_image(&again, None).await, Err(Error::Duplicate(_))));
+    // Same key in another project, another tag, or among built-in images: allowed.
+    store.insert_image(&full_image(&project(2), "ns", "pytorch", "1.0"), None).await.unwrap();
+    store.insert_image(&full_image(&project(1), "ns", "pytorch", "1.1"), None).await.unwrap();
+    let mut b1 = full_image(&project(0), "ns", "same", "t");
+    b1.kind = ImageKind::BuiltIn;
+    let mut b2 = full_image(&project(0), "ns", "same", "t");
+    b2.kind = ImageKind::BuiltIn;
+    store.insert_image(&b1, None).await.unwrap();
+    store.insert_image(&b2, None).await.unwrap();
+    // The same id twice is a duplicate too.
+    let mut same_id = full_image(&project(3), "other", "x", "y");
+    same_id.id = a.id;
+    assert!(matches!(store.insert_image(&same_id, None).await, Err(Error::Duplicate(_))));
+    // A failed insert leaves nothing behind.
+    assert_eq!(store.get_image(a.id).await.unwrap(), Some(a));
+}
+
+pub async fn insert_if_absent_is_idempotent(store: DynStore) {
+    let a = full_image(&project(1), "ns", "n", "t");
+    assert!(store.insert_image_if_absent(&a).await.unwrap());
+    let mut changed = a.clone();
+    changed.description = Some("changed".into());
+    assert!(!store.insert_image_if_absent(&changed).await.unwrap());
+    assert_eq!(store.get_image(a.id).await.unwrap(), Some(a));
+}
+
+pub async fn delete_removes_the_image(store: DynStore) {
+    let a = full_image(&project(1), "ns", "n", "t");
+    store.insert_image(&a, None).await.unwrap();
+    assert!(store.delete_image(a.id).await.unwrap());
+    assert!(!store.delete_image(a.id).await.unwrap());
+    assert_eq!(store.get_image(a.id).await.unwrap(), None);
+    // Its registry key is free again.
+    store.insert_image(&full_image(&project(1), "ns", "n", "t"), None).await.unwrap();
+}
+
+pub async fn tokens_and_settings(store: DynStore) {
+    let t = TokenRecord {
+        hash: "ab".repeat(32),
+        project: project(7),
+        role: Role::Reader,
+        created_at: Millis(9),
+        label: Some("ci".into()),
+    };
+    store.insert_token(&t).await.unwrap();
+    assert_eq!(store.find_token(&t.hash).await.unwrap(), Some(t.clone()));
+    assert_eq!(store.find_token(&"cd".repeat(32)).await.unwrap(), None);
+    assert!(matches!(store.insert_token(&t).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.get_setting("k").await.unwrap(), None);
+    store.put_setting("k", "1").await.unwrap();
+    store.put_setting("k", "2").await.unwrap();
+    assert_eq!(store.get_setting("k").await.unwrap().as_deref(), Some("2"));
+}
+
+// ---- the oracle ---------------------------------------------------------------------
+
+fn matches(f: &Filter, i: &Image) -> bool {
+    match f {
+        Filter::Kind(k) => i.kind == *k,
+        Filter::Name(TextMatch::Exact(n)) => i.name.as_deref() == Some(n),
+        Filter::Name(TextMatch::Contains(n)) => {
+            i.name.as_deref().is_some_and(|name| name.to_ascii_lowercase().contains(&n.to_ascii_lowercase()))
+        }
+        Filter::Namespace(n) => i.namespace.as_deref() == Some(n),
+        Filter::ServiceType(s) => i.service_type == Some(*s),
+        Filter::Workspace(w) => i.workspace_id == *w,
+        Filter::Arch(a) => i.arch == Some(*a),
+        Filter::ContainerFormat(c) => i.container_format == Some(*c),
+        Filter::Owner(p) => i.owner == *p,
+        Filter::Group(g) => i.group_id() == *g,
+    }
+}
+
+fn key_cmp(a: &Image, b: &Image, key: SortKey) -> Ordering {
+    // None < Some: NULL is the smallest value.
+    match key {
+        SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+        SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+        SortKey::Name => a.name.cmp(&b.name),
+        SortKey::Tag => a.tag.cmp(&b.tag),
+        SortKey::Size => a.size.cmp(&b.size),
+    }
+}
+
+fn apply_dir(o: Ordering, d: SortDir) -> Ordering {
+    if d == SortDir::Desc { o.reverse() } else { o }
+}
+
+pub fn oracle(all: &[Image], access: &AccessScope, q: &ImageQuery) -> Vec<Image> {
+    let sort = q.effective_sort();
+    let last = sort.last().unwrap().1;
+    let mut rows: Vec<Image> =
+        all.iter().filter(|i| access.admits(i) && q.filters.iter().all(|f| matches(f, i))).cloned().collect();
+    rows.sort_by(|a, b| {
+        sort.iter()
+            .map(|&(k, d)| apply_dir(key_cmp(a, b, k), d))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| apply_dir(a.id.to_string().cmp(&b.id.to_string()), last))
+    });
+    rows
+}
+
+const NAMES: &[&str] = &["pytorch", "PyTorch_2", "tensorflow", "mind_spore", "a%b", "jupyter"];
+const TAGS: &[&str] = &["1.0", "1.1", "2.0", "latest"];
+
+/// A random catalog: 6 projects (0 = system), every visibility and kind, NULLs in sortable columns.
+pub fn random_catalog(rng: &mut Rng, n: usize) -> Vec<Image> {
+    (0..n)
+        .map(|k| {
+            let owner = project(rng.below(6) as u8);
+            let mut i = Image::blank(ImageId::new_random(), owner, Millis(1_000 + rng.below(40) as i64));
+            i.updated_at = Millis(i.created_at.0 + rng.below(5) as i64);
+            i.kind = if rng.below(4) == 0 { ImageKind::BuiltIn } else { ImageKind::Dedicated };
+            i.visibility = *rng.pick(Visibility::ALL);
+            i.name = (rng.below(8) != 0).then(|| rng.pick(NAMES).to_string());
+            i.namespace = Some(rng.pick(&["ns1", "ns2"]).to_string());
+            // Unique tags keep the dedicated registry key unique.
+            i.tag = (rng.below(8) != 0).then(|| format!("{}-{k}", rng.pick(TAGS)));
+            i.size = (rng.below(3) != 0).then(|| rng.below(5) as i64);
+            i.service_type = (rng.below(2) == 0).then(|| *rng.pick(ServiceType::ALL));
+            i.arch = Some(*rng.pick(Arch::ALL));
+            i.workspace_id = rng.pick(&["0", "0", "ws1"]).to_string();
+            i.container_format =
+                Some(*rng.pick(&[ContainerFormat::Docker, ContainerFormat::Docker, ContainerFormat::Bare]));
+            i
+        })
+        .collect()
+}
+
+fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
+    let mut f = Vec::new();
+    if rng.below(3) == 0 {
+        f.push(Filter::Kind(*rng.pick(ImageKind::ALL)));
+    }
+    if rng.below(3) == 0 {
+        let n = rng.pick(NAMES).to_string();
+        f.push(Filter::Name(if rng.below(2) == 0 {
+            TextMatch::Exact(n)
+        } else {
+            TextMatch::Contains(n[..n.len().min(3)].to_lowercase())
+        }));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::Namespace("ns1".into()));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::ServiceType(*rng.pick(ServiceType::ALL)));
+    }
+    if rng.below(3) == 0 {
+        f.push(Filter::Workspace("0".into()));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::Arch(*rng.pick(Arch::ALL)));
+    }
+    if rng.below(2) == 0 {
+        f.push(Filter::ContainerFormat(ContainerFormat::Docker));
+    }
+    if rng.below(5) == 0 {
+        f.push(Filter::Owner(project(rng.below(6) as u8)));
+    }
+    if rng.below(6) == 0 && !all.is_empty() {
+        f.push(Filter::Group(rng.pick(all).group_id()));
+    }
+    f
+}
+
+fn random_sort(rng: &mut Rng) -> Vec<(SortKey, SortDir)> {
+    let keys = [SortKey::CreatedAt, SortKey::UpdatedAt, SortKey::Name, SortKey::Tag, SortKey::Size];
+    let dir = if rng.below(2) == 0 { SortDir::Asc } else { SortDir::Desc };
+    (0..rng.below(3)).map(|_| (*rng.pick(&keys), dir)).collect()
+}
+
+fn random_access(rng: &mut Rng) -> AccessScope {
+    if rng.below(4) == 0 { AccessScope::Everything } else { AccessScope::Project(project(rng.below(6) as u8)) }
+}
+
+fn ids(v: &[Image]) -> Vec<String> {
+    v.iter().map(|i| format!("{} {:?}", i.id, i.name)).collect()
+}
+
+/// Offset pages and totals equal the oracle for random filters, sorts and scopes.
+pub async fn list_matches_oracle(store: DynStore) {
+    let mut rng = Rng::new(42);
+    let all = random_catalog(&mut rng, 150);
+    for i in &all {
+        store.insert_image(i, None).await.unwrap();
+    }
+    for round in 0..150 {
+        let access = random_access(&mut rng);
+        let limit = 1 + rng.below(30);
+        let offset = rng.below(60);
+        let q = ImageQuery {
+            filters: random_filters(&mut rng, &all),
+            sort: random_sort(&mut rng),
+            page: PageRequest::Offset { offset, limit },
+            with_total: true,
+        };
+        let expected = oracle(&all, &access, &q);
+        let page = store.list_images(&access, &q).await.unwrap();
+        let want: Vec<Image> = expected.iter().skip(offset as usize).take(limit as usize).cloned().collect();
+        assert_eq!(ids(&page.items), ids(&want), "round {round}: {access:?} {q:?}");
+        assert_eq!(page.total, Some(expected.len() as u64), "round {round}: total");
+        assert_eq!(page.has_more, expected.len() as u64 > offset + limit, "round {round}: has_more");
+    }
+}
+
+/// Walking marker pages visits exactly the oracle's order, for every sort (NULLs included).
+pub async fn keyset_paging_matches_oracle(store: DynStore) {
+    let mut rng = Rng::new(7);
+    let all = random_catalog(&mut rng, 120);
+    for i in &all {
+        store.insert_image(i, None).await.unwrap();
+    }
+    for round in 0..40 {
+        let access = random_access(&mut rng);
+        let filters = random_filters(&mut rng, &all);
+        let sort = random_sort(&mut rng);
+        let limit = 1 + rng.below(15);
+        let base = ImageQuery { filters, sort, page: PageRequest::Offset { offset: 0, limit }, with_total: false };
+        let expected = oracle(&all, &access, &base);
+        let mut walked: Vec<Image> = Vec::new();
+        let mut q = base.clone();
+        loop {
+            let page = store.list_images(&access, &q).await.unwrap();
+            walked.extend(page.items.iter().cloned());
+            if !page.has_more {
+                break;
+            }
+            let marker = page.items.last().unwrap().id;
+            q.page = PageRequest::After { marker, limit };
+            assert!(walked.len() <= expected.len(), "round {round}: paging does not end");
+        }
+        assert_eq!(ids(&walked), ids(&expected), "round {round}: {access:?} {base:?}");
+    }
+}
+
+pub async fn unknown_marker_is_invalid(store: DynStore) {
+    let q = ImageQuery {
+        filters: vec![],
+        sort: vec![],
+        page: PageRequest::After { marker: ImageId::new_random(), limit: 10 },
+        with_total: false,
+    };
+    assert!(matches!(store.list_images(&AccessScope::Everything, &q).await, Err(Error::InvalidArgument(_))));
+}
+
+/// Groups: one per (owner, namespace, name) among admitted images, with count/min/max.
+pub async fn groups_match_oracle(store: DynStore) {
+    let mut rng = Rng::new(99);
+    let all = random_catalog(&mut rng, 150);
+    for i in &all {
+        store.insert_image(i, None).await.unwrap();
+    }
+    for round in 0..60 {
+        let access = random_access(&mut rng);
+        let filters = random_filters(&mut rng, &all);
+        let q = GroupQuery {
+            filters: filters.clone(),
+            sort: vec![(GroupSortKey::VersionCount, SortDir::Desc), (GroupSortKey::CreatedAt, SortDir::Asc)],
+            offset: 0,
+            limit: 1000,
+        };
+        let page = store.list_groups(&access, &q).await.unwrap();
+        let mut expected: BTreeMap<GroupId, (i64, i64, i64)> = BTreeMap::new();
+        for i in all.iter().filter(|i| access.admits(i) && filters.iter().all(|f| matches(f, i))) {
+            let e = expected.entry(i.group_id()).or_insert((0, i64::MAX, i64::MIN));
+            e.0 += 1;
+            e.1 = e.1.min(i.created_at.0);
+            e.2 = e.2.max(i.updated_at.0);
+        }
+        assert_eq!(page.total, Some(expected.len() as u64), "round {round}");
+        assert_eq!(page.items.len(), expected.len(), "round {round}");
+        for g in &page.items {
+            let (n, c, u) = expected[&g.id];
+            assert_eq!((g.version_count, g.created_at.0, g.updated_at.0), (n, c, u), "round {round}: {g:?}");
+            let member = all.iter().find(|i| i.group_id() == g.id).unwrap();
+            assert_eq!((&g.owner, &g.namespace, &g.name), (&member.owner, &member.namespace, &member.name));
+        }
+        for w in page.items.windows(2) {
+            let ord = w[1].version_count.cmp(&w[0].version_count).then(w[0].created_at.cmp(&w[1].created_at));
+            assert!(ord.is_le(), "round {round}: groups out of order");
+        }
+    }
+}
+
+pub async fn group_paging_and_meta(store: DynStore) {
+    let p = project(1);
+    for (name, tags) in [("a", 3), ("b", 1), ("c", 2)] {
+        for t in 0..tags {
+            let mut i = full_image(&p, "ns", name, &format!("t{t}"));
+            i.created_at = Millis(100 + t);
+            i.updated_at = Millis(200 + t);
+            store.insert_image(&i, (t == 0).then_some("read me")).await.unwrap();
+        }
+    }
+    let access = AccessScope::Project(p.clone());
+    let q =
+        |offset, limit| GroupQuery { filters: vec![], sort: vec![(GroupSortKey::Name, SortDir::Asc)], offset, limit };
+    let first = store.list_groups(&access, &q(0, 2)).await.unwrap();
+    assert_eq!(first.items.iter().map(|g| g.name.clone().unwrap()).collect::<Vec<_>>(), ["a", "b"]);
+    assert!(first.has_more);
+    assert_eq!(first.total, Some(3));
+    assert_eq!(first.items[0].version_count, 3);
+    assert_eq!(first.items[0].meta.read_me.as_deref(), Some("read me"));
+    let second = store.list_groups(&access, &q(2, 2)).await.unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert!(!second.has_more);
+
+    let gid = GroupId::derive(&p, Some("ns"), Some("c"));
+    let meta = GroupMeta { read_me: Some("new".into()), kv_tags: vec![KvTag { key: "a".into(), value: "b".into() }] };
+    store.put_group_meta(gid, &meta).await.unwrap();
+    let g = store.get_group(&access, gid).await.unwrap().unwrap();
+    assert_eq!((g.version_count, g.meta), (2, meta));
+    // Another project does not see a private group.
+    assert_eq!(store.get_group(&AccessScope::Project(project(2)), gid).await.unwrap(), None);
+    assert_eq!(store.delete_group(gid).await.unwrap(), 2);
+    assert_eq!(store.get_group(&access, gid).await.unwrap(), None);
+    assert_eq!(store.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
+}
+
+/// Concurrent writers never surface a lock error; the unique key lets exactly one win.
+pub async fn concurrent_duplicate_registers(store: DynStore) {
+    let p = project(4);
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        let img = full_image(&p, "ns", "race", "1");
+        tasks.push(tokio::spawn(async move { store.insert_image(&img, None).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(Error::Duplicate(_)) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
