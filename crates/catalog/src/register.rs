@@ -169,3 +169,39 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in ".{0,300}") {
+            let _ = RegistryPath::parse(&s);
+        }
+
+        #[test]
+        fn valid_paths_round_trip(
+            registry in "[a-z0-9]{1,10}(\\.[a-z]{2,5}){1,2}(:[0-9]{2,5})?",
+            namespace in "[a-z0-9][a-z0-9._-]{0,20}",
+            name in "[a-z0-9][a-z0-9._-]{0,20}(/[a-z0-9][a-z0-9._-]{0,10}){0,2}",
+            tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}",
+        ) {
+            let path = format!("{registry}/{namespace}/{name}:{tag}");
+            prop_assume!(path.len() >= REGISTRY_PATH_MIN);
+            let p = RegistryPath::parse(&path).unwrap();
+            prop_assert_eq!(p, RegistryPath { registry, namespace, name, tag });
+        }
+
+        #[test]
+        fn paths_without_a_tag_are_rejected(
+            namespace in "[a-z0-9]{1,20}",
+            name in "[a-z0-9]{1,20}",
+        ) {
+            let path = format!("swr.example.com/{namespace}/{name}");
+            prop_assert!(RegistryPath::parse(&path).is_err());
+        }
+    }
+}

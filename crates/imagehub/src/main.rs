@@ -15,7 +15,7 @@ use config::{Config, ServeArgs, StoreArgs};
 #[command(
     name = "imagehub",
     version,
-    about = "A self-hosted image catalog: ModelArts, Glance and SCNet image APIs over one catalog"
+    about = "imagehub: a self-hosted image catalog service"
 )]
 struct Cli {
     #[command(subcommand)]
