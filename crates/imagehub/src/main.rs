@@ -12,11 +12,7 @@ use imagehub_store::SqliteStore;
 use config::{Config, ServeArgs, StoreArgs};
 
 #[derive(Parser)]
-#[command(
-    name = "imagehub",
-    version,
-    about = "imagehub: a self-hosted image catalog service"
-)]
+#[command(name = "imagehub", version, about = "imagehub: a self-hosted image catalog service")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -100,7 +100,14 @@ fn get(base: &str, path: &str, token: &str) -> (u16, serde_json::Value) {
 fn delete(base: &str, path: &str, token: &str) -> u16 {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        reqwest::Client::new().delete(format!("{base}{path}")).header("X-Auth-Token", token).send().await.unwrap().status().as_u16()
+        reqwest::Client::new()
+            .delete(format!("{base}{path}"))
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     })
 }
 
