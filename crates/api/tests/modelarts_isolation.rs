@@ -3,15 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::{PROJECT_A, PROJECT_B, Server, assert_error};
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn private_images_are_invisible_to_other_projects() {
-    let s = Server::start().await;
+async fn private_images_are_invisible_to_other_projects(s: Server) {
     let a = s.token(PROJECT_A, "member").await;
     let b = s.token(PROJECT_B, "member").await;
     let private = s
@@ -94,3 +93,5 @@ async fn private_images_are_invisible_to_other_projects() {
         assert_error(&s.get(&path, &b).await, 403, "ModelArts.0210");
     }
 }
+
+both_backends!(private_images_are_invisible_to_other_projects);

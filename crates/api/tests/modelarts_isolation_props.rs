@@ -45,10 +45,22 @@ fn query() -> impl Strategy<Value = String> {
 }
 
 #[test]
-fn other_projects_never_see_private_images() {
+fn other_projects_never_see_private_images_sqlite() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (s, b, secret_ids, visible_dedicated) = rt.block_on(async {
-        let s = Server::start().await;
+    let s = rt.block_on(Server::sqlite());
+    check(&rt, s);
+}
+
+#[test]
+fn other_projects_never_see_private_images_postgres() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    if let Some(s) = rt.block_on(Server::postgres("other_projects_never_see_private_images_postgres")) {
+        check(&rt, s);
+    }
+}
+
+fn check(rt: &tokio::runtime::Runtime, s: Server) {
+    let (b, secret_ids, visible_dedicated) = rt.block_on(async {
         let a = s.token(PROJECT_A, "member").await;
         let b = s.token(PROJECT_B, "member").await;
         let mut secret = Vec::new();
@@ -69,7 +81,7 @@ fn other_projects_never_see_private_images() {
         s.register(PROJECT_A, &a, "swr.example.com/open/pub_model:v1", json!({"visibility": "PUBLIC", "service_type": "TRAIN"})).await;
         s.register(PROJECT_B, &b, "swr.example.com/bns/model_b:v1", json!({})).await;
         s.register(PROJECT_B, &b, "swr.example.com/bns/model_b:v2", json!({"arch": "AARCH64"})).await;
-        (s, b, secret, 3)
+        (b, secret, 3)
     });
     let group_name = "secret_model";
     proptest!(ProptestConfig::with_cases(96), |(q in query())| {

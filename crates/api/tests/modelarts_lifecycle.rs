@@ -2,15 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::{ADMIN_TOKEN, PROJECT_A, SYSTEM, Server, assert_error};
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn register_derives_namespace_name_tag_and_rejects_duplicates() {
-    let s = Server::start().await;
+async fn register_derives_namespace_name_tag_and_rejects_duplicates(s: Server) {
     let t = s.token(PROJECT_A, "member").await;
     let img = s
         .register(
@@ -60,9 +59,7 @@ async fn register_derives_namespace_name_tag_and_rejects_duplicates() {
     );
 }
 
-#[tokio::test]
-async fn groups_count_tags_and_can_be_updated_and_deleted() {
-    let s = Server::start().await;
+async fn groups_count_tags_and_can_be_updated_and_deleted(s: Server) {
     let t = s.token(PROJECT_A, "member").await;
     for tag in ["1", "2", "3"] {
         s.register(PROJECT_A, &t, &format!("swr.example.com/ns/pytorch_1_8:train-{tag}"), json!({})).await;
@@ -101,9 +98,7 @@ async fn groups_count_tags_and_can_be_updated_and_deleted() {
     assert_error(&gone, 404, "ModelArts.6797");
 }
 
-#[tokio::test]
-async fn delete_image_answers_deleted_and_builtin_needs_admin() {
-    let s = Server::start().await;
+async fn delete_image_answers_deleted_and_builtin_needs_admin(s: Server) {
     let t = s.token(PROJECT_A, "member").await;
     let img = s.register(PROJECT_A, &t, "swr.example.com/ns/n:t1", json!({})).await;
     let id = img["id"].as_str().unwrap();
@@ -128,9 +123,7 @@ async fn delete_image_answers_deleted_and_builtin_needs_admin() {
     assert_eq!(s.get(&format!("/v1/{PROJECT_A}/images"), &t).await.body["total"], 23);
 }
 
-#[tokio::test]
-async fn readers_read_but_do_not_write() {
-    let s = Server::start().await;
+async fn readers_read_but_do_not_write(s: Server) {
     let member = s.token(PROJECT_A, "member").await;
     let reader = s.token(PROJECT_A, "reader").await;
     let img = s.register(PROJECT_A, &member, "swr.example.com/ns/n:t1", json!({})).await;
@@ -149,9 +142,7 @@ async fn readers_read_but_do_not_write() {
     assert_error(&r, 403, "ModelArts.0108");
 }
 
-#[tokio::test]
-async fn list_filters_sort_and_paging() {
-    let s = Server::start().await;
+async fn list_filters_sort_and_paging(s: Server) {
     let t = s.token(PROJECT_A, "member").await;
     for (i, path) in [
         "swr.example.com/ns/alpha:1",
@@ -219,12 +210,19 @@ async fn list_filters_sort_and_paging() {
     assert_eq!(s.get(&format!("/v1/{PROJECT_A}/images?type=BUILD_IN&limit=1"), &t).await.body["total"], 24);
 }
 
-#[tokio::test]
-async fn admin_acts_in_any_project() {
-    let s = Server::start().await;
+async fn admin_acts_in_any_project(s: Server) {
     let img = s.register(PROJECT_A, ADMIN_TOKEN, "swr.example.com/ns/n:t1", json!({})).await;
     let t = s.token(PROJECT_A, "member").await;
     // Registered by the admin in project A's path: owned by project A.
     let mine = s.get(&format!("/v1/{PROJECT_A}/images?type=DEDICATED"), &t).await;
     assert_eq!(mine.body["data"][0]["id"], img["id"]);
 }
+
+both_backends!(
+    register_derives_namespace_name_tag_and_rejects_duplicates,
+    groups_count_tags_and_can_be_updated_and_deleted,
+    delete_image_answers_deleted_and_builtin_needs_admin,
+    readers_read_but_do_not_write,
+    list_filters_sort_and_paging,
+    admin_acts_in_any_project
+);

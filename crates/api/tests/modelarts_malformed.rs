@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use common::{PROJECT_A, PROJECT_B, Server, assert_error};
@@ -25,9 +26,7 @@ struct Case {
     code: &'static str,
 }
 
-#[tokio::test]
-async fn malformed_requests_get_4xx_in_the_modelarts_envelope() {
-    let s = Server::start().await;
+async fn malformed_requests_get_4xx_in_the_modelarts_envelope(s: Server) {
     let t = s.token(PROJECT_A, "member").await;
     let group = s.register(PROJECT_A, &t, "swr.example.com/ns/existing:1", json!({})).await;
     let gid = s.get(&format!("/v1/{PROJECT_A}/images/group?name=existing"), &t).await.body["data"][0]["id"]
@@ -268,3 +267,5 @@ async fn malformed_requests_get_4xx_in_the_modelarts_envelope() {
     let groups = s.get(&format!("{list}/group?name=existing"), &t).await;
     assert!(groups.body["data"][0].get("read_me").is_none());
 }
+
+both_backends!(malformed_requests_get_4xx_in_the_modelarts_envelope);

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -15,9 +16,7 @@ const PRESET_EPOCH: i64 = 1_640_000_000_000;
 
 /// ListImage with the seed's query (all defaults: type BUILD_IN, limit 200, offset 0)
 /// answers the seed's 24 built-in images, field for field.
-#[tokio::test]
-async fn list_image_reproduces_seed_000() {
-    let s = Server::start().await;
+async fn list_image_reproduces_seed_000(s: Server) {
     let seed = fixture("seed000_list_response.json");
     let user = s.token(PROJECT_A, "member").await;
     for token in [ADMIN_TOKEN.to_string(), user] {
@@ -65,9 +64,7 @@ async fn list_image_reproduces_seed_000() {
 }
 
 /// Field names and JSON types of ShowImage, per seed 001's field table and example.
-#[tokio::test]
-async fn show_image_matches_seed_001_fields_and_types() {
-    let s = Server::start().await;
+async fn show_image_matches_seed_001_fields_and_types(s: Server) {
     let token = s.token(PROJECT_A, "member").await;
     let seed = fixture("seed001_show_response.json");
     // Seed 001's response table (plus `tags`, from the SDK's model) with JSON types.
@@ -129,9 +126,7 @@ async fn show_image_matches_seed_001_fields_and_types() {
 }
 
 /// ListImageGroup: seed 002's envelope and item shape, computed from registered images.
-#[tokio::test]
-async fn list_image_group_matches_seed_002_shape() {
-    let s = Server::start().await;
+async fn list_image_group_matches_seed_002_shape(s: Server) {
     let token = s.token(PROJECT_A, "member").await;
     let seed = fixture("seed002_group_response.json");
     for (ns, name, tag) in [
@@ -163,3 +158,9 @@ async fn list_image_group_matches_seed_002_shape() {
         r.body["data"].as_array().unwrap().iter().map(|g| g["update_at"].as_i64().unwrap()).collect();
     assert!(updates.windows(2).all(|w| w[0] >= w[1]), "{updates:?}");
 }
+
+both_backends!(
+    list_image_reproduces_seed_000,
+    show_image_matches_seed_001_fields_and_types,
+    list_image_group_matches_seed_002_shape
+);

@@ -38,7 +38,7 @@ pub struct StoreArgs {
     /// Directory for the embedded SQLite database (and later, image data).
     #[arg(long, env = "IMAGEHUB_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL (`sqlite://path`); default: SQLite file `imagehub.db` in the data directory.
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`; default: SQLite file `imagehub.db` in the data directory.
     #[arg(long, env = "IMAGEHUB_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
     /// Configuration file (default: ./imagehub.toml if it exists).
@@ -78,7 +78,6 @@ struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
-    pub data_dir: PathBuf,
     pub database: String,
     pub log: String,
     pub body_limit: usize,
@@ -115,7 +114,6 @@ impl Config {
                 None => DEFAULT_BIND.parse().context("default bind address")?,
             },
             database,
-            data_dir,
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
             body_limit,
             bootstrap_token: env_token.or(file.bootstrap_token),
@@ -189,7 +187,6 @@ mod tests {
         let c = Config::load(&args).unwrap();
         assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(c.log, "debug");
-        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(c.database, "sqlite://./data/imagehub.db");
     }
 

@@ -2,12 +2,9 @@
 
 mod config;
 
-use std::sync::Arc;
-
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use imagehub_catalog::{Catalog, ProjectId, Role};
-use imagehub_store::SqliteStore;
 
 use config::{Config, ServeArgs, StoreArgs};
 
@@ -64,18 +61,13 @@ fn main() -> anyhow::Result<()> {
 
 async fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
     let db = &config.database;
-    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL or the default");
+    if let Some(path) = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:"))
+        && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    if !db.starts_with("sqlite:") && db.contains("://") {
-        bail!("unsupported database URL {db:?}: use sqlite://PATH");
-    }
-    if db == &format!("sqlite://{}", config.data_dir.join("imagehub.db").display()) {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
-    }
-    let store = SqliteStore::open_url(db).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-    Ok(Catalog::new(Arc::new(store)))
+    let store = imagehub_store::open(db).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+    Ok(Catalog::new(store))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

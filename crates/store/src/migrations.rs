@@ -11,6 +11,13 @@ pub struct Migration {
 pub const SQLITE: &[Migration] =
     &[Migration { version: 1, name: "initial", sql: include_str!("migrations/sqlite/0001_initial.sql") }];
 
+pub const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "initial", sql: include_str!("migrations/postgres/0001_initial.sql") }];
+
+/// The table that records applied migrations (the same DDL on every backend).
+pub const LEDGER_DDL: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+    (version BIGINT NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
 /// Splits a migration into statements (comments dropped; no `;` inside string literals
 /// in our migrations).
 pub fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {

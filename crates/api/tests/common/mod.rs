@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use imagehub_catalog::{Catalog, ProjectId, Role};
-use imagehub_store::SqliteStore;
+use imagehub_catalog::{Catalog, ProjectId, Role, Store};
+use imagehub_store::testing::PgDatabase;
+use imagehub_store::{PostgresStore, SqliteStore};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -18,7 +19,33 @@ pub struct Server {
     pub base: String,
     pub catalog: Catalog,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    /// Keeps the database (a temporary directory or a PostgreSQL database) alive.
+    _db: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// Generates, for each named `async fn(Server)`, one test on SQLite and one on PostgreSQL.
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Server::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(s) = super::common::Server::postgres(stringify!($name)).await {
+                        super::$name(s).await;
+                    }
+                }
+            )*
+        }
+    };
 }
 
 pub struct Resp {
@@ -29,16 +56,29 @@ pub struct Resp {
 }
 
 impl Server {
-    pub async fn start() -> Self {
+    /// A server on a fresh SQLite file.
+    pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("imagehub.db")).await.unwrap();
-        let catalog = Catalog::new(Arc::new(store));
+        Self::start(Arc::new(store), Box::new(dir)).await
+    }
+
+    /// A server on a fresh PostgreSQL database; `None` when PostgreSQL is unreachable
+    /// outside CI (the test then says it skipped).
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let db = PgDatabase::create(test).await?;
+        let store = PostgresStore::connect(&db.url).await.unwrap();
+        Some(Self::start(Arc::new(store), Box::new(db)).await)
+    }
+
+    async fn start(store: Arc<dyn Store>, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        let catalog = Catalog::new(store);
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(catalog.clone(), &imagehub_api::ApiConfig { body_limit: 64 * 1024 });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(imagehub_api::serve(listener, app, std::future::pending()));
-        Self { base, catalog, http: reqwest::Client::new(), _dir: dir }
+        Self { base, catalog, http: reqwest::Client::new(), _db: db }
     }
 
     pub async fn token(&self, project: &str, role: &str) -> String {

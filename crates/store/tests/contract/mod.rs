@@ -438,3 +438,32 @@ pub async fn concurrent_duplicate_registers(store: DynStore) {
     }
     assert_eq!(ok, 1);
 }
+
+/// Declares one `#[tokio::test]` per contract test; `$fresh` is an async fn returning
+/// `Option<(DynStore, guard)>` (`None`: the backend is unavailable and the test skips).
+#[macro_export]
+macro_rules! contract_suite {
+    ($fresh:path) => {
+        $crate::contract_suite!(@tests $fresh;
+            insert_get_roundtrip,
+            duplicate_registry_key_is_rejected,
+            insert_if_absent_is_idempotent,
+            delete_removes_the_image,
+            tokens_and_settings,
+            list_matches_oracle,
+            keyset_paging_matches_oracle,
+            unknown_marker_is_invalid,
+            groups_match_oracle,
+            group_paging_and_meta,
+            concurrent_duplicate_registers,
+        );
+    };
+    (@tests $fresh:path; $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some((store, _guard)) = $fresh(stringify!($name)).await {
+                contract::$name(store).await;
+            }
+        }
+    )*};
+}

@@ -8,35 +8,13 @@ use std::sync::Arc;
 
 use imagehub_store::SqliteStore;
 
-async fn fresh() -> (contract::DynStore, tempfile::TempDir) {
+async fn fresh(_test: &str) -> Option<(contract::DynStore, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("test.db")).await.unwrap();
-    (Arc::new(store), dir)
+    Some((Arc::new(store), dir))
 }
 
-macro_rules! contract_tests {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            let (store, _dir) = fresh().await;
-            contract::$name(store).await;
-        }
-    )*};
-}
-
-contract_tests!(
-    insert_get_roundtrip,
-    duplicate_registry_key_is_rejected,
-    insert_if_absent_is_idempotent,
-    delete_removes_the_image,
-    tokens_and_settings,
-    list_matches_oracle,
-    keyset_paging_matches_oracle,
-    unknown_marker_is_invalid,
-    groups_match_oracle,
-    group_paging_and_meta,
-    concurrent_duplicate_registers,
-);
+contract_suite!(fresh);
 
 #[tokio::test]
 async fn reopening_keeps_data_and_migrations_are_idempotent() {

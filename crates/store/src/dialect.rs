@@ -1,0 +1,138 @@
+//! What differs between the SQL backends: the query builder, how sea-query's values are
+//! bound, how database errors map to catalog errors, and session details. Everything else
+//! is shared in [`crate::sql::SqlStore`].
+
+use imagehub_catalog::{Error, Result};
+use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SqliteQueryBuilder, Value, Values};
+use sqlx::{Arguments, Database, Postgres, Sqlite};
+
+use crate::migrations::{self, Migration};
+
+pub trait Dialect: Database {
+    /// Name used in messages ("sqlite", "postgres").
+    const NAME: &'static str;
+    /// This backend's schema migrations.
+    const MIGRATIONS: &'static [Migration];
+    /// Statement that makes a read transaction see one snapshot, where `BEGIN` alone does not.
+    const SNAPSHOT: Option<&'static str>;
+    /// Statements run around migrations so that concurrent starts do not race.
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)>;
+    /// The statement prefix that shows a query's plan.
+    const EXPLAIN: &'static str;
+    /// Run (in the explaining transaction) before `EXPLAIN`.
+    const EXPLAIN_SETUP: Option<&'static str>;
+
+    /// SQL text and values of a statement, in this backend's syntax.
+    fn build<S: QueryStatementWriter>(stmt: &S) -> (String, Values);
+
+    /// sea-query values as this backend's bind arguments.
+    fn arguments<'q>(values: Values) -> Result<<Self as Database>::Arguments<'q>>;
+
+    /// Maps a database error to the catalog's error.
+    fn map_error(e: sqlx::Error) -> Error;
+
+    /// Rows a statement changed.
+    fn rows_affected(r: &<Self as Database>::QueryResult) -> u64;
+}
+
+fn bind_all<'q, DB: Database>(values: Values) -> Result<DB::Arguments<'q>>
+where
+    Option<bool>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i32>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut a = DB::Arguments::<'q>::default();
+    for v in values.0 {
+        let r = match v {
+            Value::Bool(b) => a.add(b),
+            Value::BigInt(i) => a.add(i),
+            Value::Int(i) => a.add(i),
+            Value::BigUnsigned(u) => a.add(u.map(|u| i64::try_from(u).unwrap_or(i64::MAX))),
+            Value::String(s) => a.add(s),
+            other => return Err(Error::Internal(format!("unsupported SQL value {other:?}"))),
+        };
+        r.map_err(|e| Error::Internal(format!("bind: {e}")))?;
+    }
+    Ok(a)
+}
+
+/// Errors every backend reports the same way.
+fn common_error(e: sqlx::Error, name: &str) -> Error {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::Duplicate(d.message().to_owned()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Error::Unavailable(e.to_string()),
+        _ => Error::Internal(format!("{name}: {e}")),
+    }
+}
+
+impl Dialect for Sqlite {
+    const NAME: &'static str = "sqlite";
+    const MIGRATIONS: &'static [Migration] = migrations::SQLITE;
+    // A deferred SQLite transaction reads one snapshot from its first read on.
+    const SNAPSHOT: Option<&'static str> = None;
+    // Migrations run on the single writer connection; other processes wait on busy_timeout.
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> = None;
+    const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN";
+    const EXPLAIN_SETUP: Option<&'static str> = None;
+
+    fn build<S: QueryStatementWriter>(stmt: &S) -> (String, Values) {
+        stmt.build(SqliteQueryBuilder)
+    }
+
+    fn arguments<'q>(values: Values) -> Result<<Self as Database>::Arguments<'q>> {
+        bind_all::<Sqlite>(values)
+    }
+
+    fn rows_affected(r: &<Self as Database>::QueryResult) -> u64 {
+        r.rows_affected()
+    }
+
+    fn map_error(e: sqlx::Error) -> Error {
+        match &e {
+            // SQLITE_BUSY, SQLITE_LOCKED and their extended codes: contention, retryable.
+            sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5" | "6" | "261" | "517" | "262")) => {
+                Error::Unavailable(format!("database busy: {}", d.message()))
+            }
+            _ => common_error(e, <Self as Dialect>::NAME),
+        }
+    }
+}
+
+impl Dialect for Postgres {
+    const NAME: &'static str = "postgres";
+    const MIGRATIONS: &'static [Migration] = migrations::POSTGRES;
+    const SNAPSHOT: Option<&'static str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    // A transaction-independent advisory lock (key: "imagehub" in ASCII).
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> =
+        Some(("SELECT pg_advisory_lock(7596285439495612770)", "SELECT pg_advisory_unlock(7596285439495612770)"));
+    const EXPLAIN: &'static str = "EXPLAIN";
+    // Small test tables make a sequential scan the cheapest plan whatever the indexes;
+    // with it priced out, a `Seq Scan` in the plan means no index can answer the query.
+    const EXPLAIN_SETUP: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
+
+    fn build<S: QueryStatementWriter>(stmt: &S) -> (String, Values) {
+        stmt.build(PostgresQueryBuilder)
+    }
+
+    fn arguments<'q>(values: Values) -> Result<<Self as Database>::Arguments<'q>> {
+        bind_all::<Postgres>(values)
+    }
+
+    fn rows_affected(r: &<Self as Database>::QueryResult) -> u64 {
+        r.rows_affected()
+    }
+
+    fn map_error(e: sqlx::Error) -> Error {
+        match &e {
+            // serialization_failure, deadlock_detected, too_many_connections, cannot_connect_now,
+            // admin/crash shutdown: transient, retryable.
+            sqlx::Error::Database(d)
+                if matches!(d.code().as_deref(), Some("40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03")) =>
+            {
+                Error::Unavailable(format!("database unavailable: {}", d.message()))
+            }
+            _ => common_error(e, <Self as Dialect>::NAME),
+        }
+    }
+}

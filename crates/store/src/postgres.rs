@@ -1,0 +1,37 @@
+//! The multi-node backend: PostgreSQL. Any number of stateless imagehub processes may share
+//! one database; nothing is cached in a process, so a write through one node is visible to
+//! the next read through any other.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use imagehub_catalog::{Error, Result};
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::sql::SqlStore;
+
+pub type PostgresStore = SqlStore<Postgres>;
+
+/// Connections per process. Two cores and a handful of processes per database: enough to
+/// keep PostgreSQL busy without queueing, well under its default `max_connections`.
+const POOL_SIZE: u32 = 10;
+
+impl SqlStore<Postgres> {
+    /// Connects to `postgres://…` and applies pending migrations (serialised across nodes
+    /// by an advisory lock).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::invalid(format!("bad PostgreSQL URL: {e}")))?
+            .application_name("imagehub");
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        let store = Self::from_pools(pool.clone(), pool);
+        store.migrate().await?;
+        Ok(store)
+    }
+}

@@ -1,0 +1,434 @@
+//! The SQL store, written once for every backend ([`Dialect`]). Every statement is built
+//! with sea-query; the query model's rendering is in [`crate::render`].
+
+use async_trait::async_trait;
+use imagehub_catalog::{
+    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery, Millis, Page,
+    PageRequest, ProjectId, Result, Role, Store, TokenRecord,
+};
+use sea_query::{Expr, ExprTrait, OnConflict, Query, QueryStatementWriter};
+use sqlx::{ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Transaction, Type};
+
+use crate::dialect::Dialect;
+use crate::migrations;
+use crate::render;
+use crate::row::{image_from_row, insert_image};
+
+/// A catalog store on a SQL database: a pool for writes and one for reads (the same pool
+/// where the backend has no reason to split them).
+pub struct SqlStore<DB: Dialect> {
+    pub(crate) writer: Pool<DB>,
+    pub(crate) readers: Pool<DB>,
+}
+
+impl<DB: Dialect> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self { writer: self.writer.clone(), readers: self.readers.clone() }
+    }
+}
+
+fn split_page<T>(mut items: Vec<T>, limit: u64) -> (Vec<T>, bool) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = items.len() > limit;
+    items.truncate(limit);
+    (items, more)
+}
+
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::Internal(format!("stored {what} is unreadable: {value:?}"))
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+    String: Type<DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'r> Decode<'r, DB>,
+{
+    pub(crate) fn from_pools(writer: Pool<DB>, readers: Pool<DB>) -> Self {
+        Self { writer, readers }
+    }
+
+    /// Runs a statement on a connection; returns the rows it changed.
+    async fn exec<S: QueryStatementWriter>(conn: &mut DB::Connection, stmt: &S) -> Result<u64> {
+        let (sql, values) = DB::build(stmt);
+        let r = sqlx::query_with(&sql, DB::arguments(values)?).execute(conn).await.map_err(DB::map_error)?;
+        Ok(DB::rows_affected(&r))
+    }
+
+    async fn rows<S: QueryStatementWriter>(conn: &mut DB::Connection, stmt: &S) -> Result<Vec<DB::Row>> {
+        let (sql, values) = DB::build(stmt);
+        sqlx::query_with(&sql, DB::arguments(values)?).fetch_all(conn).await.map_err(DB::map_error)
+    }
+
+    async fn count<S: QueryStatementWriter>(conn: &mut DB::Connection, stmt: &S) -> Result<u64> {
+        let rows = Self::rows(conn, stmt).await?;
+        let n: i64 = rows.first().map(|r| r.try_get(0)).transpose().map_err(DB::map_error)?.unwrap_or(0);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn write_tx(&self) -> Result<Transaction<'static, DB>> {
+        self.writer.begin().await.map_err(DB::map_error)
+    }
+
+    /// A read-only transaction that sees one snapshot (page and count agree).
+    async fn read_tx(&self) -> Result<Transaction<'static, DB>> {
+        let mut tx = self.readers.begin().await.map_err(DB::map_error)?;
+        if let Some(stmt) = DB::SNAPSHOT {
+            sqlx::query(stmt).execute(&mut *tx).await.map_err(DB::map_error)?;
+        }
+        Ok(tx)
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        if let Some((lock, _)) = DB::MIGRATION_LOCK {
+            sqlx::query(lock).execute(&mut *conn).await.map_err(DB::map_error)?;
+        }
+        let result = self.migrate_on(&mut conn).await;
+        if let Some((_, unlock)) = DB::MIGRATION_LOCK {
+            sqlx::query(unlock).execute(&mut *conn).await.map_err(DB::map_error)?;
+        }
+        result
+    }
+
+    async fn migrate_on(&self, conn: &mut DB::Connection) -> Result<Vec<i64>> {
+        sqlx::query(migrations::LEDGER_DDL).execute(&mut *conn).await.map_err(DB::map_error)?;
+        let mut applied = Vec::new();
+        for m in DB::MIGRATIONS {
+            let done = Self::rows(
+                &mut *conn,
+                Query::select()
+                    .column("version")
+                    .from("schema_migrations")
+                    .and_where(Expr::col("version").eq(m.version)),
+            )
+            .await?;
+            if !done.is_empty() {
+                continue;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(DB::map_error)?;
+            for stmt in migrations::statements(m.sql) {
+                sqlx::query(&stmt).execute(&mut *tx).await.map_err(DB::map_error)?;
+            }
+            Self::exec(
+                &mut tx,
+                Query::insert()
+                    .into_table("schema_migrations")
+                    .columns(["version", "name", "applied_at"])
+                    .values_panic([m.version.into(), m.name.into(), Millis::now().0.into()]),
+            )
+            .await?;
+            tx.commit().await.map_err(DB::map_error)?;
+            applied.push(m.version);
+        }
+        Ok(applied)
+    }
+
+    async fn explain_rows<S: QueryStatementWriter>(&self, stmt: &S) -> Result<Vec<String>> {
+        let (sql, values) = DB::build(stmt);
+        let mut tx = self.readers.begin().await.map_err(DB::map_error)?;
+        if let Some(setup) = DB::EXPLAIN_SETUP {
+            sqlx::query(setup).execute(&mut *tx).await.map_err(DB::map_error)?;
+        }
+        let rows = sqlx::query_with(&format!("{} {sql}", DB::EXPLAIN), DB::arguments(values)?)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(DB::map_error)?;
+        tx.rollback().await.map_err(DB::map_error)?;
+        rows.iter().map(|r| r.try_get::<String, _>(r.len().saturating_sub(1)).map_err(DB::map_error)).collect()
+    }
+
+    async fn explain_shape(&self, shape: Explained<'_>) -> Result<Vec<String>> {
+        match shape {
+            Explained::List(access, q) => self.explain_rows(&render::list_images(access, q, None)).await,
+            Explained::Count(access, q) => self.explain_rows(&render::count_images(access, &q.filters)).await,
+            Explained::Groups(access, q) => {
+                let mut plan = self.explain_rows(&render::list_groups(access, q)).await?;
+                plan.extend(self.explain_rows(&render::count_groups(access, &q.filters)).await?);
+                Ok(plan)
+            }
+        }
+    }
+
+    async fn group_meta(conn: &mut DB::Connection, ids: &[String]) -> Result<Vec<(String, GroupMeta)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = Self::rows(
+            conn,
+            Query::select()
+                .columns(["group_id", "read_me", "kv_tags"])
+                .from("image_groups")
+                .and_where(Expr::col("group_id").is_in(ids.iter().cloned())),
+        )
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kv: String = r.try_get("kv_tags").map_err(DB::map_error)?;
+                Ok((
+                    r.try_get("group_id").map_err(DB::map_error)?,
+                    GroupMeta {
+                        read_me: r.try_get("read_me").map_err(DB::map_error)?,
+                        kv_tags: serde_json::from_str(&kv).map_err(|_| corrupt("group tags", &kv))?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn groups_from_rows(conn: &mut DB::Connection, rows: &[DB::Row]) -> Result<Vec<ImageGroup>> {
+        let ids: Vec<String> =
+            rows.iter().map(|r| r.try_get("group_id").map_err(DB::map_error)).collect::<Result<_>>()?;
+        let metas = Self::group_meta(conn, &ids).await?;
+        rows.iter()
+            .zip(&ids)
+            .map(|(r, gid)| {
+                let owner: String = r.try_get("group_owner").map_err(DB::map_error)?;
+                Ok(ImageGroup {
+                    id: GroupId::parse(gid).ok_or_else(|| corrupt("group id", gid))?,
+                    owner: ProjectId::parse(&owner).ok_or_else(|| corrupt("owner", &owner))?,
+                    namespace: r.try_get("group_namespace").map_err(DB::map_error)?,
+                    name: r.try_get("group_name").map_err(DB::map_error)?,
+                    version_count: r.try_get("version_count").map_err(DB::map_error)?,
+                    created_at: Millis(r.try_get("created_min").map_err(DB::map_error)?),
+                    updated_at: Millis(r.try_get("updated_max").map_err(DB::map_error)?),
+                    meta: metas.iter().find(|(id, _)| id == gid).map(|(_, m)| m.clone()).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Which query [`Explain::explain`] shows.
+pub enum Explained<'a> {
+    List(&'a AccessScope, &'a ImageQuery),
+    Count(&'a AccessScope, &'a ImageQuery),
+    Groups(&'a AccessScope, &'a GroupQuery),
+}
+
+/// Query plans, for tests and the benchmark.
+#[async_trait]
+pub trait Explain: Send + Sync {
+    /// The plan lines (`EXPLAIN QUERY PLAN` details on SQLite, `EXPLAIN` lines on
+    /// PostgreSQL) of a list's page query, its count query, or a group list's page and
+    /// count queries.
+    async fn explain(&self, shape: Explained<'_>) -> Result<Vec<String>>;
+}
+
+#[async_trait]
+impl Explain for SqlStore<sqlx::Sqlite> {
+    async fn explain(&self, shape: Explained<'_>) -> Result<Vec<String>> {
+        self.explain_shape(shape).await
+    }
+}
+
+#[async_trait]
+impl Explain for SqlStore<sqlx::Postgres> {
+    async fn explain(&self, shape: Explained<'_>) -> Result<Vec<String>> {
+        self.explain_shape(shape).await
+    }
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c str: ColumnIndex<<DB as Database>::Row>,
+    usize: ColumnIndex<<DB as Database>::Row>,
+    String: Type<DB> + for<'r> Decode<'r, DB>,
+    i64: Type<DB> + for<'r> Decode<'r, DB>,
+    bool: Type<DB> + for<'r> Decode<'r, DB>,
+{
+    async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        Self::exec(&mut tx, &insert_image(image)).await?;
+        if let Some(read_me) = group_read_me {
+            Self::exec(
+                &mut tx,
+                Query::insert()
+                    .into_table("image_groups")
+                    .columns(["group_id", "read_me", "kv_tags", "updated_at"])
+                    .values_panic([
+                        image.group_id().to_string().into(),
+                        read_me.into(),
+                        "[]".into(),
+                        image.updated_at.0.into(),
+                    ])
+                    .on_conflict(OnConflict::column("group_id").update_columns(["read_me", "updated_at"]).to_owned()),
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(DB::map_error)
+    }
+
+    async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let stmt = insert_image(image).on_conflict(OnConflict::new().do_nothing().to_owned()).to_owned();
+        Ok(Self::exec(&mut conn, &stmt).await? == 1)
+    }
+
+    async fn get_image(&self, id: ImageId) -> Result<Option<Image>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            Query::select()
+                .columns(render::IMAGE_COLUMNS.iter().copied())
+                .from(render::IMAGES)
+                .and_where(Expr::col("id").eq(id.to_string())),
+        )
+        .await?;
+        rows.first().map(image_from_row).transpose()
+    }
+
+    async fn delete_image(&self, id: ImageId) -> Result<bool> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let n = Self::exec(
+            &mut conn,
+            Query::delete().from_table(render::IMAGES).and_where(Expr::col("id").eq(id.to_string())),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>> {
+        let marker = match &query.page {
+            PageRequest::After { marker, .. } => Some(
+                self.get_image(*marker).await?.ok_or_else(|| Error::invalid(format!("marker {marker} not found")))?,
+            ),
+            PageRequest::Offset { .. } => None,
+        };
+        let mut tx = self.read_tx().await?;
+        let rows = Self::rows(&mut tx, &render::list_images(access, query, marker.as_ref())).await?;
+        let (rows, has_more) = split_page(rows, query.page.limit());
+        let items = rows.iter().map(image_from_row).collect::<Result<Vec<_>>>()?;
+        let total = if query.with_total {
+            Some(Self::count(&mut tx, &render::count_images(access, &query.filters)).await?)
+        } else {
+            None
+        };
+        tx.commit().await.map_err(DB::map_error)?;
+        Ok(Page { items, total, has_more })
+    }
+
+    async fn list_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Page<ImageGroup>> {
+        let mut tx = self.read_tx().await?;
+        let rows = Self::rows(&mut tx, &render::list_groups(access, query)).await?;
+        let (rows, has_more) = split_page(rows, query.limit);
+        let items = Self::groups_from_rows(&mut tx, &rows).await?;
+        let total = Self::count(&mut tx, &render::count_groups(access, &query.filters)).await?;
+        tx.commit().await.map_err(DB::map_error)?;
+        Ok(Page { items, total: Some(total), has_more })
+    }
+
+    async fn get_group(&self, access: &AccessScope, id: GroupId) -> Result<Option<ImageGroup>> {
+        let mut tx = self.read_tx().await?;
+        let rows = Self::rows(&mut tx, &render::get_group(access, &id)).await?;
+        let mut groups = Self::groups_from_rows(&mut tx, &rows).await?;
+        tx.commit().await.map_err(DB::map_error)?;
+        Ok(groups.pop())
+    }
+
+    async fn delete_group(&self, id: GroupId) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let n = Self::exec(
+            &mut tx,
+            Query::delete().from_table(render::IMAGES).and_where(Expr::col("group_id").eq(id.to_string())),
+        )
+        .await?;
+        Self::exec(
+            &mut tx,
+            Query::delete().from_table("image_groups").and_where(Expr::col("group_id").eq(id.to_string())),
+        )
+        .await?;
+        tx.commit().await.map_err(DB::map_error)?;
+        Ok(n)
+    }
+
+    async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()> {
+        let kv = serde_json::to_string(&meta.kv_tags).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        Self::exec(
+            &mut conn,
+            Query::insert()
+                .into_table("image_groups")
+                .columns(["group_id", "read_me", "kv_tags", "updated_at"])
+                .values_panic([id.to_string().into(), meta.read_me.clone().into(), kv.into(), Millis::now().0.into()])
+                .on_conflict(
+                    OnConflict::column("group_id").update_columns(["read_me", "kv_tags", "updated_at"]).to_owned(),
+                ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        Self::exec(
+            &mut conn,
+            Query::insert()
+                .into_table("tokens")
+                .columns(["hash", "project", "role", "created_at", "label"])
+                .values_panic([
+                    token.hash.clone().into(),
+                    token.project.to_string().into(),
+                    token.role.as_str().into(),
+                    token.created_at.0.into(),
+                    token.label.clone().into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            Query::select()
+                .columns(["hash", "project", "role", "created_at", "label"])
+                .from("tokens")
+                .and_where(Expr::col("hash").eq(hash)),
+        )
+        .await?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        let project: String = r.try_get("project").map_err(DB::map_error)?;
+        let role: String = r.try_get("role").map_err(DB::map_error)?;
+        Ok(Some(TokenRecord {
+            hash: r.try_get("hash").map_err(DB::map_error)?,
+            project: ProjectId::parse(&project).ok_or_else(|| corrupt("project", &project))?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+            created_at: Millis(r.try_get("created_at").map_err(DB::map_error)?),
+            label: r.try_get("label").map_err(DB::map_error)?,
+        }))
+    }
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let rows =
+            Self::rows(&mut conn, Query::select().column("value").from("settings").and_where(Expr::col("key").eq(key)))
+                .await?;
+        rows.first().map(|r| r.try_get("value")).transpose().map_err(DB::map_error)
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        Self::exec(
+            &mut conn,
+            Query::insert()
+                .into_table("settings")
+                .columns(["key", "value"])
+                .values_panic([key.into(), value.into()])
+                .on_conflict(OnConflict::column("key").update_column("value").to_owned()),
+        )
+        .await?;
+        Ok(())
+    }
+}
