@@ -5,8 +5,11 @@
 pub mod face;
 pub mod modelarts;
 mod observe;
+pub mod scnet;
+pub mod time;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,6 +22,7 @@ use tokio::net::TcpListener;
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Catalog,
+    pub settings: Arc<ApiConfig>,
 }
 
 /// HTTP settings.
@@ -26,19 +30,22 @@ pub struct AppState {
 pub struct ApiConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Offset from UTC of the times the SCNet face renders, in seconds.
+    pub scnet_utc_offset_secs: i32,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024 }
+        Self { body_limit: 1024 * 1024, scnet_utc_offset_secs: 0 }
     }
 }
 
 /// The whole service: every face's routes on one router.
 pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
-    let state = AppState { catalog };
+    let state = AppState { catalog, settings: Arc::new(config.clone()) };
     Router::new()
         .merge(modelarts::router())
+        .merge(scnet::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn(observe::observe))
@@ -49,6 +56,9 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
 async fn not_found(method: Method, uri: Uri) -> Response {
     if uri.path().starts_with("/v1/") {
         return modelarts::no_route(method, uri).await;
+    }
+    if uri.path().starts_with("/ai/") {
+        return scnet::no_route(method, uri).await;
     }
     (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not found", "path": uri.path()}))).into_response()
 }

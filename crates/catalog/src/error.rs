@@ -9,6 +9,9 @@ pub enum Error {
     /// A parameter has the wrong type, an unknown word, or is out of range.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A required parameter is missing.
+    #[error("{0}")]
+    MissingArgument(String),
     /// The request body is not parseable (bad JSON, bad UTF-8).
     #[error("{0}")]
     MalformedBody(String),
@@ -55,6 +58,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidArgument(_) => "invalid_argument",
+            Error::MissingArgument(_) => "missing_argument",
             Error::MalformedBody(_) => "malformed_body",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -86,6 +90,10 @@ impl Error {
 
     pub fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+
+    pub fn missing(name: &str) -> Self {
+        Error::MissingArgument(format!("{name} is required"))
     }
 
     pub fn not_found_image(id: impl std::fmt::Display) -> Self {

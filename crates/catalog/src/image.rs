@@ -145,6 +145,26 @@ impl Image {
         self.container_format == Some(ContainerFormat::Docker)
     }
 
+    /// The accelerator type clients filter on: the explicit one (lower case), else derived
+    /// from the resource categories: GPU → `gpu`, Ascend → `npu`, otherwise `cpu`.
+    pub fn accelerator(&self) -> String {
+        if let Some(a) = self.accelerator_type.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            return a.to_ascii_lowercase();
+        }
+        if self.resource_categories.contains(&ResourceCategory::Gpu) {
+            "gpu".into()
+        } else if self.resource_categories.contains(&ResourceCategory::Ascend) {
+            "npu".into()
+        } else {
+            "cpu".into()
+        }
+    }
+
+    /// The application type (`Base`, `JupyterLab`, …); `Base` when none was given.
+    pub fn app_type(&self) -> &str {
+        self.image_type.as_deref().unwrap_or(DEFAULT_APP_TYPE)
+    }
+
     /// A blank record owned by `owner`, with Glance's create defaults.
     pub fn blank(id: ImageId, owner: ProjectId, now: Millis) -> Self {
         Self {
@@ -193,6 +213,18 @@ impl Image {
 /// The workspace every image is in unless told otherwise.
 pub const DEFAULT_WORKSPACE: &str = "0";
 
+/// The application type of an image that has none.
+pub const DEFAULT_APP_TYPE: &str = "Base";
+
+/// Application types with a known spelling; other words are kept as given.
+pub const KNOWN_APP_TYPES: &[&str] = &["Base", "JupyterLab", "CodeServer", "RStudio", "WebIDE", "VSCode", "Notebook"];
+
+/// The canonical spelling of an application type (`jupyterlab` → `JupyterLab`).
+pub fn canonical_app_type(word: &str) -> String {
+    let word = word.trim();
+    KNOWN_APP_TYPES.iter().find(|k| k.eq_ignore_ascii_case(word)).map_or_else(|| word.to_owned(), |k| (*k).to_owned())
+}
+
 /// An image group: the images of one (owner, namespace, name), i.e. the versions (tags)
 /// of one image name.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,4 +247,36 @@ pub struct ImageGroup {
 pub struct GroupMeta {
     pub read_me: Option<String>,
     pub kv_tags: Vec<KvTag>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(categories: Vec<ResourceCategory>, explicit: Option<&str>) -> Image {
+        let mut i = Image::blank(ImageId::new_random(), ProjectId::system(), Millis(0));
+        i.resource_categories = categories;
+        i.accelerator_type = explicit.map(str::to_owned);
+        i
+    }
+
+    #[test]
+    fn accelerator_is_explicit_or_derived() {
+        use ResourceCategory::*;
+        assert_eq!(with(vec![Cpu, Gpu], None).accelerator(), "gpu");
+        assert_eq!(with(vec![Ascend], None).accelerator(), "npu");
+        assert_eq!(with(vec![Cpu, Ascend], None).accelerator(), "npu");
+        assert_eq!(with(vec![Cpu], None).accelerator(), "cpu");
+        assert_eq!(with(vec![], None).accelerator(), "cpu");
+        assert_eq!(with(vec![Gpu], Some("DCU")).accelerator(), "dcu");
+        assert_eq!(with(vec![Gpu], Some(" ")).accelerator(), "gpu");
+    }
+
+    #[test]
+    fn app_types_are_canonical() {
+        assert_eq!(canonical_app_type("jupyterlab"), "JupyterLab");
+        assert_eq!(canonical_app_type("BASE"), "Base");
+        assert_eq!(canonical_app_type("MyOwnType"), "MyOwnType");
+        assert_eq!(with(vec![], None).app_type(), "Base");
+    }
 }

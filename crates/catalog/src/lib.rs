@@ -18,8 +18,8 @@ pub use access::{AccessScope, Caller, Role, Scope, Writer};
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};
 pub use image::{
-    Arch, ContainerFormat, DEFAULT_WORKSPACE, DevService, DiskFormat, GroupMeta, Image, ImageGroup, ImageKind, KvTag,
-    Origin, ResourceCategory, ServiceType, Status, Visibility,
+    Arch, ContainerFormat, DEFAULT_APP_TYPE, DEFAULT_WORKSPACE, DevService, DiskFormat, GroupMeta, Image, ImageGroup,
+    ImageKind, KNOWN_APP_TYPES, KvTag, Origin, ResourceCategory, ServiceType, Status, Visibility, canonical_app_type,
 };
 pub use query::{Filter, GroupQuery, GroupSortKey, ImageQuery, Page, PageRequest, SortDir, SortKey, TextMatch};
 pub use register::{ContainerRegistration, RegistryPath};

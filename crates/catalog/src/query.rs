@@ -2,7 +2,7 @@
 //! keyset (marker) paging and an optional total. Stores render it to SQL in one place.
 
 use crate::ids::{GroupId, ImageId, ProjectId};
-use crate::image::{Arch, ContainerFormat, ImageKind, ServiceType};
+use crate::image::{Arch, ContainerFormat, ImageKind, ServiceType, Visibility};
 
 /// How a text attribute is matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,14 @@ pub enum Filter {
     ContainerFormat(ContainerFormat),
     Owner(ProjectId),
     Group(GroupId),
+    /// The effective accelerator type ([`crate::Image::accelerator`]), lower case.
+    Accelerator(String),
+    /// The effective application type ([`crate::Image::app_type`]), canonical spelling.
+    AppType(String),
+    /// Any of these visibilities.
+    Visibility(Vec<Visibility>),
+    /// Case-insensitive substring of `name:tag` (SCNet's fuzzy name-or-version match).
+    Version(String),
 }
 
 /// Sortable image attributes. The id is always the last, implicit tie-break.

@@ -177,6 +177,13 @@ impl Catalog {
         {
             return Err(Error::invalid("size must not be negative"));
         }
+        check_word("accelerator_type", reg.accelerator_type.as_deref(), 32)?;
+        check_word("image_type", reg.image_type.as_deref(), 64)?;
+        if let Some(u) = &reg.uploaded_by
+            && (u.is_empty() || u.chars().count() > 255 || u.chars().any(char::is_control))
+        {
+            return Err(Error::invalid("user must be 1 to 255 printable characters"));
+        }
         let scope = writer.scope();
         let now = Millis::now();
         let mut image = Image::blank(ImageId::new_random(), scope.project().clone(), now);
@@ -198,7 +205,7 @@ impl Catalog {
         image.kv_tags = reg.kv_tags;
         image.description = reg.description;
         image.accelerator_type = reg.accelerator_type;
-        image.image_type = reg.image_type;
+        image.image_type = reg.image_type.as_deref().map(crate::image::canonical_app_type);
         image.size = reg.size;
         image.uploaded_by = reg.uploaded_by;
         image.status = Status::Active;
@@ -277,6 +284,20 @@ fn check_limit(limit: u64) -> Result<()> {
         return Err(Error::invalid(format!("limit must be between 1 and {MAX_PAGE}")));
     }
     Ok(())
+}
+
+/// A short label: letters, digits, `_`, `-`, `.`; at most `max` characters.
+fn check_word(name: &str, v: Option<&str>, max: usize) -> Result<()> {
+    match v {
+        Some(w)
+            if w.is_empty()
+                || w.len() > max
+                || !w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
+        {
+            Err(Error::invalid(format!("{name} must be 1 to {max} of letters, digits, '_', '-' and '.'")))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn validate_digest(d: &str) -> Result<()> {

@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "IMAGEHUB_BODY_LIMIT", value_name = "BYTES")]
     pub body_limit: Option<usize>,
+    /// Fixed offset from UTC of the times the SCNet face shows (`+08:00`, `UTC`).
+    #[arg(long, env = "IMAGEHUB_SCNET_TIME_OFFSET", value_name = "OFFSET")]
+    pub scnet_time_offset: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -71,6 +74,7 @@ struct FileConfig {
     database: Option<String>,
     log: Option<String>,
     body_limit: Option<usize>,
+    scnet_time_offset: Option<String>,
     bootstrap_token: Option<Secret>,
 }
 
@@ -81,6 +85,8 @@ pub struct Config {
     pub database: String,
     pub log: String,
     pub body_limit: usize,
+    /// Offset from UTC, in seconds, of the SCNet face's times.
+    pub scnet_utc_offset_secs: i32,
     /// Admin token to create on start instead of generating one (`IMAGEHUB_BOOTSTRAP_TOKEN`).
     pub bootstrap_token: Option<Secret>,
 }
@@ -108,6 +114,10 @@ impl Config {
         if body_limit < 1024 {
             bail!("body_limit must be at least 1024 bytes");
         }
+        let offset = args.scnet_time_offset.clone().or(file.scnet_time_offset).unwrap_or_else(|| "UTC".into());
+        let Some(scnet_utc_offset_secs) = imagehub_api::time::parse_offset(&offset) else {
+            bail!("scnet_time_offset {offset:?} is not a fixed offset such as +08:00, -05:30 or UTC");
+        };
         Ok(Self {
             bind: match args.bind.or(file.bind) {
                 Some(b) => b,
@@ -116,6 +126,7 @@ impl Config {
             database,
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
             body_limit,
+            scnet_utc_offset_secs,
             bootstrap_token: env_token.or(file.bootstrap_token),
         })
     }
@@ -149,6 +160,10 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 
 # Largest accepted request body, in bytes.      (IMAGEHUB_BODY_LIMIT, --body-limit)
 # body_limit = 1048576
+
+# Fixed offset from UTC of the times the SCNet face shows (createTime).
+#                                               (IMAGEHUB_SCNET_TIME_OFFSET, --scnet-time-offset)
+# scnet_time_offset = "UTC"
 
 # Admin token of the system project to create at start, instead of printing a
 # generated one on first start. URL-safe characters only, 16 to 256 of them.

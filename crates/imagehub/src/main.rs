@@ -115,7 +115,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let app = imagehub_api::build(catalog, &imagehub_api::ApiConfig { body_limit: config.body_limit });
+    let api =
+        imagehub_api::ApiConfig { body_limit: config.body_limit, scnet_utc_offset_secs: config.scnet_utc_offset_secs };
+    let app = imagehub_api::build(catalog, &api);
     tracing::info!("listening on http://{}", listener.local_addr()?);
     imagehub_api::serve(listener, app, shutdown_signal()).await.context("server error")?;
     tracing::info!("stopped");

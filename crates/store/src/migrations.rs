@@ -8,11 +8,19 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("migrations/sqlite/0001_initial.sql") }];
+pub const SQLITE: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("migrations/sqlite/0001_initial.sql") },
+    Migration { version: 2, name: "effective_types", sql: include_str!("migrations/sqlite/0002_effective_types.sql") },
+];
 
-pub const POSTGRES: &[Migration] =
-    &[Migration { version: 1, name: "initial", sql: include_str!("migrations/postgres/0001_initial.sql") }];
+pub const POSTGRES: &[Migration] = &[
+    Migration { version: 1, name: "initial", sql: include_str!("migrations/postgres/0001_initial.sql") },
+    Migration {
+        version: 2,
+        name: "effective_types",
+        sql: include_str!("migrations/postgres/0002_effective_types.sql"),
+    },
+];
 
 /// The table that records applied migrations (the same DDL on every backend).
 pub const LEDGER_DDL: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

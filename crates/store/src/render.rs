@@ -49,6 +49,10 @@ pub const IMAGE_COLUMNS: &[&str] = &[
     "updated_at",
 ];
 
+/// Columns derived from the record on every write (the store keeps them for indexing;
+/// they are never read back).
+pub const DERIVED_COLUMNS: &[&str] = &["accelerator", "app_type"];
+
 /// Column, and whether it can be NULL, of a sort key.
 fn sort_column(key: SortKey) -> (&'static str, bool) {
     match key {
@@ -113,6 +117,11 @@ fn filter_expr(f: &Filter) -> Expr {
         Filter::ContainerFormat(c) => Expr::col("container_format").eq(c.as_str()),
         Filter::Owner(p) => Expr::col("owner").eq(p.as_str()),
         Filter::Group(g) => Expr::col("group_id").eq(g.to_string()),
+        Filter::Accelerator(a) => Expr::col("accelerator").eq(a.to_ascii_lowercase()),
+        Filter::AppType(t) => Expr::col("app_type").eq(imagehub_catalog::canonical_app_type(t)),
+        Filter::Visibility(v) => Expr::col("visibility").is_in(v.iter().map(|v| v.as_str())),
+        Filter::Version(text) => Expr::cust("LOWER(COALESCE(name, '') || ':' || COALESCE(tag, ''))")
+            .like(LikeExpr::new(format!("%{}%", like_literal(&text.to_lowercase()))).escape('\\')),
     }
 }
 

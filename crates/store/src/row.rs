@@ -9,7 +9,7 @@ use imagehub_catalog::{
 use sea_query::{InsertStatement, Query, Value};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::render::{IMAGE_COLUMNS, IMAGES};
+use crate::render::{DERIVED_COLUMNS, IMAGE_COLUMNS, IMAGES};
 
 fn json<T: serde::Serialize>(v: &T) -> Value {
     Value::String(Some(serde_json::to_string(v).unwrap_or_else(|_| "null".into())))
@@ -19,7 +19,7 @@ fn words<T: Copy>(items: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static st
     items.iter().map(|&i| as_str(i)).collect()
 }
 
-/// The values of one image, in column order.
+/// The values of one image, in column order ([`IMAGE_COLUMNS`] then [`DERIVED_COLUMNS`]).
 pub fn image_values(i: &Image) -> Vec<Value> {
     let s = |v: &Option<String>| Value::String(v.clone());
     let w = |v: Option<&'static str>| Value::String(v.map(str::to_owned));
@@ -63,13 +63,16 @@ pub fn image_values(i: &Image) -> Vec<Value> {
         s(&i.uploaded_by),
         Value::BigInt(Some(i.created_at.0)),
         Value::BigInt(Some(i.updated_at.0)),
+        // DERIVED_COLUMNS
+        Value::String(Some(i.accelerator())),
+        Value::String(Some(i.app_type().to_owned())),
     ]
 }
 
 /// `INSERT INTO images (…) VALUES (…)`.
 pub fn insert_image(i: &Image) -> InsertStatement {
     let mut stmt = Query::insert();
-    stmt.into_table(IMAGES).columns(IMAGE_COLUMNS.iter().copied());
+    stmt.into_table(IMAGES).columns(IMAGE_COLUMNS.iter().chain(DERIVED_COLUMNS).copied());
     stmt.values_panic(image_values(i).into_iter().map(sea_query::Expr::val));
     stmt
 }

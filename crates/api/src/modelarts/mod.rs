@@ -27,7 +27,7 @@ impl Face for ModelArts {
     /// `{"error_code": "ModelArts.XXXX", "error_msg": "…"}` with the table of spec/modelarts.md.
     fn error_response(err: &Error) -> Response {
         let (status, code) = match err {
-            Error::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "ModelArts.0101"),
+            Error::InvalidArgument(_) | Error::MissingArgument(_) => (StatusCode::BAD_REQUEST, "ModelArts.0101"),
             Error::MalformedBody(_) => (StatusCode::BAD_REQUEST, "ModelArts.0104"),
             Error::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ModelArts.0104"),
             Error::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "ModelArts.0104"),

@@ -74,7 +74,10 @@ impl Server {
     async fn start(store: Arc<dyn Store>, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
         let catalog = Catalog::new(store);
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
-        let app = imagehub_api::build(catalog.clone(), &imagehub_api::ApiConfig { body_limit: 64 * 1024 });
+        let app = imagehub_api::build(
+            catalog.clone(),
+            &imagehub_api::ApiConfig { body_limit: 64 * 1024, ..Default::default() },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(imagehub_api::serve(listener, app, std::future::pending()));

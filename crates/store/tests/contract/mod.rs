@@ -169,6 +169,12 @@ fn matches(f: &Filter, i: &Image) -> bool {
         Filter::ContainerFormat(c) => i.container_format == Some(*c),
         Filter::Owner(p) => i.owner == *p,
         Filter::Group(g) => i.group_id() == *g,
+        Filter::Accelerator(a) => i.accelerator() == a.to_ascii_lowercase(),
+        Filter::AppType(t) => i.app_type() == imagehub_catalog::canonical_app_type(t),
+        Filter::Visibility(v) => v.contains(&i.visibility),
+        Filter::Version(t) => format!("{}:{}", i.name.as_deref().unwrap_or(""), i.tag.as_deref().unwrap_or(""))
+            .to_ascii_lowercase()
+            .contains(&t.to_ascii_lowercase()),
     }
 }
 
@@ -261,6 +267,21 @@ fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
     }
     if rng.below(6) == 0 && !all.is_empty() {
         f.push(Filter::Group(rng.pick(all).group_id()));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::Accelerator(rng.pick(&["gpu", "NPU", "cpu", "dcu"]).to_string()));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::AppType(rng.pick(&["base", "JupyterLab", "rstudio"]).to_string()));
+    }
+    if rng.below(4) == 0 {
+        let v: Vec<Visibility> = Visibility::ALL.iter().copied().filter(|_| rng.below(2) == 0).collect();
+        if !v.is_empty() {
+            f.push(Filter::Visibility(v));
+        }
+    }
+    if rng.below(5) == 0 {
+        f.push(Filter::Version(rng.pick(&["torch:1", "ch_2:L", ":late", "a%b", "jupyter"]).to_string()));
     }
     f
 }

@@ -26,6 +26,12 @@ pub struct Body {
     #[serde(default)]
     tags: Vec<TagInput>,
     read_me: Option<String>,
+    // imagehub extensions: the attributes the SCNet face shows (docs/API.md).
+    accelerator_type: Option<String>,
+    image_type: Option<String>,
+    digest: Option<String>,
+    size: Option<i64>,
+    user: Option<String>,
 }
 
 /// A tag as the SDK sends it (`"k=v"` or `"k"`), or as responses show it (`{key, value}`).
@@ -58,7 +64,7 @@ fn list<T>(
 impl Body {
     fn into_registration(self) -> std::result::Result<ContainerRegistration, Error> {
         let Some(swr_path) = self.swr_path else {
-            return Err(Error::invalid("swr_path is required"));
+            return Err(Error::missing("swr_path"));
         };
         Ok(ContainerRegistration {
             registry_path: swr_path,
@@ -73,7 +79,11 @@ impl Body {
             flavor_type: self.flavor_type,
             kv_tags: self.tags.into_iter().map(TagInput::into_kv).collect(),
             read_me: self.read_me,
-            ..ContainerRegistration::default()
+            accelerator_type: self.accelerator_type,
+            image_type: self.image_type,
+            digest: self.digest,
+            size: self.size,
+            uploaded_by: self.user,
         })
     }
 }

@@ -1,0 +1,97 @@
+//! `POST /ai/openapi/v2/image/images` (the current documented variant): a page of the
+//! caller's private images or of the public ones, with `total`.
+
+use axum::Json;
+use axum::extract::State;
+use imagehub_catalog::{ContainerFormat, Error, Filter, ImageQuery, MAX_PAGE, PageRequest, SortDir, SortKey};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::instance_images::word;
+use super::render::image_item;
+use super::{Auth, Result, Scnet, success, words};
+use crate::AppState;
+use crate::face;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Body {
+    name: Option<String>,
+    access: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    order_by: Option<String>,
+    sort: Option<String>,
+    start: Option<Value>,
+    limit: Option<Value>,
+    accelerator_type: Option<String>,
+}
+
+fn required<'a, T>(name: &str, v: &'a Option<T>) -> std::result::Result<&'a T, Error> {
+    v.as_ref().ok_or_else(|| Error::missing(name))
+}
+
+/// A non-negative integer given as a JSON number or a numeric string.
+fn integer(name: &str, v: &Value) -> std::result::Result<u64, Error> {
+    let n = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.ok_or_else(|| Error::invalid(format!("{name} must be a non-negative integer, got {v}")))
+}
+
+pub async fn handle(
+    State(state): State<AppState>,
+    crate::face::Auth(caller, _): Auth,
+    face::Json(body, _): face::Json<Body, Scnet>,
+) -> Result<Json<Value>> {
+    let scope = state.catalog.own_project(&caller);
+    let access = words::parse_access(required("access", &body.access)?)?;
+    let key = match required("orderBy", &body.order_by)?.as_str() {
+        "create_time" => SortKey::CreatedAt,
+        // imagehub keeps no share or clone history: sharing updates an image, and clone
+        // counts are all 0, so these order by update and creation time.
+        "share_time" => SortKey::UpdatedAt,
+        "clone_times" => SortKey::CreatedAt,
+        other => {
+            return Err(Error::invalid(format!(
+                "orderBy must be create_time, share_time or clone_times, got {other:?}"
+            ))
+            .into());
+        }
+    };
+    let dir = match required("sort", &body.sort)?.to_ascii_uppercase().as_str() {
+        "ASC" => SortDir::Asc,
+        "DESC" => SortDir::Desc,
+        other => return Err(Error::invalid(format!("sort must be ASC or DESC, got {other:?}")).into()),
+    };
+    let start = integer("start", required("start", &body.start)?)?;
+    let limit = integer("limit", required("limit", &body.limit)?)?;
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::invalid(format!("limit must be between 1 and {MAX_PAGE}")).into());
+    }
+    let mut filters = vec![Filter::ContainerFormat(ContainerFormat::Docker), Filter::Visibility(access.clone())];
+    if access.len() > 1 {
+        // "private": the caller's own non-public images.
+        filters.push(Filter::Owner(scope.project().clone()));
+    }
+    if let Some(name) = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        if name.len() > 512 {
+            return Err(Error::invalid("name is longer than 512 characters").into());
+        }
+        filters.push(Filter::Version(name.to_owned()));
+    }
+    filters.extend(word("type", body.kind.as_deref())?.map(Filter::AppType));
+    filters.extend(word("acceleratorType", body.accelerator_type.as_deref())?.map(Filter::Accelerator));
+    let query = ImageQuery {
+        filters,
+        sort: vec![(key, dir)],
+        page: PageRequest::Offset { offset: start, limit },
+        with_total: true,
+    };
+    let page = state.catalog.list_images(&scope, &query).await?;
+    let offset = state.settings.scnet_utc_offset_secs;
+    let items: Vec<_> = page.items.iter().map(|i| image_item(i, offset)).collect();
+    Ok(success(json!({ "total": page.total.unwrap_or(0), "data": items })))
+}

@@ -1,0 +1,55 @@
+//! The SCNet face: `/ai/openapi/v2/…` (spec/scnet.md, seed 004).
+
+mod image_list;
+mod instance_images;
+mod render;
+mod router;
+mod words;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use imagehub_catalog::Error;
+use serde_json::json;
+
+pub use router::{no_route, router};
+
+use crate::face::{self, Face};
+
+/// Marker type of the SCNet dialect.
+pub struct Scnet;
+
+pub type Result<T> = face::FaceResult<T, Scnet>;
+pub type Auth = face::Auth<Scnet>;
+
+impl Face for Scnet {
+    /// `{"code": "<string>", "msg": "…", "data": null}`. Business errors are HTTP 200 (as
+    /// SCNet answers them); a missing or unknown token is HTTP 401 with code 10009.
+    fn error_response(err: &Error) -> Response {
+        let (status, code) = match err {
+            Error::MissingArgument(_) => (StatusCode::OK, "10003"),
+            Error::InvalidArgument(_)
+            | Error::MalformedBody(_)
+            | Error::PayloadTooLarge(_)
+            | Error::UnsupportedMediaType(_)
+            | Error::UnsupportedSortKey(_)
+            | Error::Duplicate(_)
+            | Error::Conflict(_)
+            | Error::NotFound(_) => (StatusCode::OK, "10004"),
+            Error::Unauthenticated | Error::InvalidCredential(_) => (StatusCode::UNAUTHORIZED, "10009"),
+            Error::ProjectMismatch(_) | Error::Forbidden(_) => (StatusCode::OK, "10009"),
+            Error::Unavailable(_) | Error::Internal(_) => (StatusCode::OK, "10001"),
+        };
+        envelope(status, code, &err.to_string())
+    }
+}
+
+/// The SCNet envelope with no data.
+pub fn envelope(status: StatusCode, code: &str, msg: &str) -> Response {
+    (status, Json(json!({ "code": code, "msg": msg, "data": null }))).into_response()
+}
+
+/// A successful answer.
+pub fn success<T: serde::Serialize>(data: T) -> Json<serde_json::Value> {
+    Json(json!({ "code": "0", "msg": "success", "data": data }))
+}

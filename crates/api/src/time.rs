@@ -1,0 +1,77 @@
+//! Rendering epoch milliseconds in the faces' time formats (no time zone database: UTC
+//! or a fixed offset).
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn parts(ms: i64, offset_secs: i32) -> (i64, u32, u32, i64, i64, i64) {
+    let secs = ms.div_euclid(1000) + i64::from(offset_secs);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    (y, m, d, t / 3600, t % 3600 / 60, t % 60)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` at a fixed offset from UTC (SCNet).
+pub fn local_seconds(ms: i64, offset_secs: i32) -> String {
+    let (y, m, d, hh, mm, ss) = parts(ms, offset_secs);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` in UTC (Glance).
+pub fn iso_utc(ms: i64) -> String {
+    let (y, m, d, hh, mm, ss) = parts(ms, 0);
+    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+}
+
+/// Parses a fixed offset `+HH:MM` / `-HH:MM` / `Z` / `UTC` into seconds.
+pub fn parse_offset(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
+        return Some(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    ((0..=14).contains(&h) && (0..60).contains(&m)).then_some(sign * (h * 3600 + m * 60))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        // 2022-10-31 17:00:47 at +08:00 is 09:00:47 UTC.
+        assert_eq!(local_seconds(1_667_206_847_000, 8 * 3600), "2022-10-31 17:00:47");
+        assert_eq!(local_seconds(1_667_206_847_999, 0), "2022-10-31 09:00:47");
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_utc(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(iso_utc(1_632_415_390_765), "2021-09-23T16:43:10Z");
+    }
+
+    #[test]
+    fn offsets_parse() {
+        assert_eq!(parse_offset("+08:00"), Some(28_800));
+        assert_eq!(parse_offset("-05:30"), Some(-19_800));
+        assert_eq!(parse_offset("UTC"), Some(0));
+        assert_eq!(parse_offset("08:00"), None);
+        assert_eq!(parse_offset("+25:00"), None);
+        assert_eq!(parse_offset("Asia/Shanghai"), None);
+    }
+}
