@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::ProjectId;
-use crate::image::{Image, ImageKind, Visibility};
+use crate::image::{Image, ImageKind, MemberStatus, Visibility};
 use crate::words::word_enum;
 
 word_enum! {
@@ -58,14 +58,21 @@ impl Scope {
         &self.project
     }
 
-    /// What this scope may read, as a store filter.
+    /// What this scope lists by default: its own images, public ones, and images shared
+    /// with it that it accepted; other projects' community images are left out.
     pub fn access(&self) -> AccessScope {
-        if self.caller.is_admin() { AccessScope::Everything } else { AccessScope::Project(self.project.clone()) }
+        self.list_access(MemberRule::Status(MemberStatus::Accepted), false)
     }
 
-    /// Whether the caller may see `image`.
-    pub fn can_see(&self, image: &Image) -> bool {
-        self.access().admits(image)
+    /// The list rule with an explicit member-status rule and community choice (Glance's
+    /// `member_status` and `visibility=community|all`).
+    pub fn list_access(&self, members: MemberRule, community: bool) -> AccessScope {
+        AccessScope { viewer: self.project.clone(), admin: self.caller.is_admin(), members, community }
+    }
+
+    /// What this scope may read one at a time: everything it may list under any rule.
+    pub fn show_access(&self) -> AccessScope {
+        self.list_access(MemberRule::Any, true)
     }
 
     /// The capability to change the catalog; readers do not get one.
@@ -105,21 +112,59 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// Which shares of other projects a viewer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRule {
+    /// Shares whose membership has this status.
+    Status(MemberStatus),
+    /// Shares in any status.
+    Any,
+}
+
 /// The visibility rule as data, for the store to render into its queries.
+///
+/// A project sees: its own images; public images; `shared` images it is a member of
+/// (per `members`); and, when `community` is set, every community image. An admin sees
+/// everything, except other projects' community images unless `community` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessScope {
-    /// Administrators: every image.
-    Everything,
-    /// A project: its own images and public ones.
-    Project(ProjectId),
+pub struct AccessScope {
+    pub viewer: ProjectId,
+    pub admin: bool,
+    pub members: MemberRule,
+    pub community: bool,
 }
 
 impl AccessScope {
-    /// The same rule evaluated in memory (used for single records and in tests).
-    pub fn admits(&self, image: &Image) -> bool {
-        match self {
-            AccessScope::Everything => true,
-            AccessScope::Project(p) => image.owner == *p || image.visibility == Visibility::Public,
+    /// An administrator's view that hides nothing.
+    pub fn everything() -> Self {
+        Self { viewer: ProjectId::system(), admin: true, members: MemberRule::Any, community: true }
+    }
+
+    /// A project's default list view.
+    pub fn project(p: ProjectId) -> Self {
+        Self { viewer: p, admin: false, members: MemberRule::Status(MemberStatus::Accepted), community: false }
+    }
+
+    /// The same rule evaluated in memory; `membership` is the viewer's membership status for
+    /// this image, if it is a member.
+    pub fn admits(&self, image: &Image, membership: Option<MemberStatus>) -> bool {
+        if image.owner == self.viewer {
+            return true;
+        }
+        if image.visibility == Visibility::Community {
+            return self.community;
+        }
+        if self.admin {
+            return true;
+        }
+        match image.visibility {
+            Visibility::Public => true,
+            Visibility::Shared => match (self.members, membership) {
+                (_, None) => false,
+                (MemberRule::Any, Some(_)) => true,
+                (MemberRule::Status(want), Some(got)) => want == got,
+            },
+            Visibility::Private | Visibility::Community => false,
         }
     }
 }

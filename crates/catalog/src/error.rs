@@ -97,6 +97,6 @@ impl Error {
     }
 
     pub fn not_found_image(id: impl std::fmt::Display) -> Self {
-        Error::NotFound(format!("image {id} not found"))
+        Error::NotFound(format!("No image found with ID {id}"))
     }
 }

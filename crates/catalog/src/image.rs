@@ -70,6 +70,21 @@ word_enum! {
     }
 }
 
+word_enum! {
+    /// A member project's answer to an image shared with it.
+    pub enum MemberStatus { Pending => "pending", Accepted => "accepted", Rejected => "rejected" }
+}
+
+/// A project an image is shared with (only `shared` images have members).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub image_id: ImageId,
+    pub member: ProjectId,
+    pub status: MemberStatus,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
 /// A key/value label (ModelArts `tags`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KvTag {

@@ -14,14 +14,18 @@ mod store;
 pub mod token;
 mod words;
 
-pub use access::{AccessScope, Caller, Role, Scope, Writer};
+pub use access::{AccessScope, Caller, MemberRule, Role, Scope, Writer};
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};
 pub use image::{
     Arch, ContainerFormat, DEFAULT_APP_TYPE, DEFAULT_WORKSPACE, DevService, DiskFormat, GroupMeta, Image, ImageGroup,
-    ImageKind, KNOWN_APP_TYPES, KvTag, Origin, ResourceCategory, ServiceType, Status, Visibility, canonical_app_type,
+    ImageKind, KNOWN_APP_TYPES, KvTag, Member, MemberStatus, Origin, ResourceCategory, ServiceType, Status, Visibility,
+    canonical_app_type,
 };
-pub use query::{Filter, GroupQuery, GroupSortKey, ImageQuery, Page, PageRequest, SortDir, SortKey, TextMatch};
+pub use query::{
+    Cmp, Filter, GroupQuery, GroupSortKey, ImageQuery, NumberField, Page, PageRequest, SortDir, SortKey, TextField,
+    TextMatch, TimeField,
+};
 pub use register::{ContainerRegistration, RegistryPath};
 pub use service::{Catalog, GroupUpdate, MAX_PAGE};
 pub use store::{Store, TokenRecord};

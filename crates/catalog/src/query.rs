@@ -1,7 +1,7 @@
 //! The query model: filters as data, multi-key sort with an id tie-break, offset or
 //! keyset (marker) paging and an optional total. Stores render it to SQL in one place.
 
-use crate::ids::{GroupId, ImageId, ProjectId};
+use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{Arch, ContainerFormat, ImageKind, ServiceType, Visibility};
 
 /// How a text attribute is matched.
@@ -10,6 +10,46 @@ pub enum TextMatch {
     Exact(String),
     /// Case-insensitive substring match.
     Contains(String),
+}
+
+/// String columns that take exact (or any-of) matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextField {
+    Id,
+    Name,
+    Status,
+    ContainerFormat,
+    DiskFormat,
+    Owner,
+    Checksum,
+    OsHashValue,
+}
+
+/// Integer columns that take equality and range filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NumberField {
+    Size,
+    VirtualSize,
+    MinRam,
+    MinDisk,
+}
+
+/// Time columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeField {
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cmp {
+    Eq,
+    Neq,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
 }
 
 /// One condition; a query's filters are ANDed.
@@ -32,6 +72,18 @@ pub enum Filter {
     Visibility(Vec<Visibility>),
     /// Case-insensitive substring of `name:tag` (SCNet's fuzzy name-or-version match).
     Version(String),
+    /// The column equals one of the values (catalog words for word columns).
+    Text(TextField, Vec<String>),
+    Number(NumberField, Cmp, i64),
+    Time(TimeField, Cmp, Millis),
+    Protected(bool),
+    Hidden(bool),
+    /// Has this plain tag.
+    Tag(String),
+    /// Has this extra property with exactly this value.
+    Property(String, String),
+    /// Is shared with this project (a member row in any status).
+    MemberOf(ProjectId),
 }
 
 /// Sortable image attributes. The id is always the last, implicit tie-break.
@@ -42,6 +94,10 @@ pub enum SortKey {
     Name,
     Tag,
     Size,
+    Status,
+    ContainerFormat,
+    DiskFormat,
+    Id,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

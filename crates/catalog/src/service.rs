@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::access::{Caller, Role, Scope, Writer};
+use crate::access::{AccessScope, Caller, Role, Scope, Writer};
 use crate::error::{Error, Result};
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{
@@ -10,7 +10,7 @@ use crate::image::{
     ServiceType, Status, Visibility,
 };
 use crate::preset;
-use crate::query::{GroupQuery, ImageQuery, Page};
+use crate::query::{GroupQuery, ImageQuery, Page, PageRequest};
 use crate::register::{self, ContainerRegistration, RegistryPath};
 use crate::store::{Store, TokenRecord};
 use crate::token;
@@ -126,15 +126,41 @@ impl Catalog {
 
     // ---- reads ----------------------------------------------------------------------
 
+    /// A page of the images the scope lists by default.
     pub async fn list_images(&self, scope: &Scope, query: &ImageQuery) -> Result<Page<Image>> {
+        self.list_images_in(scope, &scope.access(), query).await
+    }
+
+    /// A page of the images `access` (one of `scope`'s views) admits. A marker must exist
+    /// (else `InvalidArgument`) and be visible to the scope (else `Forbidden`).
+    pub async fn list_images_in(&self, scope: &Scope, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>> {
         check_limit(query.page.limit())?;
-        self.store.list_images(&scope.access(), query).await
+        if let PageRequest::After { marker, .. } = &query.page {
+            match self.store.get_image(*marker).await? {
+                None => return Err(Error::invalid(format!("No image found with ID {marker}"))),
+                Some(m) if !self.visible(&scope.show_access(), &m).await? => {
+                    return Err(Error::Forbidden(format!("the marker image {marker} is not visible to you")));
+                }
+                Some(_) => {}
+            }
+        }
+        self.store.list_images(access, query).await
+    }
+
+    /// Whether `access` admits `image`, looking up the viewer's membership when it matters.
+    async fn visible(&self, access: &AccessScope, image: &Image) -> Result<bool> {
+        let membership = if image.visibility == Visibility::Shared && image.owner != access.viewer && !access.admin {
+            self.store.get_member(image.id, &access.viewer).await?.map(|m| m.status)
+        } else {
+            None
+        };
+        Ok(access.admits(image, membership))
     }
 
     /// One image the scope may see; an invisible image is reported as not found.
     pub async fn get_image(&self, scope: &Scope, id: ImageId) -> Result<Image> {
         match self.store.get_image(id).await? {
-            Some(image) if scope.can_see(&image) => Ok(image),
+            Some(image) if self.visible(&scope.show_access(), &image).await? => Ok(image),
             _ => Err(Error::not_found_image(id)),
         }
     }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::access::{AccessScope, Role};
 use crate::error::Result;
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
-use crate::image::{GroupMeta, Image, ImageGroup};
+use crate::image::{GroupMeta, Image, ImageGroup, Member};
 use crate::query::{GroupQuery, ImageQuery, Page};
 
 /// A stored API token (only its hash is kept).
@@ -32,6 +32,23 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool>;
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>>;
+
+    /// Replaces a stored image's record (same id); `NotFound` if it is gone.
+    async fn update_image(&self, image: &Image) -> Result<()>;
+
+    /// Adds a member; `Duplicate` if the project is a member already.
+    async fn add_member(&self, member: &Member) -> Result<()>;
+
+    async fn get_member(&self, image: ImageId, project: &ProjectId) -> Result<Option<Member>>;
+
+    /// Every member of an image, oldest first.
+    async fn list_members(&self, image: ImageId) -> Result<Vec<Member>>;
+
+    /// Stores a member's new status; `NotFound` if it is not a member.
+    async fn update_member(&self, member: &Member) -> Result<()>;
+
+    /// Removes a member; returns whether it was one.
+    async fn delete_member(&self, image: ImageId, project: &ProjectId) -> Result<bool>;
 
     /// Deletes an image; returns whether it existed.
     async fn delete_image(&self, id: ImageId) -> Result<bool>;

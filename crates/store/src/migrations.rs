@@ -11,6 +11,11 @@ pub struct Migration {
 pub const SQLITE: &[Migration] = &[
     Migration { version: 1, name: "initial", sql: include_str!("migrations/sqlite/0001_initial.sql") },
     Migration { version: 2, name: "effective_types", sql: include_str!("migrations/sqlite/0002_effective_types.sql") },
+    Migration {
+        version: 3,
+        name: "members_tags_properties",
+        sql: include_str!("migrations/sqlite/0003_members_tags_properties.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -19,6 +24,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "effective_types",
         sql: include_str!("migrations/postgres/0002_effective_types.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "members_tags_properties",
+        sql: include_str!("migrations/postgres/0003_members_tags_properties.sql"),
     },
 ];
 

@@ -1,7 +1,10 @@
 //! The one place where the catalog's query model becomes SQL. Backends only choose the
 //! query builder; filters, visibility, sort, keyset and paging are rendered here.
 
-use imagehub_catalog::{AccessScope, Filter, GroupQuery, GroupSortKey, Image, ImageQuery, SortDir, SortKey, TextMatch};
+use imagehub_catalog::{
+    AccessScope, Cmp, Filter, GroupQuery, GroupSortKey, Image, ImageQuery, MemberRule, NumberField, SortDir, SortKey,
+    TextField, TextMatch, TimeField,
+};
 use sea_query::{Cond, Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement, Value};
 
 pub const IMAGES: &str = "images";
@@ -61,6 +64,10 @@ fn sort_column(key: SortKey) -> (&'static str, bool) {
         SortKey::Name => ("name", true),
         SortKey::Tag => ("tag", true),
         SortKey::Size => ("size", true),
+        SortKey::Status => ("status", false),
+        SortKey::ContainerFormat => ("container_format", true),
+        SortKey::DiskFormat => ("disk_format", true),
+        SortKey::Id => ("id", false),
     }
 }
 
@@ -72,6 +79,10 @@ pub fn sort_value(image: &Image, key: SortKey) -> Value {
         SortKey::Name => Value::String(image.name.clone()),
         SortKey::Tag => Value::String(image.tag.clone()),
         SortKey::Size => Value::BigInt(image.size),
+        SortKey::Status => Value::String(Some(image.status.as_str().to_owned())),
+        SortKey::ContainerFormat => Value::String(image.container_format.map(|c| c.as_str().to_owned())),
+        SortKey::DiskFormat => Value::String(image.disk_format.map(|d| d.as_str().to_owned())),
+        SortKey::Id => Value::String(Some(image.id.to_string())),
     }
 }
 
@@ -82,14 +93,31 @@ fn order(dir: SortDir) -> Order {
     }
 }
 
-/// The visibility rule: what `access` admits.
+/// `id IN (SELECT image_id FROM <table> WHERE …)`.
+fn id_in(table: &'static str, cond: Condition) -> Expr {
+    Expr::col("id").in_subquery(Query::select().column("image_id").from(table).cond_where(cond).to_owned())
+}
+
+/// The visibility rule: what `access` admits (see [`AccessScope`]).
 pub fn access_condition(access: &AccessScope) -> Option<Condition> {
-    match access {
-        AccessScope::Everything => None,
-        AccessScope::Project(p) => {
-            Some(Cond::any().add(Expr::col("owner").eq(p.as_str())).add(Expr::col("visibility").eq("public")))
-        }
+    let viewer = access.viewer.as_str();
+    if access.admin {
+        // Everything, except other projects' community images unless asked for.
+        return (!access.community)
+            .then(|| Cond::any().add(Expr::col("visibility").ne("community")).add(Expr::col("owner").eq(viewer)));
     }
+    let mut member = Cond::all().add(Expr::col("member").eq(viewer));
+    if let MemberRule::Status(status) = access.members {
+        member = member.add(Expr::col("status").eq(status.as_str()));
+    }
+    let mut any = Cond::any()
+        .add(Expr::col("owner").eq(viewer))
+        .add(Expr::col("visibility").eq("public"))
+        .add(Cond::all().add(Expr::col("visibility").eq("shared")).add(id_in("image_members", member)));
+    if access.community {
+        any = any.add(Expr::col("visibility").eq("community"));
+    }
+    Some(any)
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
@@ -122,6 +150,63 @@ fn filter_expr(f: &Filter) -> Expr {
         Filter::Visibility(v) => Expr::col("visibility").is_in(v.iter().map(|v| v.as_str())),
         Filter::Version(text) => Expr::cust("LOWER(COALESCE(name, '') || ':' || COALESCE(tag, ''))")
             .like(LikeExpr::new(format!("%{}%", like_literal(&text.to_lowercase()))).escape('\\')),
+        Filter::Text(field, values) => {
+            let col = text_column(*field);
+            match values.as_slice() {
+                [one] => Expr::col(col).eq(one.as_str()),
+                many => Expr::col(col).is_in(many.iter().map(String::as_str)),
+            }
+        }
+        Filter::Number(field, cmp, v) => compare(number_column(*field), *cmp, Value::BigInt(Some(*v))),
+        Filter::Time(field, cmp, t) => {
+            let col = match field {
+                TimeField::CreatedAt => "created_at",
+                TimeField::UpdatedAt => "updated_at",
+            };
+            compare(col, *cmp, Value::BigInt(Some(t.0)))
+        }
+        Filter::Protected(b) => Expr::col("protected").eq(*b),
+        Filter::Hidden(b) => Expr::col("os_hidden").eq(*b),
+        Filter::Tag(t) => id_in("image_tags", Cond::all().add(Expr::col("tag").eq(t.as_str()))),
+        Filter::Property(k, v) => id_in(
+            "image_properties",
+            Cond::all().add(Expr::col("key").eq(k.as_str())).add(Expr::col("value").eq(v.as_str())),
+        ),
+        Filter::MemberOf(p) => id_in("image_members", Cond::all().add(Expr::col("member").eq(p.as_str()))),
+    }
+}
+
+fn text_column(f: TextField) -> &'static str {
+    match f {
+        TextField::Id => "id",
+        TextField::Name => "name",
+        TextField::Status => "status",
+        TextField::ContainerFormat => "container_format",
+        TextField::DiskFormat => "disk_format",
+        TextField::Owner => "owner",
+        TextField::Checksum => "checksum",
+        TextField::OsHashValue => "os_hash_value",
+    }
+}
+
+fn number_column(f: NumberField) -> &'static str {
+    match f {
+        NumberField::Size => "size",
+        NumberField::VirtualSize => "virtual_size",
+        NumberField::MinRam => "min_ram",
+        NumberField::MinDisk => "min_disk",
+    }
+}
+
+fn compare(col: &'static str, cmp: Cmp, v: Value) -> Expr {
+    let c = Expr::col(col);
+    match cmp {
+        Cmp::Eq => c.eq(v),
+        Cmp::Neq => c.ne(v),
+        Cmp::Gt => c.gt(v),
+        Cmp::Gte => c.gte(v),
+        Cmp::Lt => c.lt(v),
+        Cmp::Lte => c.lte(v),
     }
 }
 

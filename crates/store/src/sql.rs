@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use imagehub_catalog::{
-    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery, Millis, Page,
-    PageRequest, ProjectId, Result, Role, Store, TokenRecord,
+    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery, Member, MemberStatus,
+    Millis, Page, PageRequest, ProjectId, Result, Role, Store, TokenRecord,
 };
 use sea_query::{Expr, ExprTrait, OnConflict, Query, QueryStatementWriter};
 use sqlx::{ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Transaction, Type};
@@ -12,7 +12,7 @@ use sqlx::{ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Tr
 use crate::dialect::Dialect;
 use crate::migrations;
 use crate::render;
-use crate::row::{image_from_row, insert_image};
+use crate::row::{image_from_row, image_values, insert_image};
 
 /// A catalog store on a SQL database: a pool for writes and one for reads (the same pool
 /// where the backend has no reason to split them).
@@ -69,6 +69,50 @@ where
         let rows = Self::rows(conn, stmt).await?;
         let n: i64 = rows.first().map(|r| r.try_get(0)).transpose().map_err(DB::map_error)?.unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Rewrites an image's rows in the tag and property index tables.
+    async fn write_side_tables(conn: &mut DB::Connection, image: &Image, replace: bool) -> Result<()> {
+        let id = image.id.to_string();
+        if replace {
+            for table in ["image_tags", "image_properties"] {
+                Self::exec(
+                    &mut *conn,
+                    Query::delete().from_table(table).and_where(Expr::col("image_id").eq(id.as_str())),
+                )
+                .await?;
+            }
+        }
+        if !image.tags.is_empty() {
+            let mut stmt = Query::insert();
+            stmt.into_table("image_tags").columns(["image_id", "tag"]);
+            for t in &image.tags {
+                stmt.values_panic([id.as_str().into(), t.as_str().into()]);
+            }
+            Self::exec(&mut *conn, &stmt).await?;
+        }
+        if !image.properties.is_empty() {
+            let mut stmt = Query::insert();
+            stmt.into_table("image_properties").columns(["image_id", "key", "value"]);
+            for (k, v) in &image.properties {
+                stmt.values_panic([id.as_str().into(), k.as_str().into(), v.as_str().into()]);
+            }
+            Self::exec(&mut *conn, &stmt).await?;
+        }
+        Ok(())
+    }
+
+    fn member_from_row(r: &DB::Row) -> Result<Member> {
+        let image: String = r.try_get("image_id").map_err(DB::map_error)?;
+        let member: String = r.try_get("member").map_err(DB::map_error)?;
+        let status: String = r.try_get("status").map_err(DB::map_error)?;
+        Ok(Member {
+            image_id: ImageId::parse(&image).ok_or_else(|| corrupt("member image", &image))?,
+            member: ProjectId::parse(&member).ok_or_else(|| corrupt("member", &member))?,
+            status: MemberStatus::parse(&status).ok_or_else(|| corrupt("member status", &status))?,
+            created_at: Millis(r.try_get("created_at").map_err(DB::map_error)?),
+            updated_at: Millis(r.try_get("updated_at").map_err(DB::map_error)?),
+        })
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, DB>> {
@@ -250,6 +294,7 @@ where
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
         let mut tx = self.write_tx().await?;
         Self::exec(&mut tx, &insert_image(image)).await?;
+        Self::write_side_tables(&mut tx, image, false).await?;
         if let Some(read_me) = group_read_me {
             Self::exec(
                 &mut tx,
@@ -270,9 +315,111 @@ where
     }
 
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {
-        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let mut tx = self.write_tx().await?;
         let stmt = insert_image(image).on_conflict(OnConflict::new().do_nothing().to_owned()).to_owned();
-        Ok(Self::exec(&mut conn, &stmt).await? == 1)
+        let inserted = Self::exec(&mut tx, &stmt).await? == 1;
+        if inserted {
+            Self::write_side_tables(&mut tx, image, false).await?;
+        }
+        tx.commit().await.map_err(DB::map_error)?;
+        Ok(inserted)
+    }
+
+    async fn update_image(&self, image: &Image) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied();
+        let values = columns.zip(image_values(image)).filter(|(c, _)| *c != "id").map(|(c, v)| (c, Expr::val(v)));
+        let n = Self::exec(
+            &mut tx,
+            Query::update()
+                .table(render::IMAGES)
+                .values(values.collect::<Vec<_>>())
+                .and_where(Expr::col("id").eq(image.id.to_string())),
+        )
+        .await?;
+        if n == 0 {
+            return Err(Error::not_found_image(image.id));
+        }
+        Self::write_side_tables(&mut tx, image, true).await?;
+        tx.commit().await.map_err(DB::map_error)
+    }
+
+    async fn add_member(&self, m: &Member) -> Result<()> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        Self::exec(
+            &mut conn,
+            Query::insert()
+                .into_table("image_members")
+                .columns(["image_id", "member", "status", "created_at", "updated_at"])
+                .values_panic([
+                    m.image_id.to_string().into(),
+                    m.member.to_string().into(),
+                    m.status.as_str().into(),
+                    m.created_at.0.into(),
+                    m.updated_at.0.into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn get_member(&self, image: ImageId, project: &ProjectId) -> Result<Option<Member>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            Query::select()
+                .columns(["image_id", "member", "status", "created_at", "updated_at"])
+                .from("image_members")
+                .and_where(Expr::col("image_id").eq(image.to_string()))
+                .and_where(Expr::col("member").eq(project.as_str())),
+        )
+        .await?;
+        rows.first().map(Self::member_from_row).transpose()
+    }
+
+    async fn list_members(&self, image: ImageId) -> Result<Vec<Member>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            Query::select()
+                .columns(["image_id", "member", "status", "created_at", "updated_at"])
+                .from("image_members")
+                .and_where(Expr::col("image_id").eq(image.to_string()))
+                .order_by("created_at", sea_query::Order::Asc)
+                .order_by("member", sea_query::Order::Asc),
+        )
+        .await?;
+        rows.iter().map(Self::member_from_row).collect()
+    }
+
+    async fn update_member(&self, m: &Member) -> Result<()> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let n = Self::exec(
+            &mut conn,
+            Query::update()
+                .table("image_members")
+                .values([("status", Expr::val(m.status.as_str())), ("updated_at", Expr::val(m.updated_at.0))])
+                .and_where(Expr::col("image_id").eq(m.image_id.to_string()))
+                .and_where(Expr::col("member").eq(m.member.as_str())),
+        )
+        .await?;
+        if n == 0 {
+            return Err(Error::NotFound(format!("{} is not a member of image {}", m.member, m.image_id)));
+        }
+        Ok(())
+    }
+
+    async fn delete_member(&self, image: ImageId, project: &ProjectId) -> Result<bool> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let n = Self::exec(
+            &mut conn,
+            Query::delete()
+                .from_table("image_members")
+                .and_where(Expr::col("image_id").eq(image.to_string()))
+                .and_where(Expr::col("member").eq(project.as_str())),
+        )
+        .await?;
+        Ok(n > 0)
     }
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>> {

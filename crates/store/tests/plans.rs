@@ -44,7 +44,7 @@ fn assert_indexed(backend: &str, label: &str, plan: &[String]) {
 type Shape = (&'static str, AccessScope, Vec<Filter>, Vec<(SortKey, SortDir)>);
 
 fn list_shapes() -> Vec<Shape> {
-    let project = AccessScope::Project(contract::project(1));
+    let project = AccessScope::project(contract::project(1));
     vec![
         (
             "ListImage default (BUILD_IN, create_at desc)",
@@ -72,7 +72,7 @@ fn list_shapes() -> Vec<Shape> {
             ),
             vec![],
         ),
-        ("ListImage as admin", AccessScope::Everything, modelarts_filters(Some(ImageKind::BuiltIn), vec![]), vec![]),
+        ("ListImage as admin", AccessScope::everything(), modelarts_filters(Some(ImageKind::BuiltIn), vec![]), vec![]),
     ]
 }
 
@@ -95,11 +95,11 @@ async fn check_plans(backend: &str, store: &(impl Store + Explain)) {
             &store.explain(Explained::Count(&access, &q)).await.unwrap(),
         );
     }
-    let project = AccessScope::Project(contract::project(1));
+    let project = AccessScope::project(contract::project(1));
     for (label, access, kind) in [
         ("ListImageGroup (all types)", project.clone(), None),
         ("ListImageGroup DEDICATED", project.clone(), Some(ImageKind::Dedicated)),
-        ("ListImageGroup as admin", AccessScope::Everything, Some(ImageKind::BuiltIn)),
+        ("ListImageGroup as admin", AccessScope::everything(), Some(ImageKind::BuiltIn)),
     ] {
         let q = GroupQuery {
             filters: modelarts_filters(kind, vec![]),

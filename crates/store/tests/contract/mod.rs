@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use imagehub_catalog::{
-    AccessScope, Arch, ContainerFormat, DevService, DiskFormat, Error, Filter, GroupId, GroupMeta, GroupQuery,
-    GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Millis, Origin, PageRequest, ProjectId,
-    ResourceCategory, Role, ServiceType, SortDir, SortKey, Status, Store, TextMatch, TokenRecord, Visibility,
+    AccessScope, Arch, Cmp, ContainerFormat, DevService, DiskFormat, Error, Filter, GroupId, GroupMeta, GroupQuery,
+    GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Member, MemberRule, MemberStatus, Millis, NumberField,
+    Origin, PageRequest, ProjectId, ResourceCategory, Role, ServiceType, SortDir, SortKey, Status, Store, TextField,
+    TextMatch, TimeField, TokenRecord, Visibility,
 };
 
 pub type DynStore = Arc<dyn Store>;
@@ -155,7 +156,40 @@ pub async fn tokens_and_settings(store: DynStore) {
 
 // ---- the oracle ---------------------------------------------------------------------
 
-fn matches(f: &Filter, i: &Image) -> bool {
+fn cmp_ok<T: Ord>(a: T, cmp: Cmp, b: T) -> bool {
+    match cmp {
+        Cmp::Eq => a == b,
+        Cmp::Neq => a != b,
+        Cmp::Gt => a > b,
+        Cmp::Gte => a >= b,
+        Cmp::Lt => a < b,
+        Cmp::Lte => a <= b,
+    }
+}
+
+fn text_of(i: &Image, f: TextField) -> Option<String> {
+    match f {
+        TextField::Id => Some(i.id.to_string()),
+        TextField::Name => i.name.clone(),
+        TextField::Status => Some(i.status.as_str().to_owned()),
+        TextField::ContainerFormat => i.container_format.map(|c| c.as_str().to_owned()),
+        TextField::DiskFormat => i.disk_format.map(|d| d.as_str().to_owned()),
+        TextField::Owner => Some(i.owner.to_string()),
+        TextField::Checksum => i.checksum.clone(),
+        TextField::OsHashValue => i.os_hash_value.clone(),
+    }
+}
+
+fn number_of(i: &Image, f: NumberField) -> Option<i64> {
+    match f {
+        NumberField::Size => i.size,
+        NumberField::VirtualSize => i.virtual_size,
+        NumberField::MinRam => Some(i.min_ram),
+        NumberField::MinDisk => Some(i.min_disk),
+    }
+}
+
+fn matches(f: &Filter, i: &Image, members: &[Member]) -> bool {
     match f {
         Filter::Kind(k) => i.kind == *k,
         Filter::Name(TextMatch::Exact(n)) => i.name.as_deref() == Some(n),
@@ -175,7 +209,21 @@ fn matches(f: &Filter, i: &Image) -> bool {
         Filter::Version(t) => format!("{}:{}", i.name.as_deref().unwrap_or(""), i.tag.as_deref().unwrap_or(""))
             .to_ascii_lowercase()
             .contains(&t.to_ascii_lowercase()),
+        Filter::Text(field, values) => text_of(i, *field).is_some_and(|v| values.contains(&v)),
+        Filter::Number(field, cmp, v) => number_of(i, *field).is_some_and(|n| cmp_ok(n, *cmp, *v)),
+        Filter::Time(TimeField::CreatedAt, cmp, t) => cmp_ok(i.created_at, *cmp, *t),
+        Filter::Time(TimeField::UpdatedAt, cmp, t) => cmp_ok(i.updated_at, *cmp, *t),
+        Filter::Protected(b) => i.protected == *b,
+        Filter::Hidden(b) => i.os_hidden == *b,
+        Filter::Tag(t) => i.tags.contains(t),
+        Filter::Property(k, v) => i.properties.get(k) == Some(v),
+        Filter::MemberOf(p) => members.iter().any(|m| m.image_id == i.id && m.member == *p),
     }
+}
+
+/// The viewer's membership status for an image.
+fn membership(access: &AccessScope, i: &Image, members: &[Member]) -> Option<MemberStatus> {
+    members.iter().find(|m| m.image_id == i.id && m.member == access.viewer).map(|m| m.status)
 }
 
 fn key_cmp(a: &Image, b: &Image, key: SortKey) -> Ordering {
@@ -186,6 +234,10 @@ fn key_cmp(a: &Image, b: &Image, key: SortKey) -> Ordering {
         SortKey::Name => a.name.cmp(&b.name),
         SortKey::Tag => a.tag.cmp(&b.tag),
         SortKey::Size => a.size.cmp(&b.size),
+        SortKey::Status => a.status.as_str().cmp(b.status.as_str()),
+        SortKey::ContainerFormat => a.container_format.map(|c| c.as_str()).cmp(&b.container_format.map(|c| c.as_str())),
+        SortKey::DiskFormat => a.disk_format.map(|c| c.as_str()).cmp(&b.disk_format.map(|c| c.as_str())),
+        SortKey::Id => a.id.to_string().cmp(&b.id.to_string()),
     }
 }
 
@@ -193,11 +245,16 @@ fn apply_dir(o: Ordering, d: SortDir) -> Ordering {
     if d == SortDir::Desc { o.reverse() } else { o }
 }
 
-pub fn oracle(all: &[Image], access: &AccessScope, q: &ImageQuery) -> Vec<Image> {
+pub fn oracle(all: &[Image], members: &[Member], access: &AccessScope, q: &ImageQuery) -> Vec<Image> {
     let sort = q.effective_sort();
     let last = sort.last().unwrap().1;
-    let mut rows: Vec<Image> =
-        all.iter().filter(|i| access.admits(i) && q.filters.iter().all(|f| matches(f, i))).cloned().collect();
+    let mut rows: Vec<Image> = all
+        .iter()
+        .filter(|i| {
+            access.admits(i, membership(access, i, members)) && q.filters.iter().all(|f| matches(f, i, members))
+        })
+        .cloned()
+        .collect();
     rows.sort_by(|a, b| {
         sort.iter()
             .map(|&(k, d)| apply_dir(key_cmp(a, b, k), d))
@@ -232,6 +289,35 @@ pub fn random_catalog(rng: &mut Rng, n: usize) -> Vec<Image> {
             i
         })
         .collect()
+}
+
+/// Random memberships for the shared images (and a few on non-shared ones, which must not count).
+pub fn random_members(rng: &mut Rng, all: &[Image]) -> Vec<Member> {
+    let mut out = Vec::new();
+    for i in all {
+        for p in 0..6u8 {
+            if project(p) != i.owner && rng.below(3) == 0 {
+                out.push(Member {
+                    image_id: i.id,
+                    member: project(p),
+                    status: *rng.pick(MemberStatus::ALL),
+                    created_at: Millis(1),
+                    updated_at: Millis(1),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Inserts a random catalog with its members.
+pub async fn load(store: &DynStore, all: &[Image], members: &[Member]) {
+    for i in all {
+        store.insert_image(i, None).await.unwrap();
+    }
+    for m in members {
+        store.add_member(m).await.unwrap();
+    }
 }
 
 fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
@@ -283,17 +369,66 @@ fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
     if rng.below(5) == 0 {
         f.push(Filter::Version(rng.pick(&["torch:1", "ch_2:L", ":late", "a%b", "jupyter"]).to_string()));
     }
+    if rng.below(5) == 0 {
+        let field = *rng.pick(&[TextField::Status, TextField::DiskFormat, TextField::Name, TextField::Owner]);
+        let pool: Vec<String> = all.iter().filter_map(|i| text_of(i, field)).take(20).collect();
+        if !pool.is_empty() {
+            let n = 1 + rng.below(2) as usize;
+            f.push(Filter::Text(field, (0..n).map(|_| rng.pick(&pool).clone()).collect()));
+        }
+    }
+    if rng.below(5) == 0 {
+        let field = *rng.pick(&[NumberField::Size, NumberField::MinRam]);
+        let cmp = *rng.pick(&[Cmp::Eq, Cmp::Gte, Cmp::Lte, Cmp::Neq]);
+        f.push(Filter::Number(field, cmp, rng.below(3) as i64 * if field == NumberField::MinRam { 512 } else { 1 }));
+    }
+    if rng.below(5) == 0 {
+        let cmp = *rng.pick(&[Cmp::Eq, Cmp::Neq, Cmp::Gt, Cmp::Gte, Cmp::Lt, Cmp::Lte]);
+        let field = *rng.pick(&[TimeField::CreatedAt, TimeField::UpdatedAt]);
+        f.push(Filter::Time(field, cmp, Millis(1_000 + rng.below(40) as i64)));
+    }
+    if rng.below(6) == 0 {
+        f.push(Filter::Protected(rng.below(2) == 0));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::Hidden(rng.below(3) == 0));
+    }
+    if rng.below(4) == 0 {
+        f.push(Filter::Tag(rng.pick(&["a", "b", "c"]).to_string()));
+    }
+    if rng.below(5) == 0 {
+        let (k, v) = *rng.pick(&[("os_distro", "ubuntu"), ("os_distro", "centos"), ("__os_bit", "64")]);
+        f.push(Filter::Property(k.into(), v.into()));
+    }
+    if rng.below(8) == 0 {
+        f.push(Filter::MemberOf(project(rng.below(6) as u8)));
+    }
     f
 }
 
 fn random_sort(rng: &mut Rng) -> Vec<(SortKey, SortDir)> {
-    let keys = [SortKey::CreatedAt, SortKey::UpdatedAt, SortKey::Name, SortKey::Tag, SortKey::Size];
+    let keys = [
+        SortKey::CreatedAt,
+        SortKey::UpdatedAt,
+        SortKey::Name,
+        SortKey::Tag,
+        SortKey::Size,
+        SortKey::Status,
+        SortKey::DiskFormat,
+        SortKey::ContainerFormat,
+        SortKey::Id,
+    ];
     let dir = if rng.below(2) == 0 { SortDir::Asc } else { SortDir::Desc };
     (0..rng.below(3)).map(|_| (*rng.pick(&keys), dir)).collect()
 }
 
 fn random_access(rng: &mut Rng) -> AccessScope {
-    if rng.below(4) == 0 { AccessScope::Everything } else { AccessScope::Project(project(rng.below(6) as u8)) }
+    AccessScope {
+        viewer: project(rng.below(6) as u8),
+        admin: rng.below(4) == 0,
+        members: if rng.below(3) == 0 { MemberRule::Any } else { MemberRule::Status(*rng.pick(MemberStatus::ALL)) },
+        community: rng.below(2) == 0,
+    }
 }
 
 fn ids(v: &[Image]) -> Vec<String> {
@@ -304,9 +439,8 @@ fn ids(v: &[Image]) -> Vec<String> {
 pub async fn list_matches_oracle(store: DynStore) {
     let mut rng = Rng::new(42);
     let all = random_catalog(&mut rng, 150);
-    for i in &all {
-        store.insert_image(i, None).await.unwrap();
-    }
+    let members = random_members(&mut rng, &all);
+    load(&store, &all, &members).await;
     for round in 0..150 {
         let access = random_access(&mut rng);
         let limit = 1 + rng.below(30);
@@ -317,7 +451,7 @@ pub async fn list_matches_oracle(store: DynStore) {
             page: PageRequest::Offset { offset, limit },
             with_total: true,
         };
-        let expected = oracle(&all, &access, &q);
+        let expected = oracle(&all, &members, &access, &q);
         let page = store.list_images(&access, &q).await.unwrap();
         let want: Vec<Image> = expected.iter().skip(offset as usize).take(limit as usize).cloned().collect();
         assert_eq!(ids(&page.items), ids(&want), "round {round}: {access:?} {q:?}");
@@ -330,16 +464,15 @@ pub async fn list_matches_oracle(store: DynStore) {
 pub async fn keyset_paging_matches_oracle(store: DynStore) {
     let mut rng = Rng::new(7);
     let all = random_catalog(&mut rng, 120);
-    for i in &all {
-        store.insert_image(i, None).await.unwrap();
-    }
+    let members = random_members(&mut rng, &all);
+    load(&store, &all, &members).await;
     for round in 0..40 {
         let access = random_access(&mut rng);
         let filters = random_filters(&mut rng, &all);
         let sort = random_sort(&mut rng);
         let limit = 1 + rng.below(15);
         let base = ImageQuery { filters, sort, page: PageRequest::Offset { offset: 0, limit }, with_total: false };
-        let expected = oracle(&all, &access, &base);
+        let expected = oracle(&all, &members, &access, &base);
         let mut walked: Vec<Image> = Vec::new();
         let mut q = base.clone();
         loop {
@@ -363,16 +496,15 @@ pub async fn unknown_marker_is_invalid(store: DynStore) {
         page: PageRequest::After { marker: ImageId::new_random(), limit: 10 },
         with_total: false,
     };
-    assert!(matches!(store.list_images(&AccessScope::Everything, &q).await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(store.list_images(&AccessScope::everything(), &q).await, Err(Error::InvalidArgument(_))));
 }
 
 /// Groups: one per (owner, namespace, name) among admitted images, with count/min/max.
 pub async fn groups_match_oracle(store: DynStore) {
     let mut rng = Rng::new(99);
     let all = random_catalog(&mut rng, 150);
-    for i in &all {
-        store.insert_image(i, None).await.unwrap();
-    }
+    let members = random_members(&mut rng, &all);
+    load(&store, &all, &members).await;
     for round in 0..60 {
         let access = random_access(&mut rng);
         let filters = random_filters(&mut rng, &all);
@@ -384,7 +516,9 @@ pub async fn groups_match_oracle(store: DynStore) {
         };
         let page = store.list_groups(&access, &q).await.unwrap();
         let mut expected: BTreeMap<GroupId, (i64, i64, i64)> = BTreeMap::new();
-        for i in all.iter().filter(|i| access.admits(i) && filters.iter().all(|f| matches(f, i))) {
+        for i in all.iter().filter(|i| {
+            access.admits(i, membership(&access, i, &members)) && filters.iter().all(|f| matches(f, i, &members))
+        }) {
             let e = expected.entry(i.group_id()).or_insert((0, i64::MAX, i64::MIN));
             e.0 += 1;
             e.1 = e.1.min(i.created_at.0);
@@ -415,7 +549,7 @@ pub async fn group_paging_and_meta(store: DynStore) {
             store.insert_image(&i, (t == 0).then_some("read me")).await.unwrap();
         }
     }
-    let access = AccessScope::Project(p.clone());
+    let access = AccessScope::project(p.clone());
     let q =
         |offset, limit| GroupQuery { filters: vec![], sort: vec![(GroupSortKey::Name, SortDir::Asc)], offset, limit };
     let first = store.list_groups(&access, &q(0, 2)).await.unwrap();
@@ -434,10 +568,86 @@ pub async fn group_paging_and_meta(store: DynStore) {
     let g = store.get_group(&access, gid).await.unwrap().unwrap();
     assert_eq!((g.version_count, g.meta), (2, meta));
     // Another project does not see a private group.
-    assert_eq!(store.get_group(&AccessScope::Project(project(2)), gid).await.unwrap(), None);
+    assert_eq!(store.get_group(&AccessScope::project(project(2)), gid).await.unwrap(), None);
     assert_eq!(store.delete_group(gid).await.unwrap(), 2);
     assert_eq!(store.get_group(&access, gid).await.unwrap(), None);
     assert_eq!(store.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
+}
+
+/// A replaced record reads back whole, and its tags and properties are re-indexed.
+pub async fn update_replaces_record_and_index_rows(store: DynStore) {
+    let mut img = full_image(&project(1), "ns", "n", "t");
+    store.insert_image(&img, None).await.unwrap();
+    let by_tag = |t: &str| ImageQuery {
+        filters: vec![Filter::Tag(t.into())],
+        sort: vec![],
+        page: PageRequest::Offset { offset: 0, limit: 10 },
+        with_total: true,
+    };
+    let all = AccessScope::everything();
+    assert_eq!(store.list_images(&all, &by_tag("a")).await.unwrap().total, Some(1));
+    img.name = Some("renamed".into());
+    img.tags = BTreeSet::from(["z".to_string()]);
+    img.properties = BTreeMap::from([("k".to_string(), "v2".to_string())]);
+    img.status = Status::Deactivated;
+    img.size = None;
+    store.update_image(&img).await.unwrap();
+    assert_eq!(store.get_image(img.id).await.unwrap(), Some(img.clone()));
+    assert_eq!(store.list_images(&all, &by_tag("a")).await.unwrap().total, Some(0));
+    assert_eq!(store.list_images(&all, &by_tag("z")).await.unwrap().total, Some(1));
+    let by_prop = ImageQuery { filters: vec![Filter::Property("k".into(), "v2".into())], ..by_tag("z") };
+    assert_eq!(store.list_images(&all, &by_prop).await.unwrap().total, Some(1));
+    let gone = Image::blank(ImageId::new_random(), project(1), Millis(1));
+    assert!(matches!(store.update_image(&gone).await, Err(Error::NotFound(_))));
+    // Deleting the image removes its index rows and members.
+    store
+        .add_member(&Member {
+            image_id: img.id,
+            member: project(2),
+            status: MemberStatus::Pending,
+            created_at: Millis(1),
+            updated_at: Millis(1),
+        })
+        .await
+        .unwrap();
+    assert!(store.delete_image(img.id).await.unwrap());
+    assert_eq!(store.list_images(&all, &by_tag("z")).await.unwrap().total, Some(0));
+    assert_eq!(store.list_members(img.id).await.unwrap(), vec![]);
+}
+
+pub async fn members_lifecycle(store: DynStore) {
+    let mut img = full_image(&project(1), "ns", "n", "t");
+    img.visibility = Visibility::Shared;
+    store.insert_image(&img, None).await.unwrap();
+    let m = |p: u8, status, t| Member {
+        image_id: img.id,
+        member: project(p),
+        status,
+        created_at: Millis(t),
+        updated_at: Millis(t),
+    };
+    store.add_member(&m(2, MemberStatus::Pending, 10)).await.unwrap();
+    store.add_member(&m(3, MemberStatus::Pending, 20)).await.unwrap();
+    assert!(matches!(store.add_member(&m(2, MemberStatus::Pending, 30)).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.get_member(img.id, &project(2)).await.unwrap(), Some(m(2, MemberStatus::Pending, 10)));
+    assert_eq!(store.get_member(img.id, &project(4)).await.unwrap(), None);
+    let mut accepted = m(2, MemberStatus::Accepted, 10);
+    accepted.updated_at = Millis(50);
+    store.update_member(&accepted).await.unwrap();
+    assert_eq!(store.list_members(img.id).await.unwrap(), vec![accepted, m(3, MemberStatus::Pending, 20)]);
+    assert!(matches!(store.update_member(&m(5, MemberStatus::Accepted, 1)).await, Err(Error::NotFound(_))));
+    // Project 2 lists it by default now; project 3 (pending) does not.
+    let q = ImageQuery {
+        filters: vec![],
+        sort: vec![],
+        page: PageRequest::Offset { offset: 0, limit: 10 },
+        with_total: true,
+    };
+    assert_eq!(store.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(1));
+    assert_eq!(store.list_images(&AccessScope::project(project(3)), &q).await.unwrap().total, Some(0));
+    assert!(store.delete_member(img.id, &project(2)).await.unwrap());
+    assert!(!store.delete_member(img.id, &project(2)).await.unwrap());
+    assert_eq!(store.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(0));
 }
 
 /// Concurrent writers never surface a lock error; the unique key lets exactly one win.
@@ -477,6 +687,8 @@ macro_rules! contract_suite {
             groups_match_oracle,
             group_paging_and_meta,
             concurrent_duplicate_registers,
+            update_replaces_record_and_index_rows,
+            members_lifecycle,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {$(
