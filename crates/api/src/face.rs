@@ -184,3 +184,21 @@ where
         Ok(Self(read_json(req, state).await?, PhantomData))
     }
 }
+
+/// The raw request body (within the body limit), for media types other than JSON.
+pub struct RawBody<F: Face>(pub Bytes, pub PhantomData<F>);
+
+impl<F: Face, S: Send + Sync> FromRequest<S> for RawBody<F> {
+    type Rejection = FaceError<F>;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge("the request body is too large".into())
+            } else {
+                Error::MalformedBody(format!("cannot read the request body: {}", e.body_text()))
+            }
+        })?;
+        Ok(Self(bytes, PhantomData))
+    }
+}

@@ -3,6 +3,7 @@
 //! words, time format and error envelope. It never builds SQL or decides visibility.
 
 pub mod face;
+pub mod glance;
 pub mod modelarts;
 mod observe;
 pub mod scnet;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, Uri};
+use axum::response::Response;
 use imagehub_catalog::Catalog;
 use tokio::net::TcpListener;
 
@@ -46,21 +47,24 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
     Router::new()
         .merge(modelarts::router())
         .merge(scnet::router())
+        .merge(glance::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn(glance::negotiate))
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
 }
 
-/// Unknown paths: in the envelope of the face whose prefix they carry.
-async fn not_found(method: Method, uri: Uri) -> Response {
+/// Unknown paths: in the envelope of the face whose prefix they carry; Glance's rules
+/// for everything else.
+async fn not_found(method: Method, uri: Uri, req: axum::extract::Request) -> Response {
     if uri.path().starts_with("/v1/") {
         return modelarts::no_route(method, uri).await;
     }
     if uri.path().starts_with("/ai/") {
         return scnet::no_route(method, uri).await;
     }
-    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not found", "path": uri.path()}))).into_response()
+    glance::fallback(uri, req).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains in-flight requests.

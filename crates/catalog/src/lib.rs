@@ -27,5 +27,5 @@ pub use query::{
     TextMatch, TimeField,
 };
 pub use register::{ContainerRegistration, RegistryPath};
-pub use service::{Catalog, GroupUpdate, MAX_PAGE};
+pub use service::{Catalog, GroupUpdate, MAX_MEMBERS, MAX_PAGE, MAX_PROPERTIES, MAX_TAGS};
 pub use store::{Store, TokenRecord};

@@ -84,6 +84,8 @@ pub enum Filter {
     Property(String, String),
     /// Is shared with this project (a member row in any status).
     MemberOf(ProjectId),
+    /// At least one of these holds.
+    Any(Vec<Filter>),
 }
 
 /// Sortable image attributes. The id is always the last, implicit tie-break.

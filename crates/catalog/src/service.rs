@@ -6,8 +6,8 @@ use crate::access::{AccessScope, Caller, Role, Scope, Writer};
 use crate::error::{Error, Result};
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{
-    Arch, ContainerFormat, DevService, DiskFormat, Image, ImageGroup, ImageKind, KvTag, Origin, ResourceCategory,
-    ServiceType, Status, Visibility,
+    Arch, ContainerFormat, DevService, DiskFormat, Image, ImageGroup, ImageKind, KvTag, Member, MemberStatus, Origin,
+    ResourceCategory, ServiceType, Status, Visibility,
 };
 use crate::preset;
 use crate::query::{GroupQuery, ImageQuery, Page, PageRequest};
@@ -254,7 +254,7 @@ impl Catalog {
         let mut image = self.get_image(writer.scope(), id).await?;
         writer.check_may_modify(&image)?;
         if image.protected {
-            return Err(Error::Forbidden(format!("image {id} is protected and cannot be deleted")));
+            return Err(Error::Forbidden(format!("Image {id} is protected and cannot be deleted.")));
         }
         if !self.store.delete_image(id).await? {
             return Err(Error::not_found_image(id));
@@ -290,6 +290,179 @@ impl Catalog {
         Ok(group)
     }
 
+    /// A new image record for the writer's project with the catalog's create defaults
+    /// (Glance's: `queued`, visibility `shared`), to be filled in and passed to
+    /// [`Catalog::create_image`].
+    pub fn draft_image(&self, writer: &Writer<'_>, id: Option<ImageId>) -> Image {
+        Image::blank(id.unwrap_or_else(ImageId::new_random), writer.scope().project().clone(), Millis::now())
+    }
+
+    /// Stores a new image. The owner must be the writer's project unless it is an admin.
+    pub async fn create_image(&self, writer: &Writer<'_>, image: Image) -> Result<Image> {
+        let scope = writer.scope();
+        if image.owner != *scope.project() && !scope.caller().is_admin() {
+            return Err(Error::Forbidden(format!(
+                "You are not permitted to create images owned by '{}'.",
+                image.owner
+            )));
+        }
+        validate_image(&image)?;
+        if self.store.get_image(image.id).await?.is_some() {
+            return Err(Error::Conflict(format!("Image ID {} already exists!", image.id)));
+        }
+        self.store.insert_image(&image, None).await.map_err(|e| match e {
+            Error::Duplicate(_) if image.kind == ImageKind::Dedicated => {
+                Error::Conflict("an image with this namespace/name:tag exists in the project".into())
+            }
+            other => other,
+        })?;
+        Ok(image)
+    }
+
+    /// Changes an image: `change` edits the record (it may refuse with an error); the catalog
+    /// checks who may change it and what may change, bumps `updated_at`, and stores it.
+    pub async fn update_image(
+        &self,
+        writer: &Writer<'_>,
+        id: ImageId,
+        change: impl FnOnce(&mut Image) -> Result<()>,
+    ) -> Result<Image> {
+        let before = self.get_image(writer.scope(), id).await?;
+        writer.check_may_modify(&before)?;
+        let mut image = before.clone();
+        change(&mut image)?;
+        if image.id != before.id {
+            return Err(Error::Forbidden("Attribute 'id' is read-only.".into()));
+        }
+        if image.owner != before.owner && !writer.scope().caller().is_admin() {
+            return Err(Error::Forbidden("Owner can't be updated by non admin.".into()));
+        }
+        for (what, changed) in [
+            ("disk_format", image.disk_format != before.disk_format),
+            ("container_format", image.container_format != before.container_format),
+        ] {
+            if changed && !matches!(before.status, Status::Queued | Status::Importing) {
+                return Err(Error::Forbidden(format!("Attribute {what} can be only replaced for a queued image.")));
+            }
+        }
+        validate_image(&image)?;
+        if image == before {
+            return Ok(image);
+        }
+        image.updated_at = Millis::now().max(before.updated_at);
+        self.store.update_image(&image).await?;
+        Ok(image)
+    }
+
+    /// `active` → `deactivated` (a deactivated image stays so); other states are refused.
+    pub async fn deactivate(&self, writer: &Writer<'_>, id: ImageId) -> Result<Image> {
+        self.set_activation(writer, id, Status::Deactivated).await
+    }
+
+    /// `deactivated` → `active` (an active image stays so); other states are refused.
+    pub async fn reactivate(&self, writer: &Writer<'_>, id: ImageId) -> Result<Image> {
+        self.set_activation(writer, id, Status::Active).await
+    }
+
+    async fn set_activation(&self, writer: &Writer<'_>, id: ImageId, to: Status) -> Result<Image> {
+        let verb = if to == Status::Active { "reactivate" } else { "deactivate" };
+        self.update_image(writer, id, |image| {
+            if !matches!(image.status, Status::Active | Status::Deactivated) {
+                return Err(Error::Forbidden(format!("Not allowed to {verb} image in status '{}'", image.status)));
+            }
+            image.status = to;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The image, if the scope may see it and it is `shared` (only shared images have members).
+    async fn shared_image(&self, scope: &Scope, id: ImageId) -> Result<Image> {
+        let image = self.get_image(scope, id).await?;
+        if image.visibility != Visibility::Shared {
+            return Err(Error::Forbidden("Only shared images have members.".into()));
+        }
+        Ok(image)
+    }
+
+    fn is_owner_or_admin(scope: &Scope, image: &Image) -> bool {
+        scope.caller().is_admin() || image.owner == *scope.project()
+    }
+
+    /// Shares a `shared` image with a project (status `pending`). Owner or admin only.
+    pub async fn add_member(&self, writer: &Writer<'_>, id: ImageId, member: &str) -> Result<Member> {
+        let image = self.shared_image(writer.scope(), id).await?;
+        if !Self::is_owner_or_admin(writer.scope(), &image) {
+            return Err(Error::Forbidden("only the image owner can add members".into()));
+        }
+        let member = ProjectId::parse(member.trim())
+            .ok_or_else(|| Error::invalid(format!("member {member:?} is not a project id (32 lowercase hex)")))?;
+        if self.store.list_members(id).await?.len() >= MAX_MEMBERS {
+            return Err(Error::PayloadTooLarge(format!("An image may have at most {MAX_MEMBERS} members.")));
+        }
+        let now = Millis::now();
+        let m = Member { image_id: id, member, status: MemberStatus::Pending, created_at: now, updated_at: now };
+        self.store.add_member(&m).await.map_err(|e| match e {
+            Error::Duplicate(_) => Error::Conflict(format!("Member {} is duplicated for image {id}", m.member)),
+            other => other,
+        })?;
+        Ok(m)
+    }
+
+    /// The members a scope may see: all of them for the owner (or an admin), its own row
+    /// for a member.
+    pub async fn list_members(&self, scope: &Scope, id: ImageId) -> Result<Vec<Member>> {
+        let image = self.shared_image(scope, id).await?;
+        let all = self.store.list_members(id).await?;
+        if Self::is_owner_or_admin(scope, &image) {
+            return Ok(all);
+        }
+        Ok(all.into_iter().filter(|m| m.member == *scope.project()).collect())
+    }
+
+    /// One member row, for the owner (or an admin) or that member; otherwise not found.
+    pub async fn get_member(&self, scope: &Scope, id: ImageId, member: &str) -> Result<Member> {
+        let missing = || Error::NotFound(format!("{member} is not a member of image {id}"));
+        let image = self.get_image(scope, id).await?;
+        let Some(project) = ProjectId::parse(member) else { return Err(missing()) };
+        if image.visibility != Visibility::Shared
+            || !(Self::is_owner_or_admin(scope, &image) || project == *scope.project())
+        {
+            return Err(missing());
+        }
+        self.store.get_member(id, &project).await?.ok_or_else(missing)
+    }
+
+    /// A member answers a share. Only that member (or an admin) may; the owner may not.
+    pub async fn set_member_status(
+        &self,
+        writer: &Writer<'_>,
+        id: ImageId,
+        member: &str,
+        status: MemberStatus,
+    ) -> Result<Member> {
+        let scope = writer.scope();
+        let mut m = self.get_member(scope, id, member).await?;
+        if m.member != *scope.project() && !scope.caller().is_admin() {
+            return Err(Error::Forbidden("only the member itself can accept or reject a share".into()));
+        }
+        m.status = status;
+        m.updated_at = Millis::now().max(m.updated_at);
+        self.store.update_member(&m).await?;
+        Ok(m)
+    }
+
+    /// Stops sharing with a project. Owner or admin only.
+    pub async fn remove_member(&self, writer: &Writer<'_>, id: ImageId, member: &str) -> Result<()> {
+        let image = self.shared_image(writer.scope(), id).await?;
+        if !Self::is_owner_or_admin(writer.scope(), &image) {
+            return Err(Error::Forbidden("only the image owner can remove members".into()));
+        }
+        let m = self.get_member(writer.scope(), id, member).await?;
+        self.store.delete_member(id, &m.member).await?;
+        Ok(())
+    }
+
     async fn modifiable_group(&self, writer: &Writer<'_>, id: GroupId) -> Result<ImageGroup> {
         let group = self.get_group(writer.scope(), id).await?;
         let caller = writer.scope().caller();
@@ -303,6 +476,44 @@ impl Catalog {
         }
         Ok(group)
     }
+}
+
+/// Most members an image may have, tags and extra properties it may carry.
+pub const MAX_MEMBERS: usize = 128;
+pub const MAX_TAGS: usize = 128;
+pub const MAX_PROPERTIES: usize = 128;
+
+/// Invariants every stored image keeps, whichever face wrote it.
+fn validate_image(i: &Image) -> Result<()> {
+    if i.name.as_ref().is_some_and(|n| n.chars().count() > 255) {
+        return Err(Error::invalid("name is longer than 255 characters"));
+    }
+    if i.min_ram < 0 || i.min_disk < 0 {
+        return Err(Error::invalid("min_ram and min_disk must not be negative"));
+    }
+    if i.tags.len() > MAX_TAGS {
+        return Err(Error::PayloadTooLarge(format!("An image may have at most {MAX_TAGS} tags.")));
+    }
+    if let Some(t) = i.tags.iter().find(|t| t.is_empty() || t.chars().count() > 255) {
+        return Err(Error::invalid(format!("tag {t:?} must be 1 to 255 characters")));
+    }
+    if i.properties.len() > MAX_PROPERTIES {
+        return Err(Error::PayloadTooLarge(format!("An image may have at most {MAX_PROPERTIES} extra properties.")));
+    }
+    for (k, v) in &i.properties {
+        if k.is_empty() || k.chars().count() > 255 {
+            return Err(Error::invalid(format!("property name {k:?} must be 1 to 255 characters")));
+        }
+        if v.chars().count() > 65_535 {
+            return Err(Error::invalid(format!("property {k} is longer than 65535 characters")));
+        }
+    }
+    if let Some(d) = &i.description
+        && d.chars().count() > 65_535
+    {
+        return Err(Error::invalid("description is longer than 65535 characters"));
+    }
+    Ok(())
 }
 
 fn check_limit(limit: u64) -> Result<()> {

@@ -132,6 +132,13 @@ fn like_literal(s: &str) -> String {
     out
 }
 
+fn filter_cond(f: &Filter) -> Condition {
+    match f {
+        Filter::Any(fs) => fs.iter().fold(Cond::any(), |c, f| c.add(filter_cond(f))),
+        other => Cond::all().add(filter_expr(other)),
+    }
+}
+
 fn filter_expr(f: &Filter) -> Expr {
     match f {
         Filter::Kind(k) => Expr::col("kind").eq(k.as_str()),
@@ -173,6 +180,8 @@ fn filter_expr(f: &Filter) -> Expr {
             Cond::all().add(Expr::col("key").eq(k.as_str())).add(Expr::col("value").eq(v.as_str())),
         ),
         Filter::MemberOf(p) => id_in("image_members", Cond::all().add(Expr::col("member").eq(p.as_str()))),
+        // Rendered by filter_cond.
+        Filter::Any(_) => Expr::cust("1 = 1"),
     }
 }
 
@@ -217,7 +226,7 @@ pub fn where_condition(access: &AccessScope, filters: &[Filter]) -> Condition {
         cond = cond.add(a);
     }
     for f in filters {
-        cond = cond.add(filter_expr(f));
+        cond = cond.add(filter_cond(f));
     }
     cond
 }

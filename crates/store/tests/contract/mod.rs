@@ -218,6 +218,7 @@ fn matches(f: &Filter, i: &Image, members: &[Member]) -> bool {
         Filter::Tag(t) => i.tags.contains(t),
         Filter::Property(k, v) => i.properties.get(k) == Some(v),
         Filter::MemberOf(p) => members.iter().any(|m| m.image_id == i.id && m.member == *p),
+        Filter::Any(fs) => fs.iter().any(|f| matches(f, i, members)),
     }
 }
 
@@ -402,6 +403,14 @@ fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
     }
     if rng.below(8) == 0 {
         f.push(Filter::MemberOf(project(rng.below(6) as u8)));
+    }
+    if rng.below(5) == 0 {
+        let t = 1_000 + rng.below(40) as i64;
+        f.push(Filter::Any(vec![
+            Filter::Time(TimeField::CreatedAt, Cmp::Lt, Millis(t)),
+            Filter::Tag("a".into()),
+            Filter::Hidden(true),
+        ]));
     }
     f
 }

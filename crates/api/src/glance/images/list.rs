@@ -1,0 +1,66 @@
+//! `GET /v2/images`: filters, sort, marker paging, `first`/`next` links (spec/glance.md §5).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use imagehub_catalog::{ImageQuery, PageRequest};
+use serde_json::json;
+
+use crate::AppState;
+use crate::face::QueryPairs;
+use crate::glance::{Auth, Glance, Result, params, render};
+
+/// Percent-encodes a query component (everything but RFC 3986 unreserved characters).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The request's query without `marker`, every other parameter kept in order (repeated
+/// ones included, unlike Glance, which keeps only the last of each).
+fn query_without_marker(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .filter(|(k, _)| k != "marker")
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub async fn handle(
+    State(state): State<AppState>,
+    crate::face::Auth(caller, _): Auth,
+    q: QueryPairs<Glance>,
+) -> Result<Response> {
+    let scope = state.catalog.own_project(&caller);
+    let req = params::parse(&q.0, scope.project())?;
+    let base = query_without_marker(&q.0);
+    let first = if base.is_empty() { "/v2/images".to_owned() } else { format!("/v2/images?{base}") };
+    let mut body = json!({ "images": [], "first": first, "schema": "/v2/schemas/images" });
+    if req.limit == 0 {
+        return Ok(super::answer(StatusCode::OK, body));
+    }
+    let page = match req.marker {
+        Some(marker) => PageRequest::After { marker, limit: req.limit },
+        None => PageRequest::Offset { offset: 0, limit: req.limit },
+    };
+    let access = scope.list_access(req.members, req.community);
+    let query = ImageQuery { filters: req.filters, sort: req.sort, page, with_total: false };
+    let page = state.catalog.list_images_in(&scope, &access, &query).await?;
+    body["images"] = page.items.iter().map(render::image).collect();
+    if page.has_more
+        && let Some(last) = page.items.last()
+    {
+        let sep = if base.is_empty() { "?" } else { "&" };
+        body["next"] =
+            json!(format!("/v2/images?{base}{sep}marker={}", last.id).replacen("/v2/images??", "/v2/images?", 1));
+    }
+    Ok(super::answer(StatusCode::OK, body))
+}

@@ -1,0 +1,29 @@
+//! Image routes: one file per action.
+
+pub mod actions;
+pub mod create;
+pub mod delete;
+pub mod list;
+pub mod members;
+pub mod show;
+pub mod tags;
+pub mod update;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use imagehub_catalog::{Error, ImageId};
+
+use super::errors::GlanceResponse;
+
+/// An image id from the path; a malformed one names no image.
+pub fn parse_id(id: &str) -> Result<ImageId, Error> {
+    ImageId::parse(id).ok_or_else(|| Error::not_found_image(id))
+}
+
+/// A JSON answer of the Glance face.
+pub fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    resp.extensions_mut().insert(GlanceResponse);
+    resp
+}
