@@ -99,7 +99,9 @@ fn crash_keeps_acknowledged_writes(database: &str) {
     let mut server = start(database, port);
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let base = server.base.clone();
-    let stop_at = Instant::now() + Duration::from_millis(1500);
+    // Writers run until killed; the kill comes once enough writes are acknowledged
+    // (bounded in time), so a loaded machine still kills mid-stream.
+    let stop_at = Instant::now() + Duration::from_secs(20);
     let workers: Vec<_> = (0..4)
         .map(|w| {
             let (ledger, base) = (ledger.clone(), base.clone());
@@ -133,7 +135,9 @@ fn crash_keeps_acknowledged_writes(database: &str) {
             })
         })
         .collect();
-    std::thread::sleep(stop_at.saturating_duration_since(Instant::now()));
+    while ledger.lock().unwrap().registered.len() < 40 && Instant::now() < stop_at {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // SIGKILL while requests are in flight.
     server.child.kill().unwrap();
     server.child.wait().unwrap();
