@@ -615,7 +615,7 @@ class Scenario:
                       "B GETs the image after being removed")
 
     def step_g_deactivate(self):
-        step("g. deactivate/reactivate of a queued image -> 403 with a readable message")
+        step("g. deactivate/reactivate: a queued image -> 403; an active one round-trips")
         iid = self.ids[5]
         e = expect_raises(gexc.HTTPForbidden, lambda: self.ga.images.deactivate(iid),
                           "glanceclient deactivate of a queued image")
@@ -639,6 +639,27 @@ class Scenario:
                           lambda: sdkexc.raise_from_response(resp),
                           "openstacksdk raise_from_response on the deactivate answer")
         assert_readable(e.details, "SDK deactivate 403", "deactivate")
+
+        # An active image: registered through imagehub's ModelArts face (one catalog,
+        # every face), then deactivated and reactivated through the Glance clients.
+        import requests
+        project_a = os.environ["IMAGEHUB_PROJECT_A"]
+        resp = requests.post("%s/v1/%s/images" % (self.url, project_a),
+                             headers={"X-Auth-Token": self.token_a},
+                             json={"swr_path": "swr.example.com/scn/active-%s:v1" % self.tag})
+        eq(resp.status_code, 200, "ModelArts RegisterImage status (%s)" % resp.text)
+        aid = resp.json()["id"]
+        self.created.append(aid)
+        img = self.ga.images.get(aid)
+        eq((img["status"], img["container_format"]), ("active", "docker"), "registered image through glanceclient")
+        self.ga.images.deactivate(aid)
+        eq(self.ga.images.get(aid)["status"], "deactivated", "status after glanceclient deactivate")
+        self.ga.images.reactivate(aid)
+        eq(self.ga.images.get(aid)["status"], "active", "status after glanceclient reactivate")
+        self.conn_a.image.deactivate_image(aid)
+        eq(self.conn_a.image.get_image(aid).status, "deactivated", "status after openstacksdk deactivate_image")
+        self.conn_a.image.reactivate_image(aid)
+        eq(self.conn_a.image.get_image(aid).status, "active", "status after openstacksdk reactivate_image")
 
     def step_h_errors(self):
         step("h. error bodies parse: unknown image through both clients")
