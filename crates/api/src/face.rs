@@ -58,6 +58,13 @@ impl<F: Face> FromRequestParts<AppState> for Auth<F> {
     type Rejection = FaceError<F>;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // A signed request (SDK-HMAC-SHA256) was verified by the signing middleware.
+        if let Some(crate::signing::SignedCaller(caller)) = parts.extensions.get() {
+            return Ok(Self(caller.clone(), PhantomData));
+        }
+        if let Some(crate::signing::SignatureFailure(e)) = parts.extensions.get() {
+            return Err(e.clone().into());
+        }
         // A header that is present but not visible ASCII is a bad credential, not a missing one.
         let present = ["x-auth-token", "token", "authorization"].iter().any(|h| parts.headers.contains_key(*h));
         let Some(token) = token_of(&parts.headers) else {

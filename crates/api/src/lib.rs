@@ -7,6 +7,7 @@ pub mod glance;
 pub mod modelarts;
 mod observe;
 pub mod scnet;
+pub mod signing;
 pub mod time;
 
 use std::future::Future;
@@ -33,11 +34,13 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// Offset from UTC of the times the SCNet face renders, in seconds.
     pub scnet_utc_offset_secs: i32,
+    /// Lifetime of the tokens SCNet clients obtain with an access key, in seconds.
+    pub scnet_token_ttl_secs: i64,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024, scnet_utc_offset_secs: 0 }
+        Self { body_limit: 1024 * 1024, scnet_utc_offset_secs: 0, scnet_token_ttl_secs: 12 * 3600 }
     }
 }
 
@@ -50,6 +53,7 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .merge(glance::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), signing::verify_signatures))
         .layer(axum::middleware::from_fn(glance::negotiate))
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
@@ -61,7 +65,7 @@ async fn not_found(method: Method, uri: Uri, req: axum::extract::Request) -> Res
     if uri.path().starts_with("/v1/") {
         return modelarts::no_route(method, uri).await;
     }
-    if uri.path().starts_with("/ai/") {
+    if ["/ai/", "/api/", "/ac/"].iter().any(|p| uri.path().starts_with(p)) {
         return scnet::no_route(method, uri).await;
     }
     glance::fallback(uri, req).await

@@ -1,6 +1,8 @@
 //! Rendering epoch milliseconds in the faces' time formats (no time zone database: UTC
 //! or a fixed offset).
 
+use imagehub_catalog::Millis;
+
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -32,6 +34,49 @@ pub fn local_seconds(ms: i64, offset_secs: i32) -> String {
 pub fn iso_utc(ms: i64) -> String {
     let (y, m, d, hh, mm, ss) = parts(ms, 0);
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+}
+
+/// Parses `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM]` (both IMS formats) into epoch ms.
+pub fn parse_datetime(s: &str) -> Option<Millis> {
+    let s = s.trim();
+    if s.len() < 19 {
+        return None;
+    }
+    let (date, rest) = s.split_at(10);
+    let sep = rest.as_bytes()[0];
+    if sep != b'T' && sep != b' ' {
+        return None;
+    }
+    let mut d = date.split('-');
+    let (y, mo, da): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    if d.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
+        return None;
+    }
+    let time = &rest[1..];
+    let (hms, mut zone) = time.split_at(8.min(time.len()));
+    let mut t = hms.split(':');
+    let (h, mi, se): (i64, i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?, t.next()?.parse().ok()?);
+    if t.next().is_some() || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut ms = 0;
+    if let Some(frac) = zone.strip_prefix('.') {
+        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
+        zone = &frac[digits.len()..];
+        ms = format!("{:0<3}", &digits[..digits.len().min(3)]).parse().ok()?;
+    }
+    let offset = match zone {
+        "" | "Z" | "z" => 0,
+        z => parse_offset(z)? as i64,
+    };
+    // Days from civil (H. Hinnant).
+    let (y2, m2) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(Millis(((days * 86_400 + h * 3600 + mi * 60 + se - offset) * 1000) + ms))
 }
 
 /// Parses a fixed offset `+HH:MM` / `-HH:MM` / `Z` / `UTC` into seconds.

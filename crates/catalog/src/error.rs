@@ -36,6 +36,12 @@ pub enum Error {
     /// Credentials were presented but are not valid.
     #[error("{0}")]
     InvalidCredential(String),
+    /// The credentials were valid once and have expired.
+    #[error("{0}")]
+    CredentialExpired(String),
+    /// A request signature (access key) does not verify.
+    #[error("{0}")]
+    SignatureInvalid(String),
     /// The project named in the request is not the caller's.
     #[error("{0}")]
     ProjectMismatch(String),
@@ -67,6 +73,8 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Unauthenticated => "unauthenticated",
             Error::InvalidCredential(_) => "invalid_credential",
+            Error::CredentialExpired(_) => "credential_expired",
+            Error::SignatureInvalid(_) => "signature_invalid",
             Error::ProjectMismatch(_) => "project_mismatch",
             Error::Forbidden(_) => "forbidden",
             Error::NotFound(_) => "not_found",

@@ -9,6 +9,7 @@ mod image;
 pub mod preset;
 mod query;
 pub mod register;
+pub mod secrets;
 mod service;
 mod store;
 pub mod token;
@@ -27,5 +28,6 @@ pub use query::{
     TextMatch, TimeField,
 };
 pub use register::{ContainerRegistration, RegistryPath};
+pub use secrets::MasterKey;
 pub use service::{Catalog, GroupUpdate, MAX_MEMBERS, MAX_PAGE, MAX_PROPERTIES, MAX_TAGS};
-pub use store::{Store, TokenRecord};
+pub use store::{AccessKeyRecord, Store, TokenRecord};

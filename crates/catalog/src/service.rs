@@ -12,7 +12,8 @@ use crate::image::{
 use crate::preset;
 use crate::query::{GroupQuery, ImageQuery, Page, PageRequest};
 use crate::register::{self, ContainerRegistration, RegistryPath};
-use crate::store::{Store, TokenRecord};
+use crate::secrets::{self, MasterKey};
+use crate::store::{AccessKeyRecord, Store, TokenRecord};
 use crate::token;
 
 /// The largest page any list returns.
@@ -20,10 +21,12 @@ pub const MAX_PAGE: u64 = 1000;
 
 const SETTING_PRESETS: &str = "presets_version";
 const SETTING_BOOTSTRAP: &str = "bootstrap_token_issued";
+const SETTING_MASTER_CHECK: &str = "master_key_check";
 
 #[derive(Clone)]
 pub struct Catalog {
     store: Arc<dyn Store>,
+    master: Option<MasterKey>,
 }
 
 /// What changes on a group (ModelArts UpdateImageGroup).
@@ -35,7 +38,90 @@ pub struct GroupUpdate {
 
 impl Catalog {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, master: None }
+    }
+
+    /// Enables access keys, whose secrets this master key seals. The first key used with a
+    /// database is recorded (as a check value); another one is refused, so nodes sharing a
+    /// database cannot silently disagree.
+    pub async fn with_master_key(mut self, key: MasterKey) -> Result<Self> {
+        let check = key.check_value();
+        match self.store.get_setting(SETTING_MASTER_CHECK).await? {
+            None => self.store.put_setting(SETTING_MASTER_CHECK, &check).await?,
+            Some(stored) if stored == check => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    "this master key is not the one this database's access keys were sealed with \
+                     (every node must use the same IMAGEHUB_MASTER_KEY / master key file)",
+                ));
+            }
+        }
+        self.master = Some(key);
+        Ok(self)
+    }
+
+    fn master(&self) -> Result<&MasterKey> {
+        self.master.as_ref().ok_or_else(|| Error::Internal("access keys need a master key".into()))
+    }
+
+    /// Creates an access key pair for a project; the secret is returned once.
+    pub async fn create_access_key(
+        &self,
+        project: &ProjectId,
+        role: Role,
+        label: Option<String>,
+    ) -> Result<(String, String)> {
+        let ak = secrets::new_access_key_id()?;
+        let sk = secrets::new_secret_key()?;
+        let record = AccessKeyRecord {
+            sealed_secret: self.master()?.seal(&ak, sk.as_bytes())?,
+            ak: ak.clone(),
+            project: project.clone(),
+            role,
+            created_at: Millis::now(),
+            revoked_at: None,
+            label,
+        };
+        self.store.insert_access_key(&record).await?;
+        Ok((ak, sk))
+    }
+
+    pub async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>> {
+        self.store.list_access_keys().await
+    }
+
+    pub async fn revoke_access_key(&self, ak: &str) -> Result<bool> {
+        self.store.revoke_access_key(ak, Millis::now()).await
+    }
+
+    /// The secret key of an active access key and the caller it stands for (for a face that
+    /// verifies a signature). Unknown and revoked keys are indistinguishable.
+    pub async fn signing_key(&self, ak: &str) -> Result<(Vec<u8>, Caller)> {
+        let refused = || Error::SignatureInvalid(format!("the access key {ak} is unknown or revoked"));
+        let Some(key) = self.store.find_access_key(ak).await? else { return Err(refused()) };
+        if key.revoked_at.is_some() {
+            return Err(refused());
+        }
+        let secret = self.master()?.open(&key.ak, &key.sealed_secret)?;
+        Ok((secret, Caller::new(key.project, key.role)))
+    }
+
+    /// Issues a token for a caller that proved itself otherwise (SCNet's access-key login),
+    /// valid for `ttl_ms`.
+    pub async fn issue_token(&self, caller: &Caller, ttl_ms: i64, label: Option<String>) -> Result<(String, Millis)> {
+        let value = token::generate()?;
+        let now = Millis::now();
+        let expires = Millis(now.0.saturating_add(ttl_ms));
+        let record = TokenRecord {
+            hash: token::hash(&value),
+            project: caller.project().clone(),
+            role: caller.role(),
+            created_at: now,
+            label,
+            expires_at: Some(expires),
+        };
+        self.store.insert_token(&record).await?;
+        Ok((value, expires))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -50,6 +136,9 @@ impl Catalog {
             return Err(Error::Unauthenticated);
         }
         match self.store.find_token(&token::hash(value)).await? {
+            Some(TokenRecord { expires_at: Some(e), .. }) if e <= Millis::now() => {
+                Err(Error::CredentialExpired("the token has expired".into()))
+            }
             Some(t) => Ok(Caller::new(t.project, t.role)),
             None => Err(Error::InvalidCredential("the token is invalid or unknown".into())),
         }
@@ -82,8 +171,14 @@ impl Catalog {
     }
 
     async fn store_token(&self, value: &str, project: &ProjectId, role: Role, label: Option<String>) -> Result<()> {
-        let record =
-            TokenRecord { hash: token::hash(value), project: project.clone(), role, created_at: Millis::now(), label };
+        let record = TokenRecord {
+            hash: token::hash(value),
+            project: project.clone(),
+            role,
+            created_at: Millis::now(),
+            label,
+            expires_at: None,
+        };
         self.store.insert_token(&record).await
     }
 

@@ -19,6 +19,20 @@ pub struct TokenRecord {
     pub role: Role,
     pub created_at: Millis,
     pub label: Option<String>,
+    /// When the token stops working (`None`: never).
+    pub expires_at: Option<Millis>,
+}
+
+/// A stored access key; the secret is sealed with the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub ak: String,
+    pub sealed_secret: String,
+    pub project: ProjectId,
+    pub role: Role,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+    pub label: Option<String>,
 }
 
 #[async_trait]
@@ -70,6 +84,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
+
+    async fn find_access_key(&self, ak: &str) -> Result<Option<AccessKeyRecord>>;
+
+    /// Every access key, oldest first.
+    async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>>;
+
+    /// Marks a key revoked; returns whether it existed and was active.
+    async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool>;
 
     /// A small key/value table for the server's own state (e.g. "presets loaded").
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;

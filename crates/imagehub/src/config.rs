@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "IMAGEHUB_BODY_LIMIT", value_name = "BYTES")]
     pub body_limit: Option<usize>,
+    /// Lifetime of SCNet access-key login tokens, in seconds.
+    #[arg(long, env = "IMAGEHUB_SCNET_TOKEN_TTL", value_name = "SECONDS")]
+    pub scnet_token_ttl: Option<i64>,
     /// Fixed offset from UTC of the times the SCNet face shows (`+08:00`, `UTC`).
     #[arg(long, env = "IMAGEHUB_SCNET_TIME_OFFSET", value_name = "OFFSET")]
     pub scnet_time_offset: Option<String>,
@@ -75,7 +78,10 @@ struct FileConfig {
     log: Option<String>,
     body_limit: Option<usize>,
     scnet_time_offset: Option<String>,
+    scnet_token_ttl: Option<i64>,
     bootstrap_token: Option<Secret>,
+    master_key: Option<Secret>,
+    master_key_file: Option<PathBuf>,
 }
 
 /// The resolved configuration.
@@ -87,6 +93,12 @@ pub struct Config {
     pub body_limit: usize,
     /// Offset from UTC, in seconds, of the SCNet face's times.
     pub scnet_utc_offset_secs: i32,
+    /// Lifetime of SCNet login tokens, in seconds.
+    pub scnet_token_ttl_secs: i64,
+    /// The master key (64 hex digits) that seals access-key secrets, if given directly.
+    pub master_key: Option<Secret>,
+    /// Where the master key is kept otherwise (created on first use).
+    pub master_key_file: PathBuf,
     /// Admin token to create on start instead of generating one (`IMAGEHUB_BOOTSTRAP_TOKEN`).
     pub bootstrap_token: Option<Secret>,
 }
@@ -108,7 +120,13 @@ impl Config {
     pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {
         let file = read_file(args.store.config.as_deref())?;
         let env_token = std::env::var("IMAGEHUB_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret);
-        let data_dir = args.store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let data_dir: PathBuf =
+            args.store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+        let env_master = std::env::var("IMAGEHUB_MASTER_KEY").ok().filter(|t| !t.is_empty()).map(Secret);
+        let scnet_token_ttl_secs = args.scnet_token_ttl.or(file.scnet_token_ttl).unwrap_or(12 * 3600);
+        if scnet_token_ttl_secs < 1 {
+            bail!("scnet_token_ttl must be at least 1 second");
+        }
         let database = args.store.database.clone().or(file.database).unwrap_or_else(|| default_database(&data_dir));
         let body_limit = args.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT);
         if body_limit < 1024 {
@@ -127,6 +145,9 @@ impl Config {
             log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
             body_limit,
             scnet_utc_offset_secs,
+            scnet_token_ttl_secs,
+            master_key: env_master.or(file.master_key),
+            master_key_file: file.master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
             bootstrap_token: env_token.or(file.bootstrap_token),
         })
     }
@@ -164,6 +185,16 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # Fixed offset from UTC of the times the SCNet face shows (createTime).
 #                                               (IMAGEHUB_SCNET_TIME_OFFSET, --scnet-time-offset)
 # scnet_time_offset = "UTC"
+
+# Lifetime, in seconds, of the tokens SCNet clients get with an access key.
+#                                               (IMAGEHUB_SCNET_TOKEN_TTL, --scnet-token-ttl)
+# scnet_token_ttl = 43200
+
+# The master key that seals access-key secrets at rest: 64 hex digits. Every node on one
+# database needs the same one. Without it, the key lives in master_key_file (created with
+# mode 0600 on first use).                      (IMAGEHUB_MASTER_KEY)
+# master_key = "…64 hex digits…"
+# master_key_file = "./data/master.key"
 
 # Admin token of the system project to create at start, instead of printing a
 # generated one on first start. URL-safe characters only, 16 to 256 of them.

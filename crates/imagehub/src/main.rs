@@ -4,7 +4,7 @@ mod config;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use imagehub_catalog::{Catalog, ProjectId, Role};
+use imagehub_catalog::{Catalog, MasterKey, ProjectId, Role};
 
 use config::{Config, ServeArgs, StoreArgs};
 
@@ -22,6 +22,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage access keys (AK/SK pairs for signed requests and SCNet logins).
+    #[command(subcommand, name = "access-key")]
+    AccessKey(AccessKeyCommand),
     /// Apply pending database migrations and exit.
     Migrate(StoreArgs),
     /// Configuration helpers.
@@ -48,6 +51,32 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand)]
+enum AccessKeyCommand {
+    /// Create a key pair for a project; prints the access key id and the secret key (shown once).
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List access keys (never their secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke an access key; signatures made with it stop working at once.
+    Revoke {
+        ak: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print a commented configuration file with every default.
     Example,
@@ -67,7 +96,41 @@ async fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
     let store = imagehub_store::open(db).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-    Ok(Catalog::new(store))
+    Catalog::new(store).with_master_key(master_key(config)?).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The master key: given in the configuration, else read from (or created in) its file.
+fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(k) = &config.master_key {
+        return MasterKey::from_hex(k.expose()).context("master_key must be 64 hexadecimal digits");
+    }
+    let path = &config.master_key_file;
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            MasterKey::from_hex(&text).with_context(|| format!("{} does not hold 64 hex digits", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(path) {
+                Ok(mut f) => {
+                    std::io::Write::write_all(&mut f, format!("{}\n", key.to_hex()).as_bytes())?;
+                    f.sync_all()?;
+                    Ok(key)
+                }
+                // Another process created it first: use that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => master_key(config),
+                Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -81,6 +144,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = catalog.create_token(&project, role, label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
+        }
+        Command::AccessKey(AccessKeyCommand::Create { project, role, label, store }) => {
+            let project = ProjectId::parse(&project)
+                .with_context(|| format!("--project {project:?} is not 32 lowercase hexadecimal characters"))?;
+            let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not admin, member or reader"))?;
+            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            let (ak, sk) =
+                catalog.create_access_key(&project, role, label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("access_key {ak}");
+            println!("secret_key {sk}");
+            Ok(())
+        }
+        Command::AccessKey(AccessKeyCommand::List { store }) => {
+            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            println!("{:<22} {:<34} {:<8} {:<10} label", "access_key", "project", "role", "state");
+            for k in catalog.list_access_keys().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{:<22} {:<34} {:<8} {:<10} {}", k.ak, k.project, k.role, state, k.label.unwrap_or_default());
+            }
+            Ok(())
+        }
+        Command::AccessKey(AccessKeyCommand::Revoke { ak, store }) => {
+            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            if catalog.revoke_access_key(&ak).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("revoked {ak}");
+                Ok(())
+            } else {
+                anyhow::bail!("no active access key {ak}")
+            }
         }
         Command::Migrate(store) => {
             let config = Config::load_store(&store)?;
@@ -115,8 +207,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let api =
-        imagehub_api::ApiConfig { body_limit: config.body_limit, scnet_utc_offset_secs: config.scnet_utc_offset_secs };
+    let api = imagehub_api::ApiConfig {
+        body_limit: config.body_limit,
+        scnet_utc_offset_secs: config.scnet_utc_offset_secs,
+        scnet_token_ttl_secs: config.scnet_token_ttl_secs,
+    };
     let app = imagehub_api::build(catalog, &api);
     tracing::info!("listening on http://{}", listener.local_addr()?);
     imagehub_api::serve(listener, app, shutdown_signal()).await.context("server error")?;

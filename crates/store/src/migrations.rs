@@ -16,6 +16,7 @@ pub const SQLITE: &[Migration] = &[
         name: "members_tags_properties",
         sql: include_str!("migrations/sqlite/0003_members_tags_properties.sql"),
     },
+    Migration { version: 4, name: "access_keys", sql: include_str!("migrations/sqlite/0004_access_keys.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -30,6 +31,7 @@ pub const POSTGRES: &[Migration] = &[
         name: "members_tags_properties",
         sql: include_str!("migrations/postgres/0003_members_tags_properties.sql"),
     },
+    Migration { version: 4, name: "access_keys", sql: include_str!("migrations/postgres/0004_access_keys.sql") },
 ];
 
 /// The table that records applied migrations (the same DDL on every backend).

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use imagehub_catalog::{
-    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery, Member, MemberStatus,
-    Millis, Page, PageRequest, ProjectId, Result, Role, Store, TokenRecord,
+    AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery,
+    Member, MemberStatus, Millis, Page, PageRequest, ProjectId, Result, Role, Store, TokenRecord,
 };
 use sea_query::{Expr, ExprTrait, OnConflict, Query, QueryStatementWriter};
 use sqlx::{ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Transaction, Type};
@@ -100,6 +100,27 @@ where
             Self::exec(&mut *conn, &stmt).await?;
         }
         Ok(())
+    }
+
+    fn access_key_query() -> sea_query::SelectStatement {
+        Query::select()
+            .columns(["ak", "sealed_secret", "project", "role", "created_at", "revoked_at", "label"])
+            .from("access_keys")
+            .to_owned()
+    }
+
+    fn access_key_from_row(r: &DB::Row) -> Result<AccessKeyRecord> {
+        let project: String = r.try_get("project").map_err(DB::map_error)?;
+        let role: String = r.try_get("role").map_err(DB::map_error)?;
+        Ok(AccessKeyRecord {
+            ak: r.try_get("ak").map_err(DB::map_error)?,
+            sealed_secret: r.try_get("sealed_secret").map_err(DB::map_error)?,
+            project: ProjectId::parse(&project).ok_or_else(|| corrupt("project", &project))?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+            created_at: Millis(r.try_get("created_at").map_err(DB::map_error)?),
+            revoked_at: r.try_get::<Option<i64>, _>("revoked_at").map_err(DB::map_error)?.map(Millis),
+            label: r.try_get("label").map_err(DB::map_error)?,
+        })
     }
 
     fn member_from_row(r: &DB::Row) -> Result<Member> {
@@ -522,13 +543,14 @@ where
             &mut conn,
             Query::insert()
                 .into_table("tokens")
-                .columns(["hash", "project", "role", "created_at", "label"])
+                .columns(["hash", "project", "role", "created_at", "label", "expires_at"])
                 .values_panic([
                     token.hash.clone().into(),
                     token.project.to_string().into(),
                     token.role.as_str().into(),
                     token.created_at.0.into(),
                     token.label.clone().into(),
+                    token.expires_at.map(|e| e.0).into(),
                 ]),
         )
         .await?;
@@ -540,7 +562,7 @@ where
         let rows = Self::rows(
             &mut conn,
             Query::select()
-                .columns(["hash", "project", "role", "created_at", "label"])
+                .columns(["hash", "project", "role", "created_at", "label", "expires_at"])
                 .from("tokens")
                 .and_where(Expr::col("hash").eq(hash)),
         )
@@ -554,7 +576,63 @@ where
             role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
             created_at: Millis(r.try_get("created_at").map_err(DB::map_error)?),
             label: r.try_get("label").map_err(DB::map_error)?,
+            expires_at: r.try_get::<Option<i64>, _>("expires_at").map_err(DB::map_error)?.map(Millis),
         }))
+    }
+
+    async fn insert_access_key(&self, k: &AccessKeyRecord) -> Result<()> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        Self::exec(
+            &mut conn,
+            Query::insert()
+                .into_table("access_keys")
+                .columns(["ak", "sealed_secret", "project", "role", "created_at", "revoked_at", "label"])
+                .values_panic([
+                    k.ak.clone().into(),
+                    k.sealed_secret.clone().into(),
+                    k.project.to_string().into(),
+                    k.role.as_str().into(),
+                    k.created_at.0.into(),
+                    k.revoked_at.map(|r| r.0).into(),
+                    k.label.clone().into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn find_access_key(&self, ak: &str) -> Result<Option<AccessKeyRecord>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows =
+            Self::rows(&mut conn, &Self::access_key_query().and_where(Expr::col("ak").eq(ak)).to_owned()).await?;
+        rows.first().map(Self::access_key_from_row).transpose()
+    }
+
+    async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            &Self::access_key_query()
+                .order_by("created_at", sea_query::Order::Asc)
+                .order_by("ak", sea_query::Order::Asc)
+                .to_owned(),
+        )
+        .await?;
+        rows.iter().map(Self::access_key_from_row).collect()
+    }
+
+    async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool> {
+        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let n = Self::exec(
+            &mut conn,
+            Query::update()
+                .table("access_keys")
+                .values([("revoked_at", Expr::val(at.0))])
+                .and_where(Expr::col("ak").eq(ak))
+                .and_where(Expr::col("revoked_at").is_null()),
+        )
+        .await?;
+        Ok(n > 0)
     }
 
     async fn get_setting(&self, key: &str) -> Result<Option<String>> {

@@ -32,13 +32,17 @@ impl Face for Glance {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Duplicate(_) | Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Unauthenticated | Error::InvalidCredential(_) => StatusCode::UNAUTHORIZED,
+            Error::Unauthenticated
+            | Error::InvalidCredential(_)
+            | Error::CredentialExpired(_)
+            | Error::SignatureInvalid(_) => StatusCode::UNAUTHORIZED,
             Error::ProjectMismatch(_) | Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let text = match err {
+            Error::SignatureInvalid(m) | Error::CredentialExpired(m) => m.clone(),
             Error::Unauthenticated | Error::InvalidCredential(_) => {
                 "This server could not verify that you are authorized to access the document you requested. \
                  Either you supplied the wrong credentials (e.g., bad password), or your browser does not \

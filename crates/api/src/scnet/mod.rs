@@ -4,6 +4,7 @@ mod image_list;
 mod instance_images;
 mod render;
 mod router;
+mod tokens;
 mod words;
 
 use axum::Json;
@@ -36,7 +37,11 @@ impl Face for Scnet {
             | Error::Duplicate(_)
             | Error::Conflict(_)
             | Error::NotFound(_) => (StatusCode::OK, "10004"),
-            Error::Unauthenticated | Error::InvalidCredential(_) => (StatusCode::UNAUTHORIZED, "10009"),
+            Error::Unauthenticated | Error::InvalidCredential(_) | Error::SignatureInvalid(_) => {
+                (StatusCode::UNAUTHORIZED, "10009")
+            }
+            // SCNet clients read 10008 as "token expired: log in again".
+            Error::CredentialExpired(_) => (StatusCode::UNAUTHORIZED, "10008"),
             Error::ProjectMismatch(_) | Error::Forbidden(_) => (StatusCode::OK, "10009"),
             Error::Unavailable(_) | Error::Internal(_) => (StatusCode::OK, "10001"),
         };

@@ -5,13 +5,15 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::{image_list, instance_images};
+use super::{image_list, instance_images, tokens};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ai/openapi/v2/instance-service/images", get(instance_images::handle))
         .route("/ai/openapi/v2/image/images", post(image_list::handle))
+        .route("/api/user/v3/tokens", post(tokens::create))
+        .route("/ac/openapi/v2/tokens/state", get(tokens::state))
         .method_not_allowed_fallback(method_not_allowed)
 }
 

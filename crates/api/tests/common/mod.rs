@@ -72,7 +72,8 @@ impl Server {
     }
 
     async fn start(store: Arc<dyn Store>, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
-        let catalog = Catalog::new(store);
+        let catalog =
+            Catalog::new(store).with_master_key(imagehub_catalog::MasterKey::generate().unwrap()).await.unwrap();
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(
             catalog.clone(),

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use imagehub_catalog::{
-    AccessScope, Arch, Cmp, ContainerFormat, DevService, DiskFormat, Error, Filter, GroupId, GroupMeta, GroupQuery,
-    GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Member, MemberRule, MemberStatus, Millis, NumberField,
-    Origin, PageRequest, ProjectId, ResourceCategory, Role, ServiceType, SortDir, SortKey, Status, Store, TextField,
-    TextMatch, TimeField, TokenRecord, Visibility,
+    AccessKeyRecord, AccessScope, Arch, Cmp, ContainerFormat, DevService, DiskFormat, Error, Filter, GroupId,
+    GroupMeta, GroupQuery, GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Member, MemberRule,
+    MemberStatus, Millis, NumberField, Origin, PageRequest, ProjectId, ResourceCategory, Role, ServiceType, SortDir,
+    SortKey, Status, Store, TextField, TextMatch, TimeField, TokenRecord, Visibility,
 };
 
 pub type DynStore = Arc<dyn Store>;
@@ -143,6 +143,7 @@ pub async fn tokens_and_settings(store: DynStore) {
         role: Role::Reader,
         created_at: Millis(9),
         label: Some("ci".into()),
+        expires_at: Some(Millis(99)),
     };
     store.insert_token(&t).await.unwrap();
     assert_eq!(store.find_token(&t.hash).await.unwrap(), Some(t.clone()));
@@ -659,6 +660,29 @@ pub async fn members_lifecycle(store: DynStore) {
     assert_eq!(store.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(0));
 }
 
+pub async fn access_keys_lifecycle(store: DynStore) {
+    let k = |ak: &str, t| AccessKeyRecord {
+        ak: ak.into(),
+        sealed_secret: "00ff".repeat(10),
+        project: project(3),
+        role: Role::Member,
+        created_at: Millis(t),
+        revoked_at: None,
+        label: Some("sdk".into()),
+    };
+    store.insert_access_key(&k("AK2", 20)).await.unwrap();
+    store.insert_access_key(&k("AK1", 10)).await.unwrap();
+    assert!(matches!(store.insert_access_key(&k("AK1", 30)).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.find_access_key("AK1").await.unwrap(), Some(k("AK1", 10)));
+    assert_eq!(store.find_access_key("nope").await.unwrap(), None);
+    assert!(store.revoke_access_key("AK1", Millis(40)).await.unwrap());
+    assert!(!store.revoke_access_key("AK1", Millis(50)).await.unwrap(), "already revoked");
+    assert!(!store.revoke_access_key("nope", Millis(50)).await.unwrap());
+    let mut revoked = k("AK1", 10);
+    revoked.revoked_at = Some(Millis(40));
+    assert_eq!(store.list_access_keys().await.unwrap(), vec![revoked, k("AK2", 20)]);
+}
+
 /// Concurrent writers never surface a lock error; the unique key lets exactly one win.
 pub async fn concurrent_duplicate_registers(store: DynStore) {
     let p = project(4);
@@ -698,6 +722,7 @@ macro_rules! contract_suite {
             concurrent_duplicate_registers,
             update_replaces_record_and_index_rows,
             members_lifecycle,
+            access_keys_lifecycle,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {$(
