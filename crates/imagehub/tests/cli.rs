@@ -175,3 +175,52 @@ fn admin_commands_refuse_bad_input_clearly() {
     let out = Command::new(BIN).args(["migrate", "--data-dir"]).arg(dir.path().join("m")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn access_keys_from_the_command_line_and_the_master_key_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = Command::new(BIN);
+        c.args(args).arg("--data-dir").arg(&data).env_remove("IMAGEHUB_MASTER_KEY");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = run(&["access-key", "create", "--project", PROJECT, "--role", "member", "--label", "sdk"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let ak = text.lines().find_map(|l| l.strip_prefix("access_key ")).unwrap().to_owned();
+    let sk = text.lines().find_map(|l| l.strip_prefix("secret_key ")).unwrap().to_owned();
+    assert_eq!((ak.len(), sk.len()), (20, 40));
+    // The master key file was created, readable by its owner only.
+    let key_file = data.join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // The secret is not in the database file in clear.
+    let db = std::fs::read(data.join("imagehub.db")).unwrap();
+    let wal = std::fs::read(data.join("imagehub.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(!bytes.windows(sk.len()).any(|w| w == sk.as_bytes()), "secret stored in clear");
+    }
+    let list = String::from_utf8(run(&["access-key", "list"], &[]).stdout).unwrap();
+    assert!(list.contains(&ak) && list.contains("active") && list.contains("sdk") && !list.contains(&sk));
+    assert!(run(&["access-key", "revoke", &ak], &[]).status.success());
+    assert!(String::from_utf8(run(&["access-key", "list"], &[]).stdout).unwrap().contains("revoked"));
+    let again = run(&["access-key", "revoke", &ak], &[]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no active access key"));
+    // Another master key for the same database is refused, clearly.
+    let other = "ab".repeat(32);
+    let refused = run(&["access-key", "list"], &[("IMAGEHUB_MASTER_KEY", &other)]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not the one this database"));
+    let bad = run(&["access-key", "list"], &[("IMAGEHUB_MASTER_KEY", "xyz")]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("64 hexadecimal digits"));
+    // The file's key, given in the environment, is accepted.
+    let from_file = std::fs::read_to_string(&key_file).unwrap();
+    assert!(run(&["access-key", "list"], &[("IMAGEHUB_MASTER_KEY", from_file.trim())]).status.success());
+}
