@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 const BIN: &str = env!("CARGO_BIN_EXE_imagehub");
 const ADMIN: &str = "durability-admin-token-0123456789";
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
+/// Given explicitly, so no key file is written into the working directory.
+const MASTER_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
 
 struct Server {
     child: Child,
@@ -37,6 +39,7 @@ fn start(database: &str, port: u16) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", database])
         .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
+        .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
         .env("IMAGEHUB_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
