@@ -42,6 +42,9 @@ pub trait Store: Send + Sync + 'static {
     /// (owner, namespace, name, tag) exists.
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()>;
 
+    /// Inserts many images in one transaction (bulk loads: the preset catalog, benchmarks).
+    async fn insert_images(&self, images: &[Image]) -> Result<()>;
+
     /// Inserts the image unless one with its id exists; returns whether it inserted.
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool>;
 

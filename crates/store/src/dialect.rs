@@ -17,6 +17,10 @@ pub trait Dialect: Database {
     const SNAPSHOT: Option<&'static str>;
     /// Statements run around migrations so that concurrent starts do not race.
     const MIGRATION_LOCK: Option<(&'static str, &'static str)>;
+    /// Refreshes the planner's statistics (run at open and after bulk loads): without them
+    /// a planner cannot tell that `kind = 'dedicated'` matches most rows while a project's
+    /// own images are few, and walks the wrong index.
+    const OPTIMIZE: &'static str;
     /// The statement prefix that shows a query's plan.
     const EXPLAIN: &'static str;
     /// Run (in the explaining transaction) before `EXPLAIN`.
@@ -73,6 +77,8 @@ impl Dialect for Sqlite {
     const SNAPSHOT: Option<&'static str> = None;
     // Migrations run on the single writer connection; other processes wait on busy_timeout.
     const MIGRATION_LOCK: Option<(&'static str, &'static str)> = None;
+    // 0x10002: analyze every table whose statistics are missing or stale.
+    const OPTIMIZE: &'static str = "PRAGMA optimize=0x10002";
     const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN";
     const EXPLAIN_SETUP: Option<&'static str> = None;
 
@@ -106,6 +112,7 @@ impl Dialect for Postgres {
     // A transaction-independent advisory lock (key: "imagehub" in ASCII).
     const MIGRATION_LOCK: Option<(&'static str, &'static str)> =
         Some(("SELECT pg_advisory_lock(7596285439495612770)", "SELECT pg_advisory_unlock(7596285439495612770)"));
+    const OPTIMIZE: &'static str = "ANALYZE images, image_members, image_tags, image_properties";
     const EXPLAIN: &'static str = "EXPLAIN";
     // Small test tables make a sequential scan the cheapest plan whatever the indexes;
     // with it priced out, a `Seq Scan` in the plan means no index can answer the query.

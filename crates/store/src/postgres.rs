@@ -32,6 +32,7 @@ impl SqlStore<Postgres> {
             .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         let store = Self::from_pools(pool.clone(), pool);
         store.migrate().await?;
+        store.optimize().await?;
         Ok(store)
     }
 }

@@ -39,6 +39,7 @@ impl SqlStore<Sqlite> {
             .connect_lazy_with(base.read_only(true));
         let store = Self::from_pools(writer, readers);
         store.migrate().await?;
+        store.optimize().await?;
         Ok(store)
     }
 }

@@ -584,6 +584,35 @@ pub async fn group_paging_and_meta(store: DynStore) {
     assert_eq!(store.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
 }
 
+/// A bulk insert equals one insert per image (records and index rows), and is all or nothing.
+pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
+    let mut rng = Rng::new(5);
+    let all = random_catalog(&mut rng, 1000);
+    store.insert_images(&all).await.unwrap();
+    for i in all.iter().step_by(37) {
+        assert_eq!(store.get_image(i.id).await.unwrap().as_ref(), Some(i));
+    }
+    let q = |f: Filter| ImageQuery {
+        filters: vec![f],
+        sort: vec![],
+        page: PageRequest::Offset { offset: 0, limit: 10 },
+        with_total: true,
+    };
+    let everything = AccessScope::everything();
+    let tagged = all.iter().filter(|i| i.tags.contains("a")).count() as u64;
+    assert_eq!(store.list_images(&everything, &q(Filter::Tag("a".into()))).await.unwrap().total, Some(tagged));
+    let ubuntu = all.iter().filter(|i| i.properties.get("os_distro").is_some_and(|v| v == "ubuntu")).count() as u64;
+    assert_eq!(
+        store.list_images(&everything, &q(Filter::Property("os_distro".into(), "ubuntu".into()))).await.unwrap().total,
+        Some(ubuntu)
+    );
+    // A batch with one duplicate id inserts nothing.
+    let mut batch = random_catalog(&mut rng, 10);
+    batch[7].id = all[0].id;
+    assert!(store.insert_images(&batch).await.is_err());
+    assert_eq!(store.get_image(batch[0].id).await.unwrap(), None);
+}
+
 /// A replaced record reads back whole, and its tags and properties are re-indexed.
 pub async fn update_replaces_record_and_index_rows(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
@@ -723,6 +752,7 @@ macro_rules! contract_suite {
             update_replaces_record_and_index_rows,
             members_lifecycle,
             access_keys_lifecycle,
+            bulk_insert_matches_single_inserts,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {$(

@@ -1,0 +1,358 @@
+//! `imagehub-bench`: builds a catalog of N images through the store, starts the real
+//! `imagehub serve` on it, drives each read/write scenario with `wrk` (16 connections,
+//! bounded in time), runs a bare HTTP server answering a body of the same size as the list
+//! response in the same run, and prints throughput ratios, p50/p99 latency and the server's
+//! peak RSS. Loopback only; every load loop is bounded by `--seconds`.
+
+mod catalog;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use imagehub_catalog::{
+    AccessScope, Catalog, ContainerFormat, Filter, GroupQuery, GroupSortKey, ImageKind, ImageQuery, MasterKey,
+    PageRequest, Role, SortDir, Store, TextMatch,
+};
+use imagehub_store::{Explain, Explained, PostgresStore, SqliteStore};
+
+const ADMIN: &str = "bench-admin-token-0123456789";
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build a catalog and benchmark the server on it.
+    Run {
+        /// Number of images.
+        #[arg(long, default_value_t = 100_000)]
+        images: usize,
+        /// Database URL; default: a fresh SQLite file under target/bench/.
+        #[arg(long)]
+        database: Option<String>,
+        /// Seconds per scenario.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        #[arg(long, default_value_t = 16)]
+        connections: u32,
+        /// The imagehub binary (default: next to this one).
+        #[arg(long)]
+        server_bin: Option<PathBuf>,
+    },
+    /// A bare HTTP server answering a fixed body (the machine's limit).
+    Bare {
+        #[arg(long)]
+        bind: String,
+        #[arg(long)]
+        bytes: usize,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Bare { bind, bytes } => bare(&bind, bytes),
+        Cmd::Run { images, database, seconds, connections, server_bin } => {
+            run(images, database, seconds.clamp(1, 120), connections.clamp(1, 256), server_bin)
+        }
+    }
+}
+
+fn bare(bind: &str, bytes: usize) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let body: &'static str =
+            Box::leak(format!("{{\"data\":\"{}\"}}", "x".repeat(bytes.saturating_sub(11))).into_boxed_str());
+        let app = axum::Router::new().fallback(move || async move { ([("content-type", "application/json")], body) });
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        axum::serve(listener, app).await?;
+        Ok(())
+    })
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_port(port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("nothing listens on {port}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+struct Outcome {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+fn millis(v: &str) -> f64 {
+    let v = v.trim();
+    let (n, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let n: f64 = n.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs wrk and reads requests/s, p50, p99 and non-2xx counts from its report.
+fn wrk(url: &str, token: &str, seconds: u64, connections: u32, script: Option<&str>) -> anyhow::Result<Outcome> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+        "-H",
+        &format!("X-Auth-Token: {token}"),
+    ]);
+    let script_file;
+    if let Some(s) = script {
+        script_file = std::env::temp_dir().join(format!("imagehub-bench-{}.lua", std::process::id()));
+        std::fs::write(&script_file, s)?;
+        cmd.arg("-s").arg(&script_file);
+    }
+    let out = cmd.arg(url).output().context("running wrk (apt-get install wrk)")?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = |prefix: &str| text.lines().find(|l| l.trim_start().starts_with(prefix)).map(str::to_owned);
+    let rps =
+        line("Requests/sec:").and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok())).unwrap_or(0.0);
+    let pct = |p: &str| line(p).and_then(|l| l.split_whitespace().nth(1).map(millis)).unwrap_or(f64::NAN);
+    let errors =
+        line("Non-2xx or 3xx responses:").and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok())).unwrap_or(0)
+            + line("Socket errors:")
+                .map_or(0, |l| l.split(|c: char| !c.is_ascii_digit()).filter_map(|d| d.parse::<u64>().ok()).sum());
+    Ok(Outcome { rps, p50_ms: pct("50%"), p99_ms: pct("99%"), errors })
+}
+
+fn body_size(url: &str, token: &str) -> anyhow::Result<usize> {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{size_download}", "-H", &format!("X-Auth-Token: {token}"), url])
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0))
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn run(
+    n: usize,
+    database: Option<String>,
+    seconds: u64,
+    connections: u32,
+    server_bin: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let dir = PathBuf::from("target/bench").join(n.to_string());
+    let url = match database {
+        Some(u) => u,
+        None => {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir)?;
+            format!("sqlite://{}", dir.join("imagehub.db").display())
+        }
+    };
+    let sqlite_path = url.strip_prefix("sqlite://").map(PathBuf::from);
+    let (store, explain): (Arc<dyn Store>, Arc<dyn Explain>) = rt.block_on(async {
+        Ok::<_, anyhow::Error>(match &sqlite_path {
+            Some(p) => {
+                let s = SqliteStore::open(p).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+                (Arc::new(s.clone()) as Arc<dyn Store>, Arc::new(s) as Arc<dyn Explain>)
+            }
+            None => {
+                let s = PostgresStore::connect(&url).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+                (Arc::new(s.clone()) as Arc<dyn Store>, Arc::new(s) as Arc<dyn Explain>)
+            }
+        })
+    })?;
+    let master = MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let catalog =
+        rt.block_on(Catalog::new(store.clone()).with_master_key(master.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
+    rt.block_on(catalog.bootstrap(Some(ADMIN))).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    println!("# imagehub benchmark: {n} images on {}", if sqlite_path.is_some() { "SQLite" } else { "PostgreSQL" });
+    let started = Instant::now();
+    catalog::generate(n, 5000, |batch| {
+        rt.block_on(store.insert_images(&batch)).map_err(|e| anyhow::anyhow!("{}", e.log_detail()))
+    })?;
+    let load = started.elapsed();
+    println!("\nload: {n} images in {:.1} s ({:.0} images/s)", load.as_secs_f64(), n as f64 / load.as_secs_f64());
+
+    // Bench as the owner of the first dedicated image (a typical project).
+    let first = rt
+        .block_on(store.list_images(
+            &AccessScope::everything(),
+            &ImageQuery {
+                filters: vec![Filter::Kind(ImageKind::Dedicated)],
+                sort: vec![],
+                page: PageRequest::Offset { offset: 0, limit: 1 },
+                with_total: false,
+            },
+        ))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let me = first.items.first().map_or_else(|| catalog::project(7), |i| i.owner.clone());
+    let token = rt
+        .block_on(catalog.create_token(&me, Role::Member, Some("bench".into())))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dedicated = |extra: Vec<Filter>| {
+        let mut f = vec![
+            Filter::ContainerFormat(ContainerFormat::Docker),
+            Filter::Kind(ImageKind::Dedicated),
+            Filter::Workspace("0".into()),
+        ];
+        f.extend(extra);
+        f
+    };
+    let access = AccessScope::project(me.clone());
+    let q = |filters, offset, limit| ImageQuery {
+        filters,
+        sort: vec![],
+        page: PageRequest::Offset { offset, limit },
+        with_total: true,
+    };
+    let visible =
+        rt.block_on(store.list_images(&access, &q(dedicated(vec![]), 0, 1))).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let total = visible.total.unwrap_or(0);
+    let deep = total * 9 / 10;
+    let deep_row =
+        rt.block_on(store.list_images(&access, &q(dedicated(vec![]), deep, 1))).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let own = rt
+        .block_on(store.list_images(&access, &q(vec![Filter::Owner(me.clone())], 0, 1)))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let show_id = own.items.first().map(|i| i.id.to_string()).unwrap_or_default();
+    let marker = deep_row.items.first().map(|i| i.id.to_string()).unwrap_or_default();
+    println!("project {me}: {total} visible dedicated container images; deep offset {deep}");
+
+    println!("\n## query plans\n");
+    let fuzzy = dedicated(vec![Filter::Name(TextMatch::Contains("torch".into()))]);
+    let groups = GroupQuery {
+        filters: dedicated(vec![]),
+        sort: vec![(GroupSortKey::UpdatedAt, SortDir::Desc)],
+        offset: 0,
+        limit: 20,
+    };
+    for (label, shape) in [
+        ("ListImage DEDICATED page", Explained::List(&access, &q(dedicated(vec![]), 0, 20))),
+        ("ListImage DEDICATED count", Explained::Count(&access, &q(dedicated(vec![]), 0, 20))),
+        ("ListImage fuzzy count", Explained::Count(&access, &q(fuzzy.clone(), 0, 20))),
+        ("ListImageGroup", Explained::Groups(&access, &groups)),
+    ] {
+        let plan = rt.block_on(explain.explain(shape)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("{label}:\n    {}", plan.join("\n    "));
+    }
+    drop(catalog);
+    drop(store);
+    drop(explain);
+
+    let bin = server_bin.unwrap_or_else(|| std::env::current_exe().unwrap_or_default().with_file_name("imagehub"));
+    let port = free_port()?;
+    let server = Killed(
+        Command::new(&bin)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", &url, "--log", "warn"])
+            .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
+            .env("IMAGEHUB_MASTER_KEY", master.to_hex())
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?,
+    );
+    wait_port(port)?;
+    let base = format!("http://127.0.0.1:{port}");
+    let p = me.as_str();
+    let scnet_body = r#"{"access":"private","orderBy":"create_time","sort":"DESC","start":0,"limit":20}"#;
+    let scnet = format!(
+        "wrk.method = \"POST\"\nwrk.body = '{scnet_body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
+    );
+    let register = "local n = 0\nlocal t = 0\nsetup = function(thread) thread:set(\"tid\", t); t = t + 1 end\n\
+        request = function()\n  n = n + 1\n  local body = string.format('{\"swr_path\":\"swr.example.com/bench/w%d:v%d\"}', tid, n)\n\
+        local h = {}\n  for k, v in pairs(wrk.headers) do h[k] = v end\n  h[\"Content-Type\"] = \"application/json\"\n\
+        return wrk.format(\"POST\", nil, h, body)\nend\n";
+    let scenarios: Vec<(&str, String, Option<String>)> = vec![
+        (
+            "ModelArts ListImage, first page with total (type=DEDICATED)",
+            format!("{base}/v1/{p}/images?type=DEDICATED&limit=20"),
+            None,
+        ),
+        ("ModelArts ListImage, built-in (default type)", format!("{base}/v1/{p}/images?limit=20"), None),
+        (
+            "ModelArts ListImage, name fuzzy + type + sort_key",
+            format!("{base}/v1/{p}/images?type=DEDICATED&name=torch&sort_key=update_at&limit=20"),
+            None,
+        ),
+        (
+            "ModelArts ListImage, deep offset",
+            format!("{base}/v1/{p}/images?type=DEDICATED&limit=20&offset={deep}"),
+            None,
+        ),
+        ("ModelArts ListImageGroup", format!("{base}/v1/{p}/images/group?type=DEDICATED&limit=20"), None),
+        ("ModelArts ShowImage", format!("{base}/v1/{p}/images/{show_id}"), None),
+        (
+            "Glance list, 3 filters",
+            format!("{base}/v2/images?visibility=private&disk_format=raw&status=active&limit=25"),
+            None,
+        ),
+        ("Glance list, deep marker", format!("{base}/v2/images?limit=25&marker={marker}"), None),
+        ("SCNet POST image/images", format!("{base}/ai/openapi/v2/image/images"), Some(scnet)),
+        ("ModelArts RegisterImage (writes)", format!("{base}/v1/{p}/images"), Some(register.to_owned())),
+    ];
+    let list_bytes = body_size(&scenarios[0].1, &token)?;
+    let bare_port = free_port()?;
+    let bare_server = Killed(
+        Command::new(std::env::current_exe()?)
+            .args(["bare", "--bind", &format!("127.0.0.1:{bare_port}"), "--bytes", &list_bytes.to_string()])
+            .spawn()?,
+    );
+    wait_port(bare_port)?;
+    let limit = wrk(&format!("http://127.0.0.1:{bare_port}/"), &token, seconds, connections, None)?;
+    drop(bare_server);
+    println!(
+        "\n## {connections} connections, {seconds} s per scenario; bare HTTP server ({list_bytes}-byte body): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms\n",
+        limit.rps, limit.p50_ms, limit.p99_ms
+    );
+    println!(
+        "| scenario | req/s | ratio to bare | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for (label, url, script) in &scenarios {
+        let o = wrk(url, &token, seconds, connections, script.as_deref())?;
+        println!(
+            "| {label} | {:.0} | {:.1}% | {:.2} | {:.2} | {} |",
+            o.rps,
+            100.0 * o.rps / limit.rps,
+            o.p50_ms,
+            o.p99_ms,
+            o.errors
+        );
+    }
+    println!("\nserver peak RSS: {:.0} MiB", peak_rss_mib(server.0.id()));
+    Ok(())
+}
