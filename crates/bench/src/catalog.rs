@@ -85,7 +85,7 @@ pub fn generate(n: usize, batch: usize, mut sink: impl FnMut(Vec<Image>) -> anyh
             "{}{}{}",
             rng.pick(NAMES),
             rng.pick(VARIANTS),
-            if builtin { String::new() } else { format!("-{}", group % 50) }
+            if builtin { String::new() } else { format!("-{group}") }
         );
         let container = builtin || rng.below(10) != 0;
         let visibility = if builtin {
