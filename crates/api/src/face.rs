@@ -140,16 +140,21 @@ fn is_json(headers: &HeaderMap) -> Result<(), Error> {
     }
 }
 
-/// Reads the body (respecting the body size limit) and parses it as JSON.
-async fn read_json<T: DeserializeOwned, S: Send + Sync>(req: Request, state: &S) -> Result<Option<T>, Error> {
-    let headers = req.headers().clone();
-    let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+/// Reads the body within the body size limit.
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::PayloadTooLarge("the request body is too large".into())
         } else {
             Error::MalformedBody(format!("cannot read the request body: {}", e.body_text()))
         }
-    })?;
+    })
+}
+
+/// Reads the body (respecting the body size limit) and parses it as JSON.
+async fn read_json<T: DeserializeOwned, S: Send + Sync>(req: Request, state: &S) -> Result<Option<T>, Error> {
+    let headers = req.headers().clone();
+    let bytes = read_bytes(req, state).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -199,13 +204,6 @@ impl<F: Face, S: Send + Sync> FromRequest<S> for RawBody<F> {
     type Rejection = FaceError<F>;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge("the request body is too large".into())
-            } else {
-                Error::MalformedBody(format!("cannot read the request body: {}", e.body_text()))
-            }
-        })?;
-        Ok(Self(bytes, PhantomData))
+        Ok(Self(read_bytes(req, state).await?, PhantomData))
     }
 }

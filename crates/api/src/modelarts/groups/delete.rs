@@ -2,20 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
 
 use crate::AppState;
 use crate::face::{OptionalJson, PathParams};
+use crate::modelarts::images::delete::Body;
 use crate::modelarts::render::{self, GroupJson};
 use crate::modelarts::{Auth, ModelArts, Result};
-
-/// `is_force` is accepted and has no further effect (imagehub keeps no registry content).
-#[derive(Deserialize)]
-pub struct Body {
-    #[serde(default)]
-    #[allow(dead_code)]
-    is_force: bool,
-}
 
 /// Deletes every image of the group; answers the group as it was.
 pub async fn handle(

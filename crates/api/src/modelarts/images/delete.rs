@@ -9,8 +9,9 @@ use crate::face::{OptionalJson, PathParams};
 use crate::modelarts::render::{self, ImageJson, Shape};
 use crate::modelarts::{Auth, ModelArts, Result};
 
-/// `is_force` asks ModelArts to delete the registry content too; imagehub keeps no
-/// registry content, so it is accepted and has no further effect.
+/// The optional body of DeleteImage and DeleteImageGroup. `is_force` asks ModelArts to
+/// delete the registry content too; imagehub keeps no registry content, so it is accepted
+/// (and type-checked) and has no further effect.
 #[derive(Deserialize)]
 pub struct Body {
     #[serde(default)]
