@@ -211,8 +211,16 @@ pub async fn verify_signatures(State(state): State<AppState>, req: Request, next
     }
     let (mut parts, body) = req.into_parts();
     let now = Millis::now();
-    let bytes = to_bytes(body, state.settings.body_limit).await.unwrap_or_default();
+    let (bytes, unreadable) = match to_bytes(body, state.settings.body_limit).await {
+        Ok(b) => (b, None),
+        Err(_) => {
+            (Default::default(), Some(Error::PayloadTooLarge("the request body is too large or unreadable".into())))
+        }
+    };
     let outcome = async {
+        if let Some(e) = unreadable {
+            return Err(e);
+        }
         let parsed = parse_authorization(&auth).ok_or_else(|| invalid("malformed Authorization header", now))?;
         let (secret, caller) = state.catalog.signing_key(&parsed.access).await.map_err(|e| match e {
             Error::SignatureInvalid(m) => invalid(m, now),

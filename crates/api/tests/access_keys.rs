@@ -116,6 +116,10 @@ async fn bad_signatures_are_refused(s: Server) {
         assert_eq!(r.body["error_code"], "APIGW.0301", "{what}");
         assert!(r.body["error_msg"].as_str().unwrap().contains("server time"), "{what}: {}", r.text);
     }
+    // A signed body over the limit is a clear 413, not a signature failure.
+    let big = json!({"swr_path": "swr.example.com/ns/big:1", "description": "x".repeat(70_000)}).to_string();
+    let r = signed(&s, &k, PROJECT_A, Method::POST, &reg, Some(&big), Tamper::None).await;
+    assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (413, Some("ModelArts.0104")), "{}", r.text);
     // Nothing was registered by the tampered POST.
     let ok =
         signed(&s, &k, PROJECT_A, Method::GET, &format!("/v1/{PROJECT_A}/images?type=DEDICATED"), None, Tamper::None)

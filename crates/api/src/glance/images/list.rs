@@ -58,9 +58,9 @@ pub async fn handle(
     if page.has_more
         && let Some(last) = page.items.last()
     {
-        let sep = if base.is_empty() { "?" } else { "&" };
-        body["next"] =
-            json!(format!("/v2/images?{base}{sep}marker={}", last.id).replacen("/v2/images??", "/v2/images?", 1));
+        let marker = format!("marker={}", last.id);
+        let query = if base.is_empty() { marker } else { format!("{base}&{marker}") };
+        body["next"] = json!(format!("/v2/images?{query}"));
     }
     Ok(super::answer(StatusCode::OK, body))
 }
