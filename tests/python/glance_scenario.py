@@ -115,33 +115,10 @@ from openstack import exceptions as sdkexc
 # --------------------------------------------------------------------------
 # helpers
 
-class ScenarioFailure(Exception):
-    pass
-
-
-def fail(msg):
-    raise ScenarioFailure(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def eq(actual, expected, what):
-    if actual != expected:
-        fail("%s: expected %r, got %r" % (what, expected, actual))
-
+from scenario_common import ScenarioFailure, check, env, eq, fail  # noqa: E402
 
 def step(msg):
     print("[glance-scenario] %s" % msg, flush=True)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        fail("environment variable %s is not set" % name)
-    return value
 
 
 def expect_raises(exc_types, fn, what):

@@ -79,7 +79,6 @@ SERVER-SIDE REQUIREMENTS found in the SDK sources (easy to miss):
 import hashlib
 import hmac
 import json
-import os
 import re
 import sys
 import time
@@ -118,23 +117,7 @@ from huaweicloudsdkims.v2 import (
 # --------------------------------------------------------------------------
 # helpers
 
-class ScenarioFailure(Exception):
-    pass
-
-
-def fail(msg):
-    raise ScenarioFailure(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def eq(actual, expected, what):
-    if actual != expected:
-        fail("%s: expected %r, got %r" % (what, expected, actual))
-
+from scenario_common import ScenarioFailure, check, env, eq, fail  # noqa: E402
 
 LAST = {"step": None, "request": None, "frozen": False}  # for the failure report
 
@@ -142,13 +125,6 @@ LAST = {"step": None, "request": None, "frozen": False}  # for the failure repor
 def step(msg):
     LAST["step"] = msg
     print("[huawei-scenario] %s" % msg, flush=True)
-
-
-def env(name):
-    value = os.environ.get(name)
-    if not value:
-        fail("environment variable %s is not set" % name)
-    return value
 
 
 def expect_sdk_error(fn, what, status=None, error_code=None):
