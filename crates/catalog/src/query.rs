@@ -52,6 +52,20 @@ pub enum Cmp {
     Lte,
 }
 
+impl Cmp {
+    /// Whether `a <cmp> b` holds.
+    pub fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
+        match self {
+            Cmp::Eq => a == b,
+            Cmp::Neq => a != b,
+            Cmp::Gt => a > b,
+            Cmp::Gte => a >= b,
+            Cmp::Lt => a < b,
+            Cmp::Lte => a <= b,
+        }
+    }
+}
+
 /// One condition; a query's filters are ANDed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Filter {

@@ -50,6 +50,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>>;
 
+    /// The stored records among `ids` (missing ones left out), in no particular order.
+    async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>>;
+
     /// Replaces a stored image's record (same id); `NotFound` if it is gone.
     async fn update_image(&self, image: &Image) -> Result<()>;
 
@@ -60,6 +63,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every member of an image, oldest first.
     async fn list_members(&self, image: ImageId) -> Result<Vec<Member>>;
+
+    /// Every membership of every image (to build an index).
+    async fn all_members(&self) -> Result<Vec<Member>>;
 
     /// Stores a member's new status; `NotFound` if it is not a member.
     async fn update_member(&self, member: &Member) -> Result<()>;
@@ -83,6 +89,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_group(&self, id: GroupId) -> Result<u64>;
 
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()>;
+
+    /// The stored metadata of those of `ids` that have any.
+    async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>>;
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 

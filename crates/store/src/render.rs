@@ -3,9 +3,12 @@
 
 use imagehub_catalog::{
     AccessScope, Cmp, Filter, GroupQuery, GroupSortKey, Image, ImageQuery, MemberRule, NumberField, SortDir, SortKey,
-    TextField, TextMatch, TimeField,
+    TextField, TextMatch, TimeField, Visibility,
 };
-use sea_query::{Cond, Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement, Value};
+use sea_query::{
+    Alias, Asterisk, Cond, Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement,
+    UnionType, Value,
+};
 
 pub const IMAGES: &str = "images";
 
@@ -98,26 +101,92 @@ fn id_in(table: &'static str, cond: Condition) -> Expr {
     Expr::col("id").in_subquery(Query::select().column("image_id").from(table).cond_where(cond).to_owned())
 }
 
-/// The visibility rule: what `access` admits (see [`AccessScope`]).
-pub fn access_condition(access: &AccessScope) -> Option<Condition> {
+/// The disjoint parts of what a (non-admin) `access` admits, each reachable through its
+/// own index: the viewer's own images (`owner`), other projects' public and community
+/// images (`visibility`), and the shared images it is a member of (`image_members`).
+/// Parts that a top-level visibility or owner filter rules out are left out.
+fn access_parts(access: &AccessScope, filters: &[Filter]) -> Vec<Condition> {
     let viewer = access.viewer.as_str();
-    if access.admin {
+    let mut wanted = [Visibility::Public, Visibility::Shared, Visibility::Community].to_vec();
+    let mut own = true;
+    for f in filters {
+        match f {
+            Filter::Visibility(vs) => wanted.retain(|v| vs.contains(v)),
+            Filter::Owner(p) if p == &access.viewer => wanted.clear(),
+            Filter::Owner(_) => own = false,
+            _ => {}
+        }
+    }
+    if !access.community {
+        wanted.retain(|v| *v != Visibility::Community);
+    }
+    let mut parts = Vec::new();
+    if own {
+        parts.push(Cond::all().add(Expr::col("owner").eq(viewer)));
+    }
+    for v in wanted {
+        let mut part = Cond::all().add(Expr::col("visibility").eq(v.as_str())).add(Expr::col("owner").ne(viewer));
+        if v == Visibility::Shared {
+            let mut member = Cond::all().add(Expr::col("member").eq(viewer));
+            if let MemberRule::Status(status) = access.members {
+                member = member.add(Expr::col("status").eq(status.as_str()));
+            }
+            part = part.add(id_in("image_members", member));
+        }
+        parts.push(part);
+    }
+    parts
+}
+
+/// The WHERE of each disjoint part of a list: an access part AND every filter. An admin's
+/// list is one part; a project's is up to four (see [`access_parts`]), none when its
+/// filters exclude everything it may see.
+fn where_parts(access: &AccessScope, filters: &[Filter]) -> Vec<Condition> {
+    let parts = if access.admin {
         // Everything, except other projects' community images unless asked for.
-        return (!access.community)
-            .then(|| Cond::any().add(Expr::col("visibility").ne("community")).add(Expr::col("owner").eq(viewer)));
+        let mut all = Cond::all();
+        if !access.community {
+            all = all.add(
+                Cond::any()
+                    .add(Expr::col("visibility").ne("community"))
+                    .add(Expr::col("owner").eq(access.viewer.as_str())),
+            );
+        }
+        vec![all]
+    } else {
+        access_parts(access, filters)
+    };
+    parts.into_iter().map(|part| filters.iter().fold(part, |c, f| c.add(filter_cond(f)))).collect()
+}
+
+/// `SELECT <columns> FROM images WHERE <part>` for each part, as one `UNION ALL` derived
+/// table named `v` (a part is wrapped so that its own ORDER BY/LIMIT stay its own).
+/// `shape` finishes each part's select (ordering, limit).
+fn union_of_parts(
+    parts: Vec<Condition>,
+    columns: &[&'static str],
+    shape: impl Fn(&mut SelectStatement),
+) -> SelectStatement {
+    let mut selects = parts.into_iter().enumerate().map(|(n, cond)| {
+        let mut part = Query::select();
+        part.columns(columns.iter().copied()).from(IMAGES).cond_where(cond);
+        shape(&mut part);
+        let mut wrapped = Query::select();
+        wrapped.column(Asterisk).from_subquery(part, Alias::new(format!("p{n}")));
+        wrapped
+    });
+    let mut union = selects.next().unwrap_or_else(|| {
+        // Nothing admitted: a select of no rows with the same columns.
+        let mut none = Query::select();
+        none.columns(columns.iter().copied()).from(IMAGES).and_where(Expr::cust("1 = 0"));
+        none
+    });
+    for s in selects {
+        union.union(UnionType::All, s);
     }
-    let mut member = Cond::all().add(Expr::col("member").eq(viewer));
-    if let MemberRule::Status(status) = access.members {
-        member = member.add(Expr::col("status").eq(status.as_str()));
-    }
-    let mut any = Cond::any()
-        .add(Expr::col("owner").eq(viewer))
-        .add(Expr::col("visibility").eq("public"))
-        .add(Cond::all().add(Expr::col("visibility").eq("shared")).add(id_in("image_members", member)));
-    if access.community {
-        any = any.add(Expr::col("visibility").eq("community"));
-    }
-    Some(any)
+    let mut outer = Query::select();
+    outer.from_subquery(union, Alias::new("v"));
+    outer
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
@@ -219,29 +288,8 @@ fn compare(col: &'static str, cmp: Cmp, v: Value) -> Expr {
     }
 }
 
-/// WHERE of a list: access rule AND every filter.
-pub fn where_condition(access: &AccessScope, filters: &[Filter]) -> Condition {
-    let mut cond = Cond::all();
-    if let Some(a) = access_condition(access) {
-        cond = cond.add(a);
-    }
-    for f in filters {
-        cond = cond.add(filter_cond(f));
-    }
-    cond
-}
-
-/// `SELECT * FROM images WHERE … ORDER BY … LIMIT n+1 [OFFSET k]`; with `marker_values`
-/// (the marker record's sort values) the rows strictly after the marker instead of an offset.
-pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>) -> SelectStatement {
-    let sort = q.effective_sort();
-    let mut cond = where_condition(access, &q.filters);
-    if let Some(m) = marker {
-        cond = cond.add(after_marker(&sort, m));
-    }
-    let mut stmt = Query::select();
-    stmt.columns(IMAGE_COLUMNS.iter().copied()).from(IMAGES).cond_where(cond);
-    for &(key, dir) in &sort {
+fn order_images(stmt: &mut SelectStatement, sort: &[(SortKey, SortDir)]) {
+    for &(key, dir) in sort {
         let (col, nullable) = sort_column(key);
         if nullable {
             // NULL sorts as the smallest value on every backend.
@@ -253,19 +301,57 @@ pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>)
     }
     let last_dir = sort.last().map_or(SortDir::Desc, |s| s.1);
     stmt.order_by("id", order(last_dir));
-    stmt.limit(q.page.limit() + 1);
-    if let imagehub_catalog::PageRequest::Offset { offset, .. } = q.page
-        && offset > 0
-    {
+}
+
+/// A page of a list: each access part's first `offset + limit + 1` rows in sort order
+/// (each through its own index), merged, sorted, and cut to `limit + 1` rows after
+/// `offset`. With `marker` (the marker record), the rows strictly after it instead of an
+/// offset.
+pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>) -> SelectStatement {
+    let sort = q.effective_sort();
+    let mut parts = where_parts(access, &q.filters);
+    if let Some(m) = marker {
+        parts = parts.into_iter().map(|p| p.add(after_marker(&sort, m))).collect();
+    }
+    let offset = match q.page {
+        imagehub_catalog::PageRequest::Offset { offset, .. } => offset,
+        imagehub_catalog::PageRequest::After { .. } => 0,
+    };
+    let window = q.page.limit() + 1;
+    if parts.len() == 1 {
+        let mut stmt = Query::select();
+        stmt.columns(IMAGE_COLUMNS.iter().copied()).from(IMAGES).cond_where(parts.remove(0));
+        order_images(&mut stmt, &sort);
+        stmt.limit(window);
+        if offset > 0 {
+            stmt.offset(offset);
+        }
+        return stmt;
+    }
+    let mut stmt = union_of_parts(parts, IMAGE_COLUMNS, |part| {
+        order_images(part, &sort);
+        part.limit(offset.saturating_add(window));
+    });
+    stmt.columns(IMAGE_COLUMNS.iter().copied());
+    order_images(&mut stmt, &sort);
+    stmt.limit(window);
+    if offset > 0 {
         stmt.offset(offset);
     }
     stmt
 }
 
-/// `SELECT COUNT(*) FROM images WHERE …`.
+/// `SELECT COUNT(*)` of a list: over the one part, or over the union of the parts.
 pub fn count_images(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
-    let mut stmt = Query::select();
-    stmt.expr(Func::count(Expr::col("id"))).from(IMAGES).cond_where(where_condition(access, filters));
+    let mut parts = where_parts(access, filters);
+    let mut stmt = if parts.len() == 1 {
+        let mut stmt = Query::select();
+        stmt.from(IMAGES).cond_where(parts.remove(0));
+        stmt
+    } else {
+        union_of_parts(parts, &["id"], |_| {})
+    };
+    stmt.expr(Func::count(Expr::col("id")));
     stmt
 }
 
@@ -308,10 +394,26 @@ fn group_sort_expr(key: GroupSortKey) -> Expr {
     }
 }
 
+/// The columns a group row is computed from.
+const GROUP_SOURCE_COLUMNS: &[&str] = &["id", "group_id", "owner", "namespace", "name", "created_at", "updated_at"];
+
+/// The admitted, selected images a group list is computed from: `images` itself for one
+/// access part, the union of the parts' rows otherwise.
+fn group_source(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
+    let mut parts = where_parts(access, filters);
+    if parts.len() == 1 {
+        let mut stmt = Query::select();
+        stmt.from(IMAGES).cond_where(parts.remove(0));
+        stmt
+    } else {
+        union_of_parts(parts, GROUP_SOURCE_COLUMNS, |_| {})
+    }
+}
+
 /// One row per group of admitted, selected images:
 /// `group_id, owner, namespace, name, version_count, created_min, updated_max`.
 pub fn list_groups(access: &AccessScope, q: &GroupQuery) -> SelectStatement {
-    let mut stmt = group_rows(where_condition(access, &q.filters));
+    let mut stmt = group_rows(group_source(access, &q.filters));
     for (key, dir) in q.effective_sort() {
         stmt.order_by_expr(group_sort_expr(key), order(dir));
     }
@@ -324,29 +426,27 @@ pub fn list_groups(access: &AccessScope, q: &GroupQuery) -> SelectStatement {
     stmt
 }
 
-fn group_rows(cond: Condition) -> SelectStatement {
-    let mut stmt = Query::select();
-    stmt.column("group_id")
+fn group_rows(mut source: SelectStatement) -> SelectStatement {
+    source
+        .column("group_id")
         .expr_as(Func::min(Expr::col("owner")), "group_owner")
         .expr_as(Func::min(Expr::col("namespace")), "group_namespace")
         .expr_as(Func::min(Expr::col("name")), "group_name")
         .expr_as(Func::count(Expr::col("id")), "version_count")
         .expr_as(Func::min(Expr::col("created_at")), "created_min")
         .expr_as(Func::max(Expr::col("updated_at")), "updated_max")
-        .from(IMAGES)
-        .cond_where(cond)
         .group_by_col("group_id");
-    stmt
+    source
 }
 
 /// One group's row, as `access` sees it.
 pub fn get_group(access: &AccessScope, group: &imagehub_catalog::GroupId) -> SelectStatement {
-    group_rows(where_condition(access, &[Filter::Group(*group)]))
+    group_rows(group_source(access, &[Filter::Group(*group)]))
 }
 
 /// `SELECT COUNT(DISTINCT group_id) …`.
 pub fn count_groups(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
-    let mut stmt = Query::select();
-    stmt.expr(Func::count_distinct(Expr::col("group_id"))).from(IMAGES).cond_where(where_condition(access, filters));
+    let mut stmt = group_source(access, filters);
+    stmt.expr(Func::count_distinct(Expr::col("group_id")));
     stmt
 }

@@ -123,6 +123,13 @@ where
         })
     }
 
+    fn member_query() -> sea_query::SelectStatement {
+        Query::select()
+            .columns(["image_id", "member", "status", "created_at", "updated_at"])
+            .from("image_members")
+            .to_owned()
+    }
+
     fn member_from_row(r: &DB::Row) -> Result<Member> {
         let image: String = r.try_get("image_id").map_err(DB::map_error)?;
         let member: String = r.try_get("member").map_err(DB::map_error)?;
@@ -219,6 +226,9 @@ where
     async fn explain_shape(&self, shape: Explained<'_>) -> Result<Vec<String>> {
         match shape {
             Explained::List(access, q) => self.explain_rows(&render::list_images(access, q, None)).await,
+            Explained::ListAfter(access, q, marker) => {
+                self.explain_rows(&render::list_images(access, q, Some(marker))).await
+            }
             Explained::Count(access, q) => self.explain_rows(&render::count_images(access, &q.filters)).await,
             Explained::Groups(access, q) => {
                 let mut plan = self.explain_rows(&render::list_groups(access, q)).await?;
@@ -280,6 +290,8 @@ where
 /// Which query [`Explain::explain`] shows.
 pub enum Explained<'a> {
     List(&'a AccessScope, &'a ImageQuery),
+    /// A list's page after a marker record (keyset paging).
+    ListAfter(&'a AccessScope, &'a ImageQuery, &'a Image),
     Count(&'a AccessScope, &'a ImageQuery),
     Groups(&'a AccessScope, &'a GroupQuery),
 }
@@ -431,9 +443,7 @@ where
         let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
         let rows = Self::rows(
             &mut conn,
-            Query::select()
-                .columns(["image_id", "member", "status", "created_at", "updated_at"])
-                .from("image_members")
+            Self::member_query()
                 .and_where(Expr::col("image_id").eq(image.to_string()))
                 .and_where(Expr::col("member").eq(project.as_str())),
         )
@@ -445,10 +455,21 @@ where
         let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
         let rows = Self::rows(
             &mut conn,
-            Query::select()
-                .columns(["image_id", "member", "status", "created_at", "updated_at"])
-                .from("image_members")
+            Self::member_query()
                 .and_where(Expr::col("image_id").eq(image.to_string()))
+                .order_by("created_at", sea_query::Order::Asc)
+                .order_by("member", sea_query::Order::Asc),
+        )
+        .await?;
+        rows.iter().map(Self::member_from_row).collect()
+    }
+
+    async fn all_members(&self) -> Result<Vec<Member>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            Self::member_query()
+                .order_by("image_id", sea_query::Order::Asc)
                 .order_by("created_at", sea_query::Order::Asc)
                 .order_by("member", sea_query::Order::Asc),
         )
@@ -497,6 +518,25 @@ where
         )
         .await?;
         rows.first().map(image_from_row).transpose()
+    }
+
+    async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = Self::rows(
+                &mut conn,
+                Query::select()
+                    .columns(render::IMAGE_COLUMNS.iter().copied())
+                    .from(render::IMAGES)
+                    .and_where(Expr::col("id").is_in(chunk.iter().map(ToString::to_string))),
+            )
+            .await?;
+            for r in &rows {
+                out.push(image_from_row(r)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn delete_image(&self, id: ImageId) -> Result<bool> {
@@ -578,6 +618,16 @@ where
         )
         .await?;
         Ok(())
+    }
+
+    async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        Self::group_meta(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, meta)| Ok((GroupId::parse(&id).ok_or_else(|| corrupt("group id", &id))?, meta)))
+            .collect()
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {

@@ -7,8 +7,9 @@
 mod contract;
 
 use imagehub_catalog::{
-    AccessScope, ContainerFormat, Filter, GroupQuery, GroupSortKey, ImageKind, ImageQuery, PageRequest, ServiceType,
-    SortDir, SortKey, Store, TextMatch,
+    AccessScope, Cmp, ContainerFormat, Filter, GroupQuery, GroupSortKey, ImageKind, ImageQuery, MemberRule, Millis,
+    NumberField, PageRequest, ProjectId, ServiceType, SortDir, SortKey, Store, TextField, TextMatch, TimeField,
+    Visibility,
 };
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{Explain, Explained, PostgresStore, SqliteStore};
@@ -73,7 +74,95 @@ fn list_shapes() -> Vec<Shape> {
             vec![],
         ),
         ("ListImage as admin", AccessScope::everything(), modelarts_filters(Some(ImageKind::BuiltIn), vec![]), vec![]),
+        ("Glance default list", glance_access(false), glance_filters(vec![]), vec![]),
+        (
+            "Glance list, visibility + disk_format + status",
+            glance_access(false),
+            glance_filters(vec![
+                Filter::Visibility(vec![Visibility::Private]),
+                Filter::Text(TextField::DiskFormat, vec!["raw".into()]),
+                Filter::Text(TextField::Status, vec!["active".into()]),
+            ]),
+            vec![],
+        ),
+        (
+            "Glance list, visibility=all, member_status=all, sort by name",
+            AccessScope { members: MemberRule::Any, ..glance_access(true) },
+            glance_filters(vec![]),
+            vec![(SortKey::Name, SortDir::Asc)],
+        ),
+        (
+            "Glance list, tag + property",
+            glance_access(false),
+            glance_filters(vec![Filter::Tag("gold".into()), Filter::Property("os_distro".into(), "ubuntu".into())]),
+            vec![],
+        ),
+        (
+            "Glance list, __imagetype=shared",
+            glance_access(false),
+            glance_filters(vec![Filter::Visibility(vec![Visibility::Shared]), Filter::MemberOf(contract::project(1))]),
+            vec![],
+        ),
+        (
+            "Glance list, __imagetype=gold",
+            glance_access(false),
+            glance_filters(vec![Filter::Owner(ProjectId::system()), Filter::Visibility(vec![Visibility::Public])]),
+            vec![],
+        ),
+        (
+            "Glance list, size range + created_at",
+            glance_access(false),
+            glance_filters(vec![
+                Filter::Number(NumberField::Size, Cmp::Gte, 1),
+                Filter::Time(TimeField::CreatedAt, Cmp::Gt, Millis(1_010)),
+            ]),
+            vec![(SortKey::Size, SortDir::Desc)],
+        ),
+        (
+            "SCNet instance-service images",
+            project.clone(),
+            vec![
+                Filter::ContainerFormat(ContainerFormat::Docker),
+                Filter::Accelerator("gpu".into()),
+                Filter::AppType("JupyterLab".into()),
+            ],
+            vec![],
+        ),
+        (
+            "SCNet image/images, public, fuzzy version",
+            project.clone(),
+            vec![
+                Filter::ContainerFormat(ContainerFormat::Docker),
+                Filter::Visibility(vec![Visibility::Public]),
+                Filter::Version("torch".into()),
+            ],
+            vec![(SortKey::CreatedAt, SortDir::Desc)],
+        ),
+        (
+            "SCNet image/images, private",
+            project.clone(),
+            vec![
+                Filter::ContainerFormat(ContainerFormat::Docker),
+                Filter::Visibility(vec![Visibility::Private, Visibility::Shared, Visibility::Community]),
+                Filter::Owner(contract::project(1)),
+            ],
+            vec![(SortKey::UpdatedAt, SortDir::Asc)],
+        ),
     ]
+}
+
+/// Glance's access: the caller's default view, or `visibility=all` (community included).
+fn glance_access(community: bool) -> AccessScope {
+    AccessScope { community, ..AccessScope::project(contract::project(1)) }
+}
+
+/// The filters every Glance list carries (listed statuses, not hidden), plus `extra`.
+fn glance_filters(extra: Vec<Filter>) -> Vec<Filter> {
+    let listed = ["queued", "saving", "uploading", "importing", "active", "deactivated", "pending_delete"];
+    let mut f = vec![Filter::Text(TextField::Status, listed.iter().map(|s| (*s).to_owned()).collect())];
+    f.extend(extra);
+    f.push(Filter::Hidden(false));
+    f
 }
 
 async fn check_plans(backend: &str, store: &(impl Store + Explain)) {
@@ -82,8 +171,27 @@ async fn check_plans(backend: &str, store: &(impl Store + Explain)) {
     for i in contract::random_catalog(&mut rng, 2000) {
         store.insert_image(&i, None).await.unwrap();
     }
+    let marker = store
+        .list_images(
+            &AccessScope::everything(),
+            &ImageQuery {
+                filters: vec![],
+                sort: vec![],
+                page: PageRequest::Offset { offset: 500, limit: 1 },
+                with_total: false,
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .remove(0);
     for (label, access, filters, sort) in list_shapes() {
         let q = ImageQuery { filters, sort, page: PageRequest::Offset { offset: 0, limit: 200 }, with_total: true };
+        assert_indexed(
+            backend,
+            &format!("{label} / page after a marker"),
+            &store.explain(Explained::ListAfter(&access, &q, &marker)).await.unwrap(),
+        );
         assert_indexed(
             backend,
             &format!("{label} / page"),

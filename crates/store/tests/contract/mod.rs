@@ -157,17 +157,6 @@ pub async fn tokens_and_settings(store: DynStore) {
 
 // ---- the oracle ---------------------------------------------------------------------
 
-fn cmp_ok<T: Ord>(a: T, cmp: Cmp, b: T) -> bool {
-    match cmp {
-        Cmp::Eq => a == b,
-        Cmp::Neq => a != b,
-        Cmp::Gt => a > b,
-        Cmp::Gte => a >= b,
-        Cmp::Lt => a < b,
-        Cmp::Lte => a <= b,
-    }
-}
-
 fn text_of(i: &Image, f: TextField) -> Option<String> {
     match f {
         TextField::Id => Some(i.id.to_string()),
@@ -211,9 +200,9 @@ fn matches(f: &Filter, i: &Image, members: &[Member]) -> bool {
             .to_ascii_lowercase()
             .contains(&t.to_ascii_lowercase()),
         Filter::Text(field, values) => text_of(i, *field).is_some_and(|v| values.contains(&v)),
-        Filter::Number(field, cmp, v) => number_of(i, *field).is_some_and(|n| cmp_ok(n, *cmp, *v)),
-        Filter::Time(TimeField::CreatedAt, cmp, t) => cmp_ok(i.created_at, *cmp, *t),
-        Filter::Time(TimeField::UpdatedAt, cmp, t) => cmp_ok(i.updated_at, *cmp, *t),
+        Filter::Number(field, cmp, v) => number_of(i, *field).is_some_and(|n| cmp.holds(n, *v)),
+        Filter::Time(TimeField::CreatedAt, cmp, t) => cmp.holds(i.created_at, *t),
+        Filter::Time(TimeField::UpdatedAt, cmp, t) => cmp.holds(i.updated_at, *t),
         Filter::Protected(b) => i.protected == *b,
         Filter::Hidden(b) => i.os_hidden == *b,
         Filter::Tag(t) => i.tags.contains(t),
@@ -288,6 +277,16 @@ pub fn random_catalog(rng: &mut Rng, n: usize) -> Vec<Image> {
             i.workspace_id = rng.pick(&["0", "0", "ws1"]).to_string();
             i.container_format =
                 Some(*rng.pick(&[ContainerFormat::Docker, ContainerFormat::Docker, ContainerFormat::Bare]));
+            for t in ["a", "b", "c"] {
+                if rng.below(3) == 0 {
+                    i.tags.insert(t.to_owned());
+                }
+            }
+            if rng.below(3) == 0 {
+                i.properties.insert("os_distro".into(), rng.pick(&["ubuntu", "centos"]).to_string());
+            }
+            i.protected = rng.below(4) == 0;
+            i.os_hidden = rng.below(5) == 0;
             i
         })
         .collect()
@@ -322,7 +321,7 @@ pub async fn load(store: &DynStore, all: &[Image], members: &[Member]) {
     }
 }
 
-fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
+pub fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
     let mut f = Vec::new();
     if rng.below(3) == 0 {
         f.push(Filter::Kind(*rng.pick(ImageKind::ALL)));
@@ -416,7 +415,7 @@ fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
     f
 }
 
-fn random_sort(rng: &mut Rng) -> Vec<(SortKey, SortDir)> {
+pub fn random_sort(rng: &mut Rng) -> Vec<(SortKey, SortDir)> {
     let keys = [
         SortKey::CreatedAt,
         SortKey::UpdatedAt,
@@ -432,7 +431,7 @@ fn random_sort(rng: &mut Rng) -> Vec<(SortKey, SortDir)> {
     (0..rng.below(3)).map(|_| (*rng.pick(&keys), dir)).collect()
 }
 
-fn random_access(rng: &mut Rng) -> AccessScope {
+pub fn random_access(rng: &mut Rng) -> AccessScope {
     AccessScope {
         viewer: project(rng.below(6) as u8),
         admin: rng.below(4) == 0,
