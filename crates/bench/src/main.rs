@@ -286,7 +286,12 @@ fn run(
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?,
     );
+    let starting = Instant::now();
     wait_port(port)?;
+    println!(
+        "\nserver ready in {:.1} s (opens the database, builds the read index on SQLite)",
+        starting.elapsed().as_secs_f64()
+    );
     let base = format!("http://127.0.0.1:{port}");
     let p = me.as_str();
     let scnet_body = r#"{"access":"private","orderBy":"create_time","sort":"DESC","start":0,"limit":20}"#;

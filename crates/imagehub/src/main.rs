@@ -88,14 +88,17 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli))
 }
 
-async fn open_catalog(config: &Config) -> anyhow::Result<Catalog> {
+/// The catalog on the configured database. `serving`: the server's store, with the read
+/// index on SQLite; the one-shot commands open the database without building it.
+async fn open_catalog(config: &Config, serving: bool) -> anyhow::Result<Catalog> {
     let db = &config.database;
     if let Some(path) = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:"))
         && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    let store = imagehub_store::open(db).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+    let store = if serving { imagehub_store::open_for_serving(db).await } else { imagehub_store::open(db).await }
+        .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
     Catalog::new(store).with_master_key(master_key(config)?).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -140,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let project = ProjectId::parse(&project)
                 .with_context(|| format!("--project {project:?} is not 32 lowercase hexadecimal characters"))?;
             let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not admin, member or reader"))?;
-            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
             let token = catalog.create_token(&project, role, label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
@@ -149,7 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let project = ProjectId::parse(&project)
                 .with_context(|| format!("--project {project:?} is not 32 lowercase hexadecimal characters"))?;
             let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not admin, member or reader"))?;
-            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
             let (ak, sk) =
                 catalog.create_access_key(&project, role, label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("access_key {ak}");
@@ -157,7 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::AccessKey(AccessKeyCommand::List { store }) => {
-            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
             println!("{:<22} {:<34} {:<8} {:<10} label", "access_key", "project", "role", "state");
             for k in catalog.list_access_keys().await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
@@ -166,7 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::AccessKey(AccessKeyCommand::Revoke { ak, store }) => {
-            let catalog = open_catalog(&Config::load_store(&store)?).await?;
+            let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
             if catalog.revoke_access_key(&ak).await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 println!("revoked {ak}");
                 Ok(())
@@ -176,7 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate(store) => {
             let config = Config::load_store(&store)?;
-            open_catalog(&config).await?;
+            open_catalog(&config, false).await?;
             println!("database {} is at the latest schema", config.database);
             Ok(())
         }
@@ -194,7 +197,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     tracing::info!(?config, "starting imagehub");
-    let catalog = open_catalog(&config).await?;
+    let catalog = open_catalog(&config, true).await?;
     let chosen = config.bootstrap_token.as_ref().map(config::Secret::expose);
     match catalog.bootstrap(chosen).await.map_err(|e| anyhow::anyhow!("bootstrap: {e}"))? {
         Some(token) => {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use imagehub_catalog::{Catalog, ProjectId, Role, Store};
+use imagehub_store::PostgresStore;
 use imagehub_store::testing::PgDatabase;
-use imagehub_store::{PostgresStore, SqliteStore};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -56,11 +56,13 @@ pub struct Resp {
 }
 
 impl Server {
-    /// A server on a fresh SQLite file.
+    /// A server on a fresh SQLite file, with the read index in front of it as
+    /// `imagehub serve` has.
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("imagehub.db")).await.unwrap();
-        Self::start(Arc::new(store), Box::new(dir)).await
+        let url = format!("sqlite://{}", dir.path().join("imagehub.db").display());
+        let store = imagehub_store::open_for_serving(&url).await.unwrap();
+        Self::start(store, Box::new(dir)).await
     }
 
     /// A server on a fresh PostgreSQL database; `None` when PostgreSQL is unreachable

@@ -1,0 +1,692 @@
+//! The read index: an in-memory projection of the catalog that answers list, count and
+//! group queries without visiting the database, so that their cost grows with what the
+//! caller can see rather than with the catalog.
+//!
+//! It holds one compact row per image (words as enums, repeated strings interned, no
+//! display-only fields) and the sets that a visibility rule is made of: each project's own
+//! images, the public ones, the community ones, and per project the images it is a member
+//! of. A query takes the parts of those sets that its [`AccessScope`] admits, evaluates
+//! the filters on each row, counts, sorts and pages in memory. The records of a page are
+//! then read from the store by id ([`crate::IndexedStore`]).
+//!
+//! The semantics are those of the SQL rendering in [`crate::render`] on SQLite (NULL sorts
+//! first ascending; text compares bytewise; `LOWER` folds ASCII only); the contract suite
+//! and a randomized comparison against the store keep the two equal.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+use imagehub_catalog::{
+    AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
+    ImageKind, ImageQuery, Member, MemberRule, MemberStatus, NumberField, PageRequest, ServiceType, SortDir, SortKey,
+    Status, TextField, TextMatch, TimeField, Visibility, canonical_app_type,
+};
+
+type Sym = u32;
+type Slot = u32;
+
+/// Interned strings, with their ASCII-lower-cased form for substring matches.
+#[derive(Default)]
+struct Strings {
+    ids: HashMap<Box<str>, Sym>,
+    text: Vec<Box<str>>,
+    lower: Vec<Option<Box<str>>>,
+}
+
+impl Strings {
+    fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = Sym::try_from(self.text.len()).unwrap_or(Sym::MAX);
+        self.ids.insert(s.into(), id);
+        self.text.push(s.into());
+        let lower = s.to_ascii_lowercase();
+        self.lower.push((lower != s).then(|| lower.into()));
+        id
+    }
+
+    fn get(&self, s: Sym) -> &str {
+        self.text.get(s as usize).map_or("", |t| t)
+    }
+
+    fn lower(&self, s: Sym) -> &str {
+        match self.lower.get(s as usize) {
+            Some(Some(l)) => l,
+            _ => self.get(s),
+        }
+    }
+}
+
+/// What the index keeps of an image: every attribute a filter or sort reads.
+struct Row {
+    id: ImageId,
+    group: GroupId,
+    owner: Sym,
+    workspace: Sym,
+    kind: ImageKind,
+    visibility: Visibility,
+    status: Status,
+    container_format: Option<ContainerFormat>,
+    disk_format: Option<DiskFormat>,
+    arch: Option<Arch>,
+    service_type: Option<ServiceType>,
+    name: Option<Sym>,
+    namespace: Option<Sym>,
+    tag: Option<Sym>,
+    accelerator: Sym,
+    app_type: Sym,
+    size: Option<i64>,
+    virtual_size: Option<i64>,
+    min_ram: i64,
+    min_disk: i64,
+    created_at: i64,
+    updated_at: i64,
+    protected: bool,
+    hidden: bool,
+    checksum: Option<Box<str>>,
+    os_hash_value: Option<Box<str>>,
+    tags: Box<[Sym]>,
+    properties: Box<[(Sym, Sym)]>,
+    members: Box<[(Sym, MemberStatus)]>,
+}
+
+/// One group's row over the images a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+    pub id: GroupId,
+    pub owner: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub version_count: i64,
+    pub created_min: i64,
+    pub updated_max: i64,
+}
+
+/// A page of ids (or group rows), the total and whether more follow.
+pub struct IndexPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub has_more: bool,
+}
+
+#[derive(Default)]
+pub struct Index {
+    strings: Strings,
+    rows: Vec<Option<Row>>,
+    free: Vec<Slot>,
+    slots: HashMap<ImageId, Slot>,
+    owned: HashMap<Sym, HashSet<Slot>>,
+    public: HashSet<Slot>,
+    community: HashSet<Slot>,
+    member_of: HashMap<Sym, HashSet<Slot>>,
+    groups: HashMap<GroupId, HashSet<Slot>>,
+}
+
+fn remove_from<K: std::hash::Hash + Eq>(map: &mut HashMap<K, HashSet<Slot>>, key: K, slot: Slot) {
+    if let Some(set) = map.get_mut(&key) {
+        set.remove(&slot);
+        if set.is_empty() {
+            map.remove(&key);
+        }
+    }
+}
+
+fn directed(o: Ordering, dir: SortDir) -> Ordering {
+    match dir {
+        SortDir::Asc => o,
+        SortDir::Desc => o.reverse(),
+    }
+}
+
+/// A filter compiled against the index: words as enums, strings resolved to their
+/// interned symbols (a string the index never saw matches nothing), needles case-folded.
+enum Test {
+    Never,
+    Kind(ImageKind),
+    NameIn(Vec<Sym>),
+    NameContains(String),
+    Namespace(Sym),
+    ServiceType(ServiceType),
+    Workspace(Sym),
+    Arch(Arch),
+    ContainerFormatIn(Vec<ContainerFormat>),
+    DiskFormatIn(Vec<DiskFormat>),
+    OwnerIn(Vec<Sym>),
+    Group(GroupId),
+    Accelerator(Sym),
+    AppType(Sym),
+    Visibility(Vec<Visibility>),
+    StatusIn(Vec<Status>),
+    Version(String),
+    IdIn(Vec<ImageId>),
+    Checksum(Vec<String>),
+    OsHashValue(Vec<String>),
+    Number(NumberField, Cmp, i64),
+    Time(TimeField, Cmp, i64),
+    Protected(bool),
+    Hidden(bool),
+    Tag(Sym),
+    Property(Sym, Sym),
+    MemberOf(Sym),
+    Any(Vec<Test>),
+}
+
+impl Strings {
+    fn find(&self, s: &str) -> Option<Sym> {
+        self.ids.get(s).copied()
+    }
+
+    fn all_found(&self, values: &[String]) -> Vec<Sym> {
+        values.iter().filter_map(|v| self.find(v)).collect()
+    }
+}
+
+fn words<W: Copy>(values: &[String], parse: impl Fn(&str) -> Option<W>, spell: impl Fn(W) -> &'static str) -> Vec<W> {
+    // Exact spelling only, as the SQL compares the stored word.
+    values.iter().filter_map(|v| parse(v).filter(|w| spell(*w) == v)).collect()
+}
+
+fn compile(st: &Strings, f: &Filter) -> Test {
+    let sym = |s: &str, make: fn(Sym) -> Test| st.find(s).map_or(Test::Never, make);
+    match f {
+        Filter::Kind(k) => Test::Kind(*k),
+        Filter::Name(TextMatch::Exact(n)) => Test::NameIn(st.find(n).into_iter().collect()),
+        Filter::Name(TextMatch::Contains(n)) => Test::NameContains(n.to_lowercase()),
+        Filter::Namespace(n) => sym(n, Test::Namespace),
+        Filter::ServiceType(s) => Test::ServiceType(*s),
+        Filter::Workspace(w) => sym(w, Test::Workspace),
+        Filter::Arch(a) => Test::Arch(*a),
+        Filter::ContainerFormat(c) => Test::ContainerFormatIn(vec![*c]),
+        Filter::Owner(p) => Test::OwnerIn(st.find(p.as_str()).into_iter().collect()),
+        Filter::Group(g) => Test::Group(*g),
+        Filter::Accelerator(a) => sym(&a.to_ascii_lowercase(), Test::Accelerator),
+        Filter::AppType(t) => sym(&canonical_app_type(t), Test::AppType),
+        Filter::Visibility(vs) => Test::Visibility(vs.clone()),
+        Filter::Version(t) => Test::Version(t.to_lowercase()),
+        Filter::Text(field, values) => match field {
+            TextField::Id => {
+                Test::IdIn(values.iter().filter_map(|v| ImageId::parse(v).filter(|id| id.to_string() == *v)).collect())
+            }
+            TextField::Name => Test::NameIn(st.all_found(values)),
+            TextField::Status => Test::StatusIn(words(values, Status::parse, Status::as_str)),
+            TextField::ContainerFormat => {
+                Test::ContainerFormatIn(words(values, ContainerFormat::parse, ContainerFormat::as_str))
+            }
+            TextField::DiskFormat => Test::DiskFormatIn(words(values, DiskFormat::parse, DiskFormat::as_str)),
+            TextField::Owner => Test::OwnerIn(st.all_found(values)),
+            TextField::Checksum => Test::Checksum(values.clone()),
+            TextField::OsHashValue => Test::OsHashValue(values.clone()),
+        },
+        Filter::Number(field, cmp, v) => Test::Number(*field, *cmp, *v),
+        Filter::Time(field, cmp, t) => Test::Time(*field, *cmp, t.0),
+        Filter::Protected(b) => Test::Protected(*b),
+        Filter::Hidden(b) => Test::Hidden(*b),
+        Filter::Tag(t) => sym(t, Test::Tag),
+        Filter::Property(k, v) => match (st.find(k), st.find(v)) {
+            (Some(k), Some(v)) => Test::Property(k, v),
+            _ => Test::Never,
+        },
+        Filter::MemberOf(p) => sym(p.as_str(), Test::MemberOf),
+        Filter::Any(fs) => Test::Any(fs.iter().map(|f| compile(st, f)).collect()),
+    }
+}
+
+/// The first sort key of a row as an integer, where it is one (NULL below every value).
+fn leading_key(r: &Row, key: SortKey) -> Option<(bool, i64)> {
+    match key {
+        SortKey::CreatedAt => Some((true, r.created_at)),
+        SortKey::UpdatedAt => Some((true, r.updated_at)),
+        SortKey::Size => Some(r.size.map_or((false, 0), |s| (true, s))),
+        _ => None,
+    }
+}
+
+/// Windows up to this size are kept while scanning (insertion into a sorted buffer);
+/// larger ones (deep offsets) collect every hit and select.
+const SCAN_WINDOW: usize = 512;
+
+impl Index {
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Puts (or replaces) an image with its memberships.
+    pub fn put(&mut self, image: &Image, members: &[Member]) {
+        self.remove(image.id);
+        let s = &mut self.strings;
+        let row = Row {
+            id: image.id,
+            group: image.group_id(),
+            owner: s.intern(image.owner.as_str()),
+            workspace: s.intern(&image.workspace_id),
+            kind: image.kind,
+            visibility: image.visibility,
+            status: image.status,
+            container_format: image.container_format,
+            disk_format: image.disk_format,
+            arch: image.arch,
+            service_type: image.service_type,
+            name: image.name.as_deref().map(|n| s.intern(n)),
+            namespace: image.namespace.as_deref().map(|n| s.intern(n)),
+            tag: image.tag.as_deref().map(|t| s.intern(t)),
+            accelerator: s.intern(&image.accelerator()),
+            app_type: s.intern(image.app_type()),
+            size: image.size,
+            virtual_size: image.virtual_size,
+            min_ram: image.min_ram,
+            min_disk: image.min_disk,
+            created_at: image.created_at.0,
+            updated_at: image.updated_at.0,
+            protected: image.protected,
+            hidden: image.os_hidden,
+            checksum: image.checksum.as_deref().map(Into::into),
+            os_hash_value: image.os_hash_value.as_deref().map(Into::into),
+            tags: image.tags.iter().map(|t| s.intern(t)).collect(),
+            properties: image.properties.iter().map(|(k, v)| (s.intern(k), s.intern(v))).collect(),
+            members: members
+                .iter()
+                .filter(|m| m.image_id == image.id)
+                .map(|m| (s.intern(m.member.as_str()), m.status))
+                .collect(),
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.rows.push(None);
+                Slot::try_from(self.rows.len() - 1).unwrap_or(Slot::MAX)
+            }
+        };
+        self.owned.entry(row.owner).or_default().insert(slot);
+        match row.visibility {
+            Visibility::Public => {
+                self.public.insert(slot);
+            }
+            Visibility::Community => {
+                self.community.insert(slot);
+            }
+            Visibility::Private | Visibility::Shared => {}
+        }
+        for &(m, _) in row.members.iter() {
+            self.member_of.entry(m).or_default().insert(slot);
+        }
+        self.groups.entry(row.group).or_default().insert(slot);
+        self.slots.insert(row.id, slot);
+        self.rows[slot as usize] = Some(row);
+    }
+
+    /// Forgets an image (no-op if unknown).
+    pub fn remove(&mut self, id: ImageId) {
+        let Some(slot) = self.slots.remove(&id) else { return };
+        let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else { return };
+        remove_from(&mut self.owned, row.owner, slot);
+        self.public.remove(&slot);
+        self.community.remove(&slot);
+        for &(m, _) in row.members.iter() {
+            remove_from(&mut self.member_of, m, slot);
+        }
+        remove_from(&mut self.groups, row.group, slot);
+        self.free.push(slot);
+    }
+
+    /// The ids of a group's images.
+    pub fn group_members(&self, id: GroupId) -> Vec<ImageId> {
+        self.groups
+            .get(&id)
+            .map_or_else(Vec::new, |set| set.iter().filter_map(|&s| self.row(s)).map(|r| r.id).collect())
+    }
+
+    fn row(&self, slot: Slot) -> Option<&Row> {
+        self.rows.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// Calls `f` with every row `access` admits, each once, in no order.
+    fn for_each_admitted<'a>(&'a self, access: &AccessScope, mut f: impl FnMut(&'a Row)) {
+        if access.admin {
+            for r in self.rows.iter().flatten() {
+                if self.admits(access, r) {
+                    f(r);
+                }
+            }
+            return;
+        }
+        let viewer = self.strings.find(access.viewer.as_str());
+        let rows = |set: &'a HashSet<Slot>| set.iter().filter_map(|&s| self.row(s));
+        if let Some(v) = viewer {
+            self.owned.get(&v).into_iter().flat_map(rows).for_each(&mut f);
+        }
+        rows(&self.public).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
+        if access.community {
+            rows(&self.community).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
+        }
+        if let Some(v) = viewer {
+            self.member_of
+                .get(&v)
+                .into_iter()
+                .flat_map(rows)
+                .filter(|r| r.owner != v && self.shared_admits(access, r, v))
+                .for_each(&mut f);
+        }
+    }
+
+    /// Calls `f` with every row `access` admits that passes every filter.
+    fn for_each_selected<'a>(&'a self, access: &AccessScope, filters: &[Filter], mut f: impl FnMut(&'a Row)) {
+        let tests: Vec<Test> = filters.iter().map(|t| compile(&self.strings, t)).collect();
+        if tests.iter().any(|t| matches!(t, Test::Never)) {
+            return;
+        }
+        self.for_each_admitted(access, |r| {
+            if tests.iter().all(|t| self.passes(r, t)) {
+                f(r);
+            }
+        });
+    }
+
+    fn shared_admits(&self, access: &AccessScope, r: &Row, viewer: Sym) -> bool {
+        if r.visibility != Visibility::Shared {
+            return false;
+        }
+        let status = r.members.iter().find(|(m, _)| *m == viewer).map(|(_, s)| *s);
+        match (access.members, status) {
+            (_, None) => false,
+            (MemberRule::Any, Some(_)) => true,
+            (MemberRule::Status(want), Some(got)) => want == got,
+        }
+    }
+
+    /// [`AccessScope::admits`] on a row.
+    fn admits(&self, access: &AccessScope, r: &Row) -> bool {
+        let owner = self.strings.get(r.owner);
+        if owner == access.viewer.as_str() {
+            return true;
+        }
+        if r.visibility == Visibility::Community {
+            return access.community;
+        }
+        if access.admin {
+            return true;
+        }
+        match r.visibility {
+            Visibility::Public => true,
+            Visibility::Shared => {
+                self.strings.ids.get(access.viewer.as_str()).is_some_and(|&v| self.shared_admits(access, r, v))
+            }
+            Visibility::Private | Visibility::Community => false,
+        }
+    }
+
+    fn opt(&self, s: Option<Sym>) -> Option<&str> {
+        s.map(|s| self.strings.get(s))
+    }
+
+    /// Whether a row passes a compiled filter; a NULL never matches, as in SQL.
+    fn passes(&self, r: &Row, t: &Test) -> bool {
+        let st = &self.strings;
+        match t {
+            Test::Never => false,
+            Test::Kind(k) => r.kind == *k,
+            Test::NameIn(names) => r.name.is_some_and(|n| names.contains(&n)),
+            Test::NameContains(n) => r.name.is_some_and(|s| st.lower(s).contains(n.as_str())),
+            Test::Namespace(n) => r.namespace == Some(*n),
+            Test::ServiceType(s) => r.service_type == Some(*s),
+            Test::Workspace(w) => r.workspace == *w,
+            Test::Arch(a) => r.arch == Some(*a),
+            Test::ContainerFormatIn(cs) => r.container_format.is_some_and(|c| cs.contains(&c)),
+            Test::DiskFormatIn(ds) => r.disk_format.is_some_and(|d| ds.contains(&d)),
+            Test::OwnerIn(owners) => owners.contains(&r.owner),
+            Test::Group(g) => r.group == *g,
+            Test::Accelerator(a) => r.accelerator == *a,
+            Test::AppType(t) => r.app_type == *t,
+            Test::Visibility(vs) => vs.contains(&r.visibility),
+            Test::StatusIn(ss) => ss.contains(&r.status),
+            Test::Version(t) => {
+                let name = r.name.map_or("", |s| st.lower(s));
+                let tag = r.tag.map_or("", |s| st.lower(s));
+                format!("{name}:{tag}").contains(t.as_str())
+            }
+            Test::IdIn(ids) => ids.contains(&r.id),
+            Test::Checksum(vs) => r.checksum.as_deref().is_some_and(|c| vs.iter().any(|v| v == c)),
+            Test::OsHashValue(vs) => r.os_hash_value.as_deref().is_some_and(|h| vs.iter().any(|v| v == h)),
+            Test::Number(field, cmp, v) => {
+                let value = match field {
+                    NumberField::Size => r.size,
+                    NumberField::VirtualSize => r.virtual_size,
+                    NumberField::MinRam => Some(r.min_ram),
+                    NumberField::MinDisk => Some(r.min_disk),
+                };
+                value.is_some_and(|x| cmp.holds(x, *v))
+            }
+            Test::Time(field, cmp, t) => {
+                let value = match field {
+                    TimeField::CreatedAt => r.created_at,
+                    TimeField::UpdatedAt => r.updated_at,
+                };
+                cmp.holds(value, *t)
+            }
+            Test::Protected(b) => r.protected == *b,
+            Test::Hidden(b) => r.hidden == *b,
+            Test::Tag(t) => r.tags.contains(t),
+            Test::Property(k, v) => r.properties.contains(&(*k, *v)),
+            Test::MemberOf(p) => r.members.iter().any(|(m, _)| m == p),
+            Test::Any(ts) => ts.iter().any(|t| self.passes(r, t)),
+        }
+    }
+
+    /// Order of two rows under a sort (NULL first ascending), then the id in the last
+    /// key's direction.
+    fn order(&self, a: &Row, b: &Row, sort: &[(SortKey, SortDir)]) -> Ordering {
+        let st = &self.strings;
+        for &(key, dir) in sort {
+            let o = match key {
+                SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+                SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+                SortKey::Name => a.name.map(|s| st.get(s)).cmp(&b.name.map(|s| st.get(s))),
+                SortKey::Tag => a.tag.map(|s| st.get(s)).cmp(&b.tag.map(|s| st.get(s))),
+                SortKey::Size => a.size.cmp(&b.size),
+                SortKey::Status => a.status.as_str().cmp(b.status.as_str()),
+                SortKey::ContainerFormat => {
+                    a.container_format.map(|c| c.as_str()).cmp(&b.container_format.map(|c| c.as_str()))
+                }
+                SortKey::DiskFormat => a.disk_format.map(|d| d.as_str()).cmp(&b.disk_format.map(|d| d.as_str())),
+                SortKey::Id => a.id.cmp(&b.id),
+            };
+            if o != Ordering::Equal {
+                return directed(o, dir);
+            }
+        }
+        let last = sort.last().map_or(SortDir::Desc, |s| s.1);
+        directed(a.id.cmp(&b.id), last)
+    }
+
+    /// A page of image ids; `None` if the marker is unknown.
+    pub fn list(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
+        self.list_scanning(access, q, SCAN_WINDOW)
+    }
+
+    /// [`Index::list`], keeping windows up to `scan_window` while scanning.
+    fn list_scanning(&self, access: &AccessScope, q: &ImageQuery, scan_window: usize) -> Option<IndexPage<ImageId>> {
+        let sort = q.effective_sort();
+        let (offset, marker) = match &q.page {
+            PageRequest::Offset { offset, .. } => (usize::try_from(*offset).unwrap_or(usize::MAX), None),
+            PageRequest::After { marker, .. } => (0, Some(self.slots.get(marker).and_then(|&s| self.row(s))?)),
+        };
+        let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
+        let window = offset.saturating_add(limit).saturating_add(1);
+        // Most sorts lead with an integer key: compare it first, without the interner.
+        let lead =
+            sort.first().copied().filter(|(k, _)| matches!(k, SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Size));
+        let cmp = |a: &Row, b: &Row| {
+            if let Some((key, dir)) = lead {
+                let o = leading_key(a, key).cmp(&leading_key(b, key));
+                if o != Ordering::Equal {
+                    return directed(o, dir);
+                }
+            }
+            self.order(a, b, &sort)
+        };
+        let mut total = 0u64;
+        let mut kept: Vec<&Row> = Vec::with_capacity(window.min(scan_window) + 1);
+        self.for_each_selected(access, &q.filters, |r| {
+            total += 1;
+            if marker.is_some_and(|m| cmp(r, m) != Ordering::Greater) {
+                return;
+            }
+            if window > scan_window {
+                kept.push(r);
+                return;
+            }
+            if kept.len() == window {
+                match kept.last() {
+                    Some(worst) if cmp(r, worst) == Ordering::Less => {
+                        kept.pop();
+                    }
+                    _ => return,
+                }
+            }
+            let at = kept.partition_point(|k| cmp(k, r) == Ordering::Less);
+            kept.insert(at, r);
+        });
+        if window > scan_window {
+            if window < kept.len() {
+                kept.select_nth_unstable_by(window, |a, b| cmp(a, b));
+                kept.truncate(window);
+            }
+            kept.sort_unstable_by(|a, b| cmp(a, b));
+        }
+        let has_more = kept.len() > offset.saturating_add(limit);
+        let items = kept.iter().skip(offset).take(limit).map(|r| r.id).collect();
+        Some(IndexPage { items, total, has_more })
+    }
+
+    fn group_rows<'a>(&'a self, each: impl FnOnce(&mut dyn FnMut(&'a Row))) -> Vec<GroupRow> {
+        let mut groups: HashMap<GroupId, GroupRow> = HashMap::new();
+        each(&mut |r: &'a Row| {
+            let (owner, namespace, name) = (self.strings.get(r.owner), self.opt(r.namespace), self.opt(r.name));
+            let g = groups.entry(r.group).or_insert_with(|| GroupRow {
+                id: r.group,
+                owner: owner.to_owned(),
+                namespace: namespace.map(str::to_owned),
+                name: name.map(str::to_owned),
+                version_count: 0,
+                created_min: r.created_at,
+                updated_max: r.updated_at,
+            });
+            g.version_count += 1;
+            g.created_min = g.created_min.min(r.created_at);
+            g.updated_max = g.updated_max.max(r.updated_at);
+            // SQL's MIN: the smallest non-NULL value.
+            if owner < g.owner.as_str() {
+                g.owner = owner.to_owned();
+            }
+            if let Some(ns) = namespace
+                && g.namespace.as_deref().is_none_or(|cur| ns < cur)
+            {
+                g.namespace = Some(ns.to_owned());
+            }
+            if let Some(n) = name
+                && g.name.as_deref().is_none_or(|cur| n < cur)
+            {
+                g.name = Some(n.to_owned());
+            }
+        });
+        groups.into_values().collect()
+    }
+
+    /// A page of groups of the images `access` admits and the filters select.
+    pub fn list_groups(&self, access: &AccessScope, q: &GroupQuery) -> IndexPage<GroupRow> {
+        let mut groups = self.group_rows(|f| self.for_each_selected(access, &q.filters, f));
+        let sort = q.effective_sort();
+        let last = sort.last().map_or(SortDir::Desc, |s| s.1);
+        groups.sort_unstable_by(|a, b| {
+            for &(key, dir) in &sort {
+                let o = match key {
+                    GroupSortKey::CreatedAt => a.created_min.cmp(&b.created_min),
+                    GroupSortKey::UpdatedAt => a.updated_max.cmp(&b.updated_max),
+                    GroupSortKey::Name => a.name.cmp(&b.name),
+                    GroupSortKey::VersionCount => a.version_count.cmp(&b.version_count),
+                };
+                if o != Ordering::Equal {
+                    return directed(o, dir);
+                }
+            }
+            directed(a.id.cmp(&b.id), last)
+        });
+        let total = groups.len() as u64;
+        let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let has_more = groups.len() > offset.saturating_add(limit);
+        let items = groups.into_iter().skip(offset).take(limit).collect();
+        IndexPage { items, total, has_more }
+    }
+
+    /// One group over the images `access` admits.
+    pub fn get_group(&self, access: &AccessScope, id: GroupId) -> Option<GroupRow> {
+        self.group_rows(|f| {
+            for r in self.groups.get(&id).into_iter().flatten().filter_map(|&s| self.row(s)) {
+                if self.admits(access, r) {
+                    f(r);
+                }
+            }
+        })
+        .pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imagehub_catalog::{Millis, ProjectId};
+
+    use super::*;
+
+    fn project(n: u64) -> ProjectId {
+        ProjectId::parse(&format!("{n:032x}")).unwrap_or_else(ProjectId::system)
+    }
+
+    /// Both ways of cutting a page (kept while scanning, or collected and selected) give
+    /// the same pages, totals and keyset pages.
+    #[test]
+    fn scanned_and_selected_windows_agree() {
+        let mut index = Index::default();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for k in 0..3000u64 {
+            let mut i = Image::blank(ImageId::new_random(), project(next(5)), Millis(next(500) as i64));
+            i.updated_at = Millis(next(50) as i64);
+            i.visibility = Visibility::ALL[next(4) as usize];
+            i.name = (next(6) != 0).then(|| format!("name-{}", next(40)));
+            i.size = (next(3) != 0).then(|| next(100) as i64);
+            i.tag = Some(format!("t{k}"));
+            index.put(&i, &[]);
+        }
+        let sorts: [&[(SortKey, SortDir)]; 4] = [
+            &[],
+            &[(SortKey::Name, SortDir::Asc)],
+            &[(SortKey::Size, SortDir::Desc), (SortKey::UpdatedAt, SortDir::Asc)],
+            &[(SortKey::UpdatedAt, SortDir::Asc)],
+        ];
+        for round in 0..40u64 {
+            let access = AccessScope { admin: round % 3 == 0, ..AccessScope::project(project(next(5))) };
+            let limit = 1 + next(50);
+            let q = ImageQuery {
+                filters: if round % 2 == 0 { vec![] } else { vec![Filter::Visibility(vec![Visibility::Public])] },
+                sort: sorts[(round % 4) as usize].to_vec(),
+                page: PageRequest::Offset { offset: next(900), limit },
+                with_total: true,
+            };
+            let (a, b) =
+                (index.list_scanning(&access, &q, 0).unwrap(), index.list_scanning(&access, &q, 4096).unwrap());
+            assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: {q:?}");
+            if let Some(marker) = a.items.first() {
+                let q = ImageQuery { page: PageRequest::After { marker: *marker, limit: 600 }, ..q };
+                let (a, b) =
+                    (index.list_scanning(&access, &q, 0).unwrap(), index.list_scanning(&access, &q, 4096).unwrap());
+                assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: after");
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The read index (`IndexedStore`): the whole store contract, and a randomized sequence of
+//! registers, updates, deletes, shares and group deletes after which every list, count,
+//! keyset page and group answer equals the one the SQL store computes, before and after a
+//! rebuild (a restart).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod contract;
+
+use std::sync::Arc;
+
+use contract::{DynStore, Rng, project, random_access, random_catalog, random_filters, random_sort};
+use imagehub_catalog::{
+    GroupMeta, GroupQuery, GroupSortKey, Image, ImageQuery, Member, MemberStatus, Millis, PageRequest, SortDir, Status,
+    Store, Visibility,
+};
+use imagehub_store::{IndexedStore, SqliteStore};
+
+async fn fresh(_test: &str) -> Option<(DynStore, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    Some((Arc::new(IndexedStore::build(sql).await.unwrap()), dir))
+}
+
+contract_suite!(fresh);
+
+fn ids(v: &[Image]) -> Vec<String> {
+    v.iter().map(|i| i.id.to_string()).collect()
+}
+
+/// Random queries answered by `indexed` and by `sql` must be equal.
+async fn same_answers(indexed: &dyn Store, sql: &dyn Store, rng: &mut Rng, known: &[Image], step: usize) {
+    for round in 0..25 {
+        let access = random_access(rng);
+        let limit = 1 + rng.below(25);
+        let mut q = ImageQuery {
+            filters: random_filters(rng, known),
+            sort: random_sort(rng),
+            page: PageRequest::Offset { offset: rng.below(40), limit },
+            with_total: true,
+        };
+        let a = indexed.list_images(&access, &q).await.unwrap();
+        let b = sql.list_images(&access, &q).await.unwrap();
+        let at = format!("step {step} round {round}: {access:?} {q:?}");
+        assert_eq!(ids(&a.items), ids(&b.items), "{at}");
+        assert_eq!(a.items, b.items, "{at}: records");
+        assert_eq!((a.total, a.has_more), (b.total, b.has_more), "{at}: total, has_more");
+        if let Some(marker) = b.items.get(b.items.len() / 2) {
+            q.page = PageRequest::After { marker: marker.id, limit };
+            let a = indexed.list_images(&access, &q).await.unwrap();
+            let b = sql.list_images(&access, &q).await.unwrap();
+            assert_eq!(ids(&a.items), ids(&b.items), "{at}: after marker");
+            assert_eq!((a.total, a.has_more), (b.total, b.has_more), "{at}: after marker");
+        }
+        let keys = [GroupSortKey::CreatedAt, GroupSortKey::UpdatedAt, GroupSortKey::Name, GroupSortKey::VersionCount];
+        let dir = if rng.below(2) == 0 { SortDir::Asc } else { SortDir::Desc };
+        let g = GroupQuery {
+            filters: random_filters(rng, known),
+            sort: (0..rng.below(3)).map(|_| (*rng.pick(&keys), dir)).collect(),
+            offset: rng.below(10),
+            limit: 1 + rng.below(20),
+        };
+        let a = indexed.list_groups(&access, &g).await.unwrap();
+        let b = sql.list_groups(&access, &g).await.unwrap();
+        assert_eq!(a, b, "step {step} round {round}: groups {access:?} {g:?}");
+        if !known.is_empty() {
+            let id = rng.pick(known).group_id();
+            let a = indexed.get_group(&access, id).await.unwrap();
+            let b = sql.get_group(&access, id).await.unwrap();
+            assert_eq!(a, b, "step {step} round {round}: group {id}");
+        }
+    }
+}
+
+/// One random change to `image` (visibility, name, tags, status, times, …).
+fn mutate(rng: &mut Rng, image: &mut Image) {
+    match rng.below(6) {
+        0 => image.visibility = *rng.pick(Visibility::ALL),
+        1 => image.name = Some(rng.pick(&["pytorch", "tensorflow", "Mind_Spore", "jupyter%lab"]).to_string()),
+        2 => {
+            let t = rng.pick(&["a", "b", "c"]).to_string();
+            if !image.tags.remove(&t) {
+                image.tags.insert(t);
+            }
+        }
+        3 => image.status = *rng.pick(&[Status::Active, Status::Deactivated, Status::Queued]),
+        4 => image.updated_at = Millis(image.updated_at.0 + rng.below(10) as i64),
+        _ => {
+            image.os_hidden = !image.os_hidden;
+            image.size = (rng.below(2) == 0).then(|| rng.below(5) as i64);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_writes_keep_the_index_equal_to_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let indexed = IndexedStore::build(sql.clone()).await.unwrap();
+    let mut rng = Rng::new(2027);
+    let mut pool = random_catalog(&mut rng, 400).into_iter();
+    let mut known: Vec<Image> = Vec::new();
+    for step in 0..500 {
+        let pick = (!known.is_empty()).then(|| rng.below(known.len() as u64) as usize);
+        match (rng.below(12), pick) {
+            (0..=4, _) | (_, None) => {
+                if let Some(image) = pool.next() {
+                    // A duplicate registry key is refused; the index must not show it either.
+                    let _ = indexed.insert_image(&image, None).await;
+                    known.push(image);
+                }
+            }
+            (5 | 6, Some(k)) => {
+                let mut image = known[k].clone();
+                mutate(&mut rng, &mut image);
+                if indexed.update_image(&image).await.is_ok() {
+                    known[k] = image;
+                }
+            }
+            (7, Some(k)) => {
+                indexed.delete_image(known[k].id).await.unwrap();
+            }
+            (8 | 9, Some(k)) => {
+                let member = Member {
+                    image_id: known[k].id,
+                    member: project(rng.below(6) as u8),
+                    status: MemberStatus::Pending,
+                    created_at: Millis(1),
+                    updated_at: Millis(1),
+                };
+                let _ = indexed.add_member(&member).await;
+            }
+            (10, Some(k)) => {
+                let members = sql.list_members(known[k].id).await.unwrap();
+                if let Some(m) = members.first() {
+                    if rng.below(3) == 0 {
+                        indexed.delete_member(m.image_id, &m.member).await.unwrap();
+                    } else {
+                        let m = Member { status: *rng.pick(MemberStatus::ALL), ..m.clone() };
+                        indexed.update_member(&m).await.unwrap();
+                    }
+                }
+            }
+            (_, Some(k)) => {
+                let group = known[k].group_id();
+                if rng.below(2) == 0 {
+                    let meta = GroupMeta { read_me: Some(format!("step {step}")), kv_tags: vec![] };
+                    indexed.put_group_meta(group, &meta).await.unwrap();
+                } else {
+                    indexed.delete_group(group).await.unwrap();
+                }
+            }
+        }
+        if step % 25 == 24 {
+            same_answers(&indexed, sql.as_ref(), &mut rng, &known, step).await;
+        }
+    }
+    assert!(indexed.indexed() > 50, "the sequence left too few images to compare: {}", indexed.indexed());
+    // A restart rebuilds the index from the store: the answers stay the same.
+    let rebuilt = IndexedStore::build(sql.clone()).await.unwrap();
+    assert_eq!(rebuilt.indexed(), indexed.indexed());
+    same_answers(&rebuilt, sql.as_ref(), &mut rng, &known, 500).await;
+    same_answers(&rebuilt, &indexed, &mut rng, &known, 501).await;
+}
