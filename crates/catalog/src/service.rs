@@ -23,10 +23,17 @@ const SETTING_PRESETS: &str = "presets_version";
 const SETTING_BOOTSTRAP: &str = "bootstrap_token_issued";
 const SETTING_MASTER_CHECK: &str = "master_key_check";
 
+/// How many token records a process keeps in memory.
+const TOKEN_CACHE: usize = 65_536;
+
 #[derive(Clone)]
 pub struct Catalog {
     store: Arc<dyn Store>,
     master: Option<MasterKey>,
+    /// Token records seen, by hash. A stored token never changes and is never deleted
+    /// (it only expires, which is checked at every use), so a cached record cannot go
+    /// stale, on any node; unknown tokens are not cached.
+    tokens: Arc<std::sync::RwLock<std::collections::HashMap<String, TokenRecord>>>,
 }
 
 /// What changes on a group (ModelArts UpdateImageGroup).
@@ -38,7 +45,7 @@ pub struct GroupUpdate {
 
 impl Catalog {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, master: None }
+        Self { store, master: None, tokens: Arc::default() }
     }
 
     /// Enables access keys, whose secrets this master key seals. The first key used with a
@@ -135,7 +142,22 @@ impl Catalog {
         if value.is_empty() {
             return Err(Error::Unauthenticated);
         }
-        match self.store.find_token(&token::hash(value)).await? {
+        let hash = token::hash(value);
+        let cached = self.tokens.read().ok().and_then(|t| t.get(&hash).cloned());
+        let record = match cached {
+            Some(t) => Some(t),
+            None => {
+                let found = self.store.find_token(&hash).await?;
+                if let (Some(t), Ok(mut cache)) = (&found, self.tokens.write()) {
+                    if cache.len() >= TOKEN_CACHE {
+                        cache.clear();
+                    }
+                    cache.insert(hash, t.clone());
+                }
+                found
+            }
+        };
+        match record {
             Some(TokenRecord { expires_at: Some(e), .. }) if e <= Millis::now() => {
                 Err(Error::CredentialExpired("the token has expired".into()))
             }

@@ -60,6 +60,7 @@ impl IndexedStore {
                 break;
             }
         }
+        index.compact();
         Ok(Self {
             inner,
             index: RwLock::new(index),
