@@ -5,17 +5,27 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::face::LoggedError;
 
 /// Adds `X-Request-Id` (32 hex digits) to every response and logs the request.
+///
+/// The rest of the request runs in its own task, to completion even if the client goes
+/// away: a cancelled handler could leave a pooled database connection in the middle of
+/// a transaction, or a committed write not yet applied to the read index.
 pub async fn observe(req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let started = Instant::now();
-    let mut resp = next.run(req).await;
+    let mut resp = match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(request_id = %id, %method, %path, error = %e, "request handler panicked");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    };
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
