@@ -289,7 +289,7 @@ fn run(
     let starting = Instant::now();
     wait_port(port)?;
     println!(
-        "\nserver ready in {:.1} s (opens the database, builds the read index on SQLite)",
+        "\nserver ready in {:.1} s (opens the database; on SQLite, builds the read index)",
         starting.elapsed().as_secs_f64()
     );
     let base = format!("http://127.0.0.1:{port}");

@@ -10,6 +10,7 @@
 //! process owns the database (SQLite). If a re-read fails, the index is marked stale and
 //! queries go to the store until the process restarts (which rebuilds the index).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -24,9 +25,26 @@ use crate::index::{GroupRow, Index};
 /// How many records a start-up scan reads per query.
 const SCAN_PAGE: u64 = 5_000;
 
+/// How many whole records are kept in memory (for list pages and shows); the cache is
+/// emptied when it is full.
+const RECORD_CACHE: usize = 50_000;
+
+/// Whole records read recently, kept exactly as fresh as the index: a write replaces
+/// the records it touched (under the same serialization as the index). `generation`
+/// counts writes, so that a record read from the database while a write ran is not
+/// cached over the write's newer one.
+#[derive(Default)]
+struct Records {
+    map: HashMap<ImageId, Arc<Image>>,
+    /// Group metadata by group (`None`: the group has none).
+    metas: HashMap<GroupId, Option<GroupMeta>>,
+    generation: u64,
+}
+
 pub struct IndexedStore {
     inner: Arc<dyn Store>,
     index: RwLock<Index>,
+    records: RwLock<Records>,
     refresh: tokio::sync::Mutex<()>,
     stale: AtomicBool,
     /// A file lock kept for as long as the store lives (see [`crate::open_for_serving`]).
@@ -38,7 +56,7 @@ impl IndexedStore {
     pub async fn build(inner: Arc<dyn Store>) -> Result<Self> {
         let mut index = Index::default();
         let members = inner.all_members().await?;
-        let mut by_image: std::collections::HashMap<ImageId, Vec<Member>> = std::collections::HashMap::new();
+        let mut by_image: HashMap<ImageId, Vec<Member>> = HashMap::new();
         for m in members {
             by_image.entry(m.image_id).or_default().push(m);
         }
@@ -64,6 +82,7 @@ impl IndexedStore {
         Ok(Self {
             inner,
             index: RwLock::new(index),
+            records: RwLock::default(),
             refresh: tokio::sync::Mutex::new(()),
             stale: AtomicBool::new(false),
             _lock: None,
@@ -97,16 +116,19 @@ impl IndexedStore {
         }
         let _serial = self.refresh.lock().await;
         match self.current(ids).await {
-            Ok(found) => match self.index.write() {
-                Ok(mut index) => {
+            Ok(found) => match (self.index.write(), self.records.write()) {
+                (Ok(mut index), Ok(mut records)) => {
+                    records.generation += 1;
                     for id in ids {
                         index.remove(*id);
+                        records.map.remove(id);
                     }
-                    for (image, members) in &found {
-                        index.put(image, members);
+                    for (image, members) in found {
+                        index.put(&image, &members);
+                        records.map.insert(image.id, Arc::new(image));
                     }
                 }
-                Err(_) => self.mark_stale("lock poisoned"),
+                _ => self.mark_stale("lock poisoned"),
             },
             Err(e) => self.mark_stale(&e.log_detail()),
         }
@@ -128,14 +150,76 @@ impl IndexedStore {
 
     /// The records of `ids`, in that order (an id deleted meanwhile is left out).
     async fn records(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
-        let mut found = self.inner.get_images(ids).await?;
-        found.sort_by_key(|i| ids.iter().position(|id| *id == i.id));
-        Ok(found)
+        let (mut found, generation) = {
+            let records = self.records.read().map_err(|_| Error::Internal("record cache lock poisoned".into()))?;
+            let hits: HashMap<ImageId, Arc<Image>> =
+                ids.iter().filter_map(|id| records.map.get(id).map(|r| (*id, r.clone()))).collect();
+            (hits, records.generation)
+        };
+        let missing: Vec<ImageId> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
+        if !missing.is_empty() {
+            let fetched = self.inner.get_images(&missing).await?;
+            let mut records = self.records.write().map_err(|_| Error::Internal("record cache lock poisoned".into()))?;
+            let cache = records.generation == generation && self.usable();
+            if cache && records.map.len() + fetched.len() > RECORD_CACHE {
+                records.map.clear();
+            }
+            for image in fetched {
+                let image = Arc::new(image);
+                if cache {
+                    records.map.insert(image.id, image.clone());
+                }
+                found.insert(image.id, image);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id)).map(|r| Image::clone(r)).collect())
+    }
+
+    /// Forgets the cached metadata of `groups` after a write that may have changed it.
+    async fn forget_metas(&self, groups: &[GroupId]) {
+        let _serial = self.refresh.lock().await;
+        match self.records.write() {
+            Ok(mut records) => {
+                records.generation += 1;
+                for g in groups {
+                    records.metas.remove(g);
+                }
+            }
+            Err(_) => self.mark_stale("lock poisoned"),
+        }
+    }
+
+    /// Group metadata from the cache, or from the store (then cached, as [`Self::records`]).
+    async fn metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {
+        let poisoned = || Error::Internal("record cache lock poisoned".into());
+        let (mut found, generation) = {
+            let records = self.records.read().map_err(|_| poisoned())?;
+            let hits: HashMap<GroupId, Option<GroupMeta>> =
+                ids.iter().filter_map(|id| records.metas.get(id).map(|m| (*id, m.clone()))).collect();
+            (hits, records.generation)
+        };
+        let missing: Vec<GroupId> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
+        if !missing.is_empty() {
+            let fetched = self.inner.group_metas(&missing).await?;
+            let mut records = self.records.write().map_err(|_| poisoned())?;
+            let cache = records.generation == generation && self.usable();
+            if cache && records.metas.len() + missing.len() > RECORD_CACHE {
+                records.metas.clear();
+            }
+            for id in missing {
+                let meta = fetched.iter().find(|(g, _)| *g == id).map(|(_, m)| m.clone());
+                if cache {
+                    records.metas.insert(id, meta.clone());
+                }
+                found.insert(id, meta);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned().flatten().map(|m| (*id, m))).collect())
     }
 
     async fn groups(&self, rows: Vec<GroupRow>) -> Result<Vec<ImageGroup>> {
         let ids: Vec<GroupId> = rows.iter().map(|g| g.id).collect();
-        let metas = self.inner.group_metas(&ids).await?;
+        let metas = self.metas(&ids).await?;
         rows.into_iter()
             .map(|g| {
                 Ok(ImageGroup {
@@ -158,6 +242,9 @@ impl IndexedStore {
 impl Store for IndexedStore {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
         let r = self.inner.insert_image(image, group_read_me).await;
+        if group_read_me.is_some() {
+            self.forget_metas(&[image.group_id()]).await;
+        }
         self.refresh(&[image.id]).await;
         r
     }
@@ -176,7 +263,10 @@ impl Store for IndexedStore {
     }
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>> {
-        self.inner.get_image(id).await
+        if !self.usable() {
+            return self.inner.get_image(id).await;
+        }
+        Ok(self.records(&[id]).await?.pop())
     }
 
     async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
@@ -262,16 +352,22 @@ impl Store for IndexedStore {
     async fn delete_group(&self, id: GroupId) -> Result<u64> {
         let ids = self.read_index(|index| index.group_members(id))?;
         let r = self.inner.delete_group(id).await;
+        self.forget_metas(&[id]).await;
         self.refresh(&ids).await;
         r
     }
 
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()> {
-        self.inner.put_group_meta(id, meta).await
+        let r = self.inner.put_group_meta(id, meta).await;
+        self.forget_metas(&[id]).await;
+        r
     }
 
     async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {
-        self.inner.group_metas(ids).await
+        if !self.usable() {
+            return self.inner.group_metas(ids).await;
+        }
+        self.metas(ids).await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> Result<()> {

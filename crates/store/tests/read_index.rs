@@ -106,7 +106,8 @@ async fn random_writes_keep_the_index_equal_to_the_store() {
             (0..=4, _) | (_, None) => {
                 if let Some(image) = pool.next() {
                     // A duplicate registry key is refused; the index must not show it either.
-                    let _ = indexed.insert_image(&image, None).await;
+                    let read_me = (rng.below(4) == 0).then(|| format!("read me {step}"));
+                    let _ = indexed.insert_image(&image, read_me.as_deref()).await;
                     known.push(image);
                 }
             }
