@@ -13,8 +13,9 @@
 //! first ascending; text compares bytewise; `LOWER` folds ASCII only); the contract suite
 //! and a randomized comparison against the store keep the two equal.
 
-use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use imagehub_catalog::{
     AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
@@ -132,6 +133,12 @@ pub struct Index {
     community: SlotSet,
     member_of: HashMap<Sym, SlotSet>,
     groups: HashMap<GroupId, SlotSet>,
+    /// The public images newest first (the default order of every face), so that a
+    /// first page stops after its window.
+    public_newest: BTreeSet<(Reverse<i64>, Reverse<ImageId>, Slot)>,
+    /// How many public images (of every owner) pass a filter set, by the filters'
+    /// debug text; emptied by every change.
+    public_counts: Mutex<HashMap<String, u64>>,
 }
 
 /// A set of slots kept sorted, so that iterating it reads the rows in memory order.
@@ -316,6 +323,8 @@ impl Index {
         self.slots.clear();
         self.owned.clear();
         self.public.clear();
+        self.public_newest.clear();
+        self.forget_counts();
         self.community.clear();
         self.member_of.clear();
         self.groups.clear();
@@ -333,6 +342,7 @@ impl Index {
         match row.visibility {
             Visibility::Public => {
                 self.public.insert(slot);
+                self.public_newest.insert((Reverse(row.created_at), Reverse(row.id), slot));
             }
             Visibility::Community => {
                 self.community.insert(slot);
@@ -349,6 +359,7 @@ impl Index {
     /// Puts (or replaces) an image with its memberships.
     pub fn put(&mut self, image: &Image, members: &[Member]) {
         self.remove(image.id);
+        self.forget_counts();
         let s = &mut self.strings;
         let row = Row {
             id: image.id,
@@ -404,12 +415,21 @@ impl Index {
         let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else { return };
         remove_from(&mut self.owned, row.owner, slot);
         self.public.remove(&slot);
+        self.public_newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
+        self.forget_counts();
         self.community.remove(&slot);
         for &(m, _) in row.cold.members.iter() {
             remove_from(&mut self.member_of, m, slot);
         }
         remove_from(&mut self.groups, row.cold.group, slot);
         self.free.push(slot);
+    }
+
+    /// `project`'s membership status on an image, if it is a member.
+    pub fn membership(&self, id: ImageId, project: &imagehub_catalog::ProjectId) -> Option<MemberStatus> {
+        let p = self.strings.find(project.as_str())?;
+        let row = self.slots.get(&id).and_then(|&s| self.row(s))?;
+        row.cold.members.iter().find(|(m, _)| *m == p).map(|(_, s)| *s)
     }
 
     /// The ids of a group's images.
@@ -586,6 +606,94 @@ impl Index {
         self.list_scanning(access, q, SCAN_WINDOW)
     }
 
+    fn forget_counts(&mut self) {
+        if let Ok(counts) = self.public_counts.get_mut() {
+            counts.clear();
+        }
+    }
+
+    /// Keeps `r` if it is among the first `window` rows under `cmp` (`kept` is sorted).
+    fn offer<'a>(kept: &mut Vec<&'a Row>, r: &'a Row, window: usize, cmp: impl Fn(&Row, &Row) -> Ordering) {
+        if kept.len() == window {
+            match kept.last() {
+                Some(worst) if cmp(r, worst) == Ordering::Less => {
+                    kept.pop();
+                }
+                _ => return,
+            }
+        }
+        let at = kept.partition_point(|k| cmp(k, r) == Ordering::Less);
+        kept.insert(at, r);
+    }
+
+    /// A project's first pages in the default order (newest first): the own, community
+    /// and shared parts are scanned; the public part, the largest, is walked newest first
+    /// only until the window is full, and counted once per filter set until the next
+    /// change (minus the caller's own public images, which the own part counted).
+    fn list_newest_first(&self, access: &AccessScope, filters: &[Filter], window: usize) -> (Vec<&Row>, u64) {
+        let tests: Vec<Test> = filters.iter().map(|t| compile(&self.strings, t)).collect();
+        if tests.iter().any(|t| matches!(t, Test::Never)) {
+            return (Vec::new(), 0);
+        }
+        let newest = [(SortKey::CreatedAt, SortDir::Desc)];
+        let cmp = |a: &Row, b: &Row| self.order(a, b, &newest);
+        let passes = |r: &Row| tests.iter().all(|t| self.passes(r, t));
+        let viewer = self.strings.find(access.viewer.as_str());
+        let rows = |set: &'_ SlotSet| set.iter().filter_map(|&s| self.row(s)).collect::<Vec<&Row>>();
+        let (mut kept, mut total, mut own_public) = (Vec::with_capacity(window + 1), 0u64, 0u64);
+        let mut others: Vec<&Row> = Vec::new();
+        if let Some(v) = viewer {
+            for r in self.owned.get(&v).map(rows).unwrap_or_default() {
+                if passes(r) {
+                    total += 1;
+                    own_public += u64::from(r.visibility == Visibility::Public);
+                    Self::offer(&mut kept, r, window, cmp);
+                }
+            }
+            others.extend(
+                self.member_of
+                    .get(&v)
+                    .map(rows)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r.owner != v && self.shared_admits(access, r, v)),
+            );
+        }
+        if access.community {
+            others.extend(rows(&self.community).into_iter().filter(|r| Some(r.owner) != viewer));
+        }
+        for r in others {
+            if passes(r) {
+                total += 1;
+                Self::offer(&mut kept, r, window, cmp);
+            }
+        }
+        let key = format!("{filters:?}");
+        let cached = self.public_counts.lock().ok().and_then(|c| c.get(&key).copied());
+        let public_all = cached.unwrap_or_else(|| {
+            let n = self.public.iter().filter_map(|&s| self.row(s)).filter(|r| passes(r)).count() as u64;
+            if let Ok(mut counts) = self.public_counts.lock() {
+                counts.insert(key, n);
+            }
+            n
+        });
+        total += public_all.saturating_sub(own_public);
+        let mut found = 0;
+        for &(_, _, slot) in &self.public_newest {
+            let Some(r) = self.row(slot) else { continue };
+            if Some(r.owner) == viewer || !passes(r) {
+                continue;
+            }
+            Self::offer(&mut kept, r, window, cmp);
+            found += 1;
+            // Every later public row is older than these `window`: none can enter.
+            if found >= window {
+                break;
+            }
+        }
+        (kept, total)
+    }
+
     /// [`Index::list`], keeping windows up to `scan_window` while scanning.
     fn list_scanning(&self, access: &AccessScope, q: &ImageQuery, scan_window: usize) -> Option<IndexPage<ImageId>> {
         let sort = q.effective_sort();
@@ -595,6 +703,12 @@ impl Index {
         };
         let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
         let window = offset.saturating_add(limit).saturating_add(1);
+        if !access.admin && marker.is_none() && window <= scan_window && sort == [(SortKey::CreatedAt, SortDir::Desc)] {
+            let (kept, total) = self.list_newest_first(access, &q.filters, window);
+            let has_more = kept.len() > offset.saturating_add(limit);
+            let items = kept.iter().skip(offset).take(limit).map(|r| r.id).collect();
+            return Some(IndexPage { items, total, has_more });
+        }
         // Most sorts lead with an integer key: compare it first, without the interner.
         let lead =
             sort.first().copied().filter(|(k, _)| matches!(k, SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Size));
@@ -618,16 +732,7 @@ impl Index {
                 kept.push(r);
                 return;
             }
-            if kept.len() == window {
-                match kept.last() {
-                    Some(worst) if cmp(r, worst) == Ordering::Less => {
-                        kept.pop();
-                    }
-                    _ => return,
-                }
-            }
-            let at = kept.partition_point(|k| cmp(k, r) == Ordering::Less);
-            kept.insert(at, r);
+            Self::offer(&mut kept, r, window, cmp);
         });
         if window > scan_window {
             if window < kept.len() {

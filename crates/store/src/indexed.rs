@@ -29,6 +29,10 @@ const SCAN_PAGE: u64 = 5_000;
 /// emptied when it is full.
 const RECORD_CACHE: usize = 50_000;
 
+/// How often a list is tried on the index while writes keep changing it under the
+/// reading of its records, before the database answers it.
+const LIST_TRIES: usize = 3;
+
 /// Whole records read recently, kept exactly as fresh as the index: a write replaces
 /// the records it touched (under the same serialization as the index). `generation`
 /// counts writes, so that a record read from the database while a write ran is not
@@ -115,23 +119,47 @@ impl IndexedStore {
             return;
         }
         let _serial = self.refresh.lock().await;
-        match self.current(ids).await {
+        self.apply(ids).await;
+    }
+
+    /// [`Self::refresh`] for a caller that holds the `refresh` lock. A failed re-read is
+    /// retried twice before the index is given up (marked stale).
+    async fn apply(&self, ids: &[ImageId]) {
+        let mut found = self.current(ids).await;
+        for _ in 0..2 {
+            if found.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            found = self.current(ids).await;
+        }
+        match found {
             Ok(found) => match (self.index.write(), self.records.write()) {
                 (Ok(mut index), Ok(mut records)) => {
                     records.generation += 1;
+                    if records.map.len() + found.len() > RECORD_CACHE {
+                        records.map.clear();
+                    }
                     for id in ids {
                         index.remove(*id);
                         records.map.remove(id);
                     }
                     for (image, members) in found {
                         index.put(&image, &members);
-                        records.map.insert(image.id, Arc::new(image));
+                        if records.map.len() < RECORD_CACHE {
+                            records.map.insert(image.id, Arc::new(image));
+                        }
                     }
                 }
                 _ => self.mark_stale("lock poisoned"),
             },
             Err(e) => self.mark_stale(&e.log_detail()),
         }
+    }
+
+    /// The write counter of the caches, read together with an index answer.
+    fn generation(&self) -> Result<u64> {
+        Ok(self.records.read().map_err(|_| Error::Internal("record cache lock poisoned".into()))?.generation)
     }
 
     async fn current(&self, ids: &[ImageId]) -> Result<Vec<(Image, Vec<Member>)>> {
@@ -319,18 +347,32 @@ impl Store for IndexedStore {
         if !self.usable() {
             return self.inner.list_images(access, query).await;
         }
-        let page = self.read_index(|index| index.list(access, query))?;
-        let Some(page) = page else {
-            let PageRequest::After { marker, .. } = &query.page else {
-                return Err(Error::Internal("read index: a page without a marker failed".into()));
+        for _ in 0..LIST_TRIES {
+            // The page and the write counter are read under the index lock (a write bumps
+            // the counter under it too), so the page belongs to that generation.
+            let (page, generation) = {
+                let index = self.index.read().map_err(|_| Error::Internal("read index lock poisoned".into()))?;
+                (index.list(access, query), self.generation()?)
             };
-            return Err(Error::invalid(format!("marker {marker} not found")));
-        };
-        Ok(Page {
-            items: self.records(&page.items).await?,
-            total: query.with_total.then_some(page.total),
-            has_more: page.has_more,
-        })
+            let Some(page) = page else {
+                let PageRequest::After { marker, .. } = &query.page else {
+                    return Err(Error::Internal("read index: a page without a marker failed".into()));
+                };
+                return Err(Error::invalid(format!("marker {marker} not found")));
+            };
+            let items = self.records(&page.items).await?;
+            if self.generation()? != generation {
+                // A write landed between the page and its records: read it again.
+                continue;
+            }
+            // A record read from the database can be newer than the index (its write has
+            // committed, its refresh not yet run): show it only if the caller may see it.
+            let items = self.read_index(|index| {
+                items.into_iter().filter(|i| access.admits(i, index.membership(i.id, &access.viewer))).collect()
+            })?;
+            return Ok(Page { items, total: query.with_total.then_some(page.total), has_more: page.has_more });
+        }
+        self.inner.list_images(access, query).await
     }
 
     async fn list_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Page<ImageGroup>> {
@@ -350,10 +392,17 @@ impl Store for IndexedStore {
     }
 
     async fn delete_group(&self, id: GroupId) -> Result<u64> {
-        let ids = self.read_index(|index| index.group_members(id))?;
+        let mut ids = self.read_index(|index| index.group_members(id))?;
         let r = self.inner.delete_group(id).await;
         self.forget_metas(&[id]).await;
-        self.refresh(&ids).await;
+        // Images that joined the group in the index meanwhile (a register or rename whose
+        // refresh read them before the delete committed) are re-read too: holding the
+        // lock, every earlier refresh has been applied.
+        let _serial = self.refresh.lock().await;
+        ids.extend(self.read_index(|index| index.group_members(id))?);
+        ids.sort_unstable();
+        ids.dedup();
+        self.apply(&ids).await;
         r
     }
 
