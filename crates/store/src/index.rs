@@ -115,6 +115,37 @@ pub struct GroupRow {
     pub updated_max: i64,
 }
 
+/// A group's aggregate while a group list is computed (strings still interned).
+struct GroupAgg {
+    id: GroupId,
+    owner: Sym,
+    namespace: Option<Sym>,
+    name: Option<Sym>,
+    version_count: i64,
+    created_min: i64,
+    updated_max: i64,
+}
+
+/// The `limit` items after the first `offset` under `cmp`, sorted, without sorting the
+/// rest: `items` is partitioned at `offset`, then at `offset + limit`.
+fn page_of<T>(items: &mut [T], offset: usize, limit: usize, cmp: impl Fn(&T, &T) -> Ordering) -> &mut [T] {
+    if offset >= items.len() || limit == 0 {
+        return &mut [];
+    }
+    if offset > 0 {
+        // items[..offset] <= items[offset] <= items[offset + 1..]
+        items.select_nth_unstable_by(offset, &cmp);
+    }
+    let tail = &mut items[offset..];
+    if limit < tail.len() {
+        tail.select_nth_unstable_by(limit, &cmp);
+    }
+    let end = limit.min(tail.len());
+    let page = &mut tail[..end];
+    page.sort_unstable_by(&cmp);
+    page
+}
+
 /// A page of ids (or group rows), the total and whether more follow.
 pub struct IndexPage<T> {
     pub items: Vec<T>,
@@ -734,27 +765,31 @@ impl Index {
             }
             Self::offer(&mut kept, r, window, cmp);
         });
-        if window > scan_window {
-            if window < kept.len() {
-                kept.select_nth_unstable_by(window, |a, b| cmp(a, b));
-                kept.truncate(window);
-            }
-            kept.sort_unstable_by(|a, b| cmp(a, b));
-        }
         let has_more = kept.len() > offset.saturating_add(limit);
-        let items = kept.iter().skip(offset).take(limit).map(|r| r.id).collect();
+        let items = if window > scan_window {
+            page_of(&mut kept, offset, limit, |a, b| cmp(a, b)).iter().map(|r| r.id).collect()
+        } else {
+            kept.iter().skip(offset).take(limit).map(|r| r.id).collect()
+        };
         Some(IndexPage { items, total, has_more })
     }
 
-    fn group_rows<'a>(&'a self, each: impl FnOnce(&mut dyn FnMut(&'a Row))) -> Vec<GroupRow> {
-        let mut groups: HashMap<GroupId, GroupRow> = HashMap::new();
+    /// Aggregates the rows `each` yields by group (owner, namespace and name as SQL's MIN:
+    /// the smallest non-NULL value).
+    fn group_aggs<'a>(&'a self, each: impl FnOnce(&mut dyn FnMut(&'a Row))) -> Vec<GroupAgg> {
+        let st = &self.strings;
+        let smaller = |new: Option<Sym>, cur: Option<Sym>| match (new, cur) {
+            (Some(n), Some(c)) => n != c && st.get(n) < st.get(c),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let mut groups: HashMap<GroupId, GroupAgg> = HashMap::new();
         each(&mut |r: &'a Row| {
-            let (owner, namespace, name) = (self.strings.get(r.owner), self.opt(r.cold.namespace), self.opt(r.name));
-            let g = groups.entry(r.cold.group).or_insert_with(|| GroupRow {
+            let g = groups.entry(r.cold.group).or_insert_with(|| GroupAgg {
                 id: r.cold.group,
-                owner: owner.to_owned(),
-                namespace: namespace.map(str::to_owned),
-                name: name.map(str::to_owned),
+                owner: r.owner,
+                namespace: r.cold.namespace,
+                name: r.name,
                 version_count: 0,
                 created_min: r.created_at,
                 updated_max: r.updated_at,
@@ -762,35 +797,44 @@ impl Index {
             g.version_count += 1;
             g.created_min = g.created_min.min(r.created_at);
             g.updated_max = g.updated_max.max(r.updated_at);
-            // SQL's MIN: the smallest non-NULL value.
-            if owner < g.owner.as_str() {
-                g.owner = owner.to_owned();
+            if smaller(Some(r.owner), Some(g.owner)) {
+                g.owner = r.owner;
             }
-            if let Some(ns) = namespace
-                && g.namespace.as_deref().is_none_or(|cur| ns < cur)
-            {
-                g.namespace = Some(ns.to_owned());
+            if smaller(r.cold.namespace, g.namespace) {
+                g.namespace = r.cold.namespace;
             }
-            if let Some(n) = name
-                && g.name.as_deref().is_none_or(|cur| n < cur)
-            {
-                g.name = Some(n.to_owned());
+            if smaller(r.name, g.name) {
+                g.name = r.name;
             }
         });
         groups.into_values().collect()
     }
 
+    fn group_row(&self, g: &GroupAgg) -> GroupRow {
+        GroupRow {
+            id: g.id,
+            owner: self.strings.get(g.owner).to_owned(),
+            namespace: self.opt(g.namespace).map(str::to_owned),
+            name: self.opt(g.name).map(str::to_owned),
+            version_count: g.version_count,
+            created_min: g.created_min,
+            updated_max: g.updated_max,
+        }
+    }
+
     /// A page of groups of the images `access` admits and the filters select.
     pub fn list_groups(&self, access: &AccessScope, q: &GroupQuery) -> IndexPage<GroupRow> {
-        let mut groups = self.group_rows(|f| self.for_each_selected(access, &q.filters, f));
+        let mut groups = self.group_aggs(|f| self.for_each_selected(access, &q.filters, f));
         let sort = q.effective_sort();
         let last = sort.last().map_or(SortDir::Desc, |s| s.1);
-        groups.sort_unstable_by(|a, b| {
+        let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let cmp = |a: &GroupAgg, b: &GroupAgg| {
             for &(key, dir) in &sort {
                 let o = match key {
                     GroupSortKey::CreatedAt => a.created_min.cmp(&b.created_min),
                     GroupSortKey::UpdatedAt => a.updated_max.cmp(&b.updated_max),
-                    GroupSortKey::Name => a.name.cmp(&b.name),
+                    GroupSortKey::Name => self.opt(a.name).cmp(&self.opt(b.name)),
                     GroupSortKey::VersionCount => a.version_count.cmp(&b.version_count),
                 };
                 if o != Ordering::Equal {
@@ -798,18 +842,16 @@ impl Index {
                 }
             }
             directed(a.id.cmp(&b.id), last)
-        });
+        };
         let total = groups.len() as u64;
-        let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
-        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
         let has_more = groups.len() > offset.saturating_add(limit);
-        let items = groups.into_iter().skip(offset).take(limit).collect();
+        let items = page_of(&mut groups, offset, limit, cmp).iter().map(|g| self.group_row(g)).collect();
         IndexPage { items, total, has_more }
     }
 
     /// One group over the images `access` admits.
     pub fn get_group(&self, access: &AccessScope, id: GroupId) -> Option<GroupRow> {
-        self.group_rows(|f| {
+        self.group_aggs(|f| {
             for r in self.groups.get(&id).into_iter().flatten().filter_map(|&s| self.row(s)) {
                 if self.admits(access, r) {
                     f(r);
@@ -817,6 +859,7 @@ impl Index {
             }
         })
         .pop()
+        .map(|g| self.group_row(&g))
     }
 }
 
