@@ -159,14 +159,21 @@ fn where_parts(access: &AccessScope, filters: &[Filter]) -> Vec<Condition> {
     parts.into_iter().map(|part| filters.iter().fold(part, |c, f| c.add(filter_cond(f)))).collect()
 }
 
-/// `SELECT <columns> FROM images WHERE <part>` for each part, as one `UNION ALL` derived
-/// table named `v` (a part is wrapped so that its own ORDER BY/LIMIT stay its own).
-/// `shape` finishes each part's select (ordering, limit).
-fn union_of_parts(
-    parts: Vec<Condition>,
+/// The rows a list is made of, as a select without columns for the caller to finish:
+/// `FROM images WHERE <part>` for a single part; otherwise each part's
+/// `SELECT <columns> FROM images WHERE <part>`, finished by `shape` (its own ordering and
+/// limit) and wrapped so that they stay its own, merged with `UNION ALL` into a derived
+/// table `v`.
+fn parts_source(
+    mut parts: Vec<Condition>,
     columns: &[&'static str],
     shape: impl Fn(&mut SelectStatement),
 ) -> SelectStatement {
+    if parts.len() == 1 {
+        let mut stmt = Query::select();
+        stmt.from(IMAGES).cond_where(parts.remove(0));
+        return stmt;
+    }
     let mut selects = parts.into_iter().enumerate().map(|(n, cond)| {
         let mut part = Query::select();
         part.columns(columns.iter().copied()).from(IMAGES).cond_where(cond);
@@ -318,17 +325,7 @@ pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>)
         imagehub_catalog::PageRequest::After { .. } => 0,
     };
     let window = q.page.limit() + 1;
-    if parts.len() == 1 {
-        let mut stmt = Query::select();
-        stmt.columns(IMAGE_COLUMNS.iter().copied()).from(IMAGES).cond_where(parts.remove(0));
-        order_images(&mut stmt, &sort);
-        stmt.limit(window);
-        if offset > 0 {
-            stmt.offset(offset);
-        }
-        return stmt;
-    }
-    let mut stmt = union_of_parts(parts, IMAGE_COLUMNS, |part| {
+    let mut stmt = parts_source(parts, IMAGE_COLUMNS, |part| {
         order_images(part, &sort);
         part.limit(offset.saturating_add(window));
     });
@@ -343,14 +340,7 @@ pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>)
 
 /// `SELECT COUNT(*)` of a list: over the one part, or over the union of the parts.
 pub fn count_images(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
-    let mut parts = where_parts(access, filters);
-    let mut stmt = if parts.len() == 1 {
-        let mut stmt = Query::select();
-        stmt.from(IMAGES).cond_where(parts.remove(0));
-        stmt
-    } else {
-        union_of_parts(parts, &["id"], |_| {})
-    };
+    let mut stmt = parts_source(where_parts(access, filters), &["id"], |_| {});
     stmt.expr(Func::count(Expr::col("id")));
     stmt
 }
@@ -400,14 +390,7 @@ const GROUP_SOURCE_COLUMNS: &[&str] = &["id", "group_id", "owner", "namespace", 
 /// The admitted, selected images a group list is computed from: `images` itself for one
 /// access part, the union of the parts' rows otherwise.
 fn group_source(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
-    let mut parts = where_parts(access, filters);
-    if parts.len() == 1 {
-        let mut stmt = Query::select();
-        stmt.from(IMAGES).cond_where(parts.remove(0));
-        stmt
-    } else {
-        union_of_parts(parts, GROUP_SOURCE_COLUMNS, |_| {})
-    }
+    parts_source(where_parts(access, filters), GROUP_SOURCE_COLUMNS, |_| {})
 }
 
 /// One row per group of admitted, selected images:
