@@ -474,8 +474,9 @@ impl Index {
         self.rows.get(slot as usize).and_then(Option::as_ref)
     }
 
-    /// Calls `f` with every row `access` admits, each once, in no order.
-    fn for_each_admitted<'a>(&'a self, access: &AccessScope, mut f: impl FnMut(&'a Row)) {
+    /// Calls `f` with every row `access` admits, each once, in no order; without the
+    /// public part of a project's view when `public` is false.
+    fn for_each_admitted<'a>(&'a self, access: &AccessScope, public: bool, mut f: impl FnMut(&'a Row)) {
         if access.admin {
             for r in self.rows.iter().flatten() {
                 if self.admits(access, r) {
@@ -489,7 +490,9 @@ impl Index {
         if let Some(v) = viewer {
             self.owned.get(&v).into_iter().flat_map(rows).for_each(&mut f);
         }
-        rows(&self.public).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
+        if public {
+            rows(&self.public).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
+        }
         if access.community {
             rows(&self.community).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
         }
@@ -503,14 +506,21 @@ impl Index {
         }
     }
 
+    /// The filters compiled; `None` when one of them can match nothing.
+    fn compile_all(&self, filters: &[Filter]) -> Option<Vec<Test>> {
+        let tests: Vec<Test> = filters.iter().map(|t| compile(&self.strings, t)).collect();
+        (!tests.iter().any(|t| matches!(t, Test::Never))).then_some(tests)
+    }
+
+    fn passes_all(&self, r: &Row, tests: &[Test]) -> bool {
+        tests.iter().all(|t| self.passes(r, t))
+    }
+
     /// Calls `f` with every row `access` admits that passes every filter.
     fn for_each_selected<'a>(&'a self, access: &AccessScope, filters: &[Filter], mut f: impl FnMut(&'a Row)) {
-        let tests: Vec<Test> = filters.iter().map(|t| compile(&self.strings, t)).collect();
-        if tests.iter().any(|t| matches!(t, Test::Never)) {
-            return;
-        }
-        self.for_each_admitted(access, |r| {
-            if tests.iter().all(|t| self.passes(r, t)) {
+        let Some(tests) = self.compile_all(filters) else { return };
+        self.for_each_admitted(access, true, |r| {
+            if self.passes_all(r, &tests) {
                 f(r);
             }
         });
@@ -530,8 +540,8 @@ impl Index {
 
     /// [`AccessScope::admits`] on a row.
     fn admits(&self, access: &AccessScope, r: &Row) -> bool {
-        let owner = self.strings.get(r.owner);
-        if owner == access.viewer.as_str() {
+        let viewer = self.strings.find(access.viewer.as_str());
+        if Some(r.owner) == viewer {
             return true;
         }
         if r.visibility == Visibility::Community {
@@ -542,9 +552,7 @@ impl Index {
         }
         match r.visibility {
             Visibility::Public => true,
-            Visibility::Shared => {
-                self.strings.ids.get(access.viewer.as_str()).is_some_and(|&v| self.shared_admits(access, r, v))
-            }
+            Visibility::Shared => viewer.is_some_and(|v| self.shared_admits(access, r, v)),
             Visibility::Private | Visibility::Community => false,
         }
     }
@@ -662,43 +670,19 @@ impl Index {
     /// only until the window is full, and counted once per filter set until the next
     /// change (minus the caller's own public images, which the own part counted).
     fn list_newest_first(&self, access: &AccessScope, filters: &[Filter], window: usize) -> (Vec<&Row>, u64) {
-        let tests: Vec<Test> = filters.iter().map(|t| compile(&self.strings, t)).collect();
-        if tests.iter().any(|t| matches!(t, Test::Never)) {
-            return (Vec::new(), 0);
-        }
+        let Some(tests) = self.compile_all(filters) else { return (Vec::new(), 0) };
         let newest = [(SortKey::CreatedAt, SortDir::Desc)];
         let cmp = |a: &Row, b: &Row| self.order(a, b, &newest);
-        let passes = |r: &Row| tests.iter().all(|t| self.passes(r, t));
+        let passes = |r: &Row| self.passes_all(r, &tests);
         let viewer = self.strings.find(access.viewer.as_str());
-        let rows = |set: &'_ SlotSet| set.iter().filter_map(|&s| self.row(s)).collect::<Vec<&Row>>();
         let (mut kept, mut total, mut own_public) = (Vec::with_capacity(window + 1), 0u64, 0u64);
-        let mut others: Vec<&Row> = Vec::new();
-        if let Some(v) = viewer {
-            for r in self.owned.get(&v).map(rows).unwrap_or_default() {
-                if passes(r) {
-                    total += 1;
-                    own_public += u64::from(r.visibility == Visibility::Public);
-                    Self::offer(&mut kept, r, window, cmp);
-                }
-            }
-            others.extend(
-                self.member_of
-                    .get(&v)
-                    .map(rows)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|r| r.owner != v && self.shared_admits(access, r, v)),
-            );
-        }
-        if access.community {
-            others.extend(rows(&self.community).into_iter().filter(|r| Some(r.owner) != viewer));
-        }
-        for r in others {
+        self.for_each_admitted(access, false, |r| {
             if passes(r) {
                 total += 1;
+                own_public += u64::from(r.visibility == Visibility::Public && Some(r.owner) == viewer);
                 Self::offer(&mut kept, r, window, cmp);
             }
-        }
+        });
         let key = format!("{filters:?}");
         let cached = self.public_counts.lock().ok().and_then(|c| c.get(&key).copied());
         let public_all = cached.unwrap_or_else(|| {
