@@ -176,30 +176,61 @@ impl IndexedStore {
         self.stale.store(true, Ordering::Release);
     }
 
-    /// The records of `ids`, in that order (an id deleted meanwhile is left out).
-    async fn records(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
+    /// Values for `ids` from one of the caches (`map`/`map_mut` pick it); the misses are
+    /// read with `fetch` and cached, unless a write was applied meanwhile (the write
+    /// counter moved), whose newer value must not be overwritten.
+    async fn through_cache<K, V, Fut>(
+        &self,
+        ids: &[K],
+        map: fn(&Records) -> &HashMap<K, V>,
+        map_mut: fn(&mut Records) -> &mut HashMap<K, V>,
+        fetch: impl FnOnce(Vec<K>) -> Fut,
+    ) -> Result<HashMap<K, V>>
+    where
+        K: Copy + Eq + std::hash::Hash,
+        V: Clone,
+        Fut: std::future::Future<Output = Result<Vec<(K, V)>>>,
+    {
+        let poisoned = || Error::Internal("record cache lock poisoned".into());
         let (mut found, generation) = {
-            let records = self.records.read().map_err(|_| Error::Internal("record cache lock poisoned".into()))?;
-            let hits: HashMap<ImageId, Arc<Image>> =
-                ids.iter().filter_map(|id| records.map.get(id).map(|r| (*id, r.clone()))).collect();
+            let records = self.records.read().map_err(|_| poisoned())?;
+            let cached = map(&records);
+            let hits: HashMap<K, V> = ids.iter().filter_map(|id| cached.get(id).map(|v| (*id, v.clone()))).collect();
             (hits, records.generation)
         };
-        let missing: Vec<ImageId> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
-        if !missing.is_empty() {
-            let fetched = self.inner.get_images(&missing).await?;
-            let mut records = self.records.write().map_err(|_| Error::Internal("record cache lock poisoned".into()))?;
-            let cache = records.generation == generation && self.usable();
-            if cache && records.map.len() + fetched.len() > RECORD_CACHE {
-                records.map.clear();
-            }
-            for image in fetched {
-                let image = Arc::new(image);
-                if cache {
-                    records.map.insert(image.id, image.clone());
-                }
-                found.insert(image.id, image);
-            }
+        let missing: Vec<K> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
+        if missing.is_empty() {
+            return Ok(found);
         }
+        let fetched = fetch(missing).await?;
+        let mut records = self.records.write().map_err(|_| poisoned())?;
+        let cache = records.generation == generation && self.usable();
+        let cached = map_mut(&mut records);
+        if cache && cached.len() + fetched.len() > RECORD_CACHE {
+            cached.clear();
+        }
+        for (k, v) in fetched {
+            if cache {
+                cached.insert(k, v.clone());
+            }
+            found.insert(k, v);
+        }
+        Ok(found)
+    }
+
+    /// The records of `ids`, in that order (an id deleted meanwhile is left out).
+    async fn records(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
+        let found = self
+            .through_cache(
+                ids,
+                |r| &r.map,
+                |r| &mut r.map,
+                |missing| async move {
+                    let images = self.inner.get_images(&missing).await?;
+                    Ok(images.into_iter().map(|i| (i.id, Arc::new(i))).collect())
+                },
+            )
+            .await?;
         Ok(ids.iter().filter_map(|id| found.get(id)).map(|r| Image::clone(r)).collect())
     }
 
@@ -219,29 +250,20 @@ impl IndexedStore {
 
     /// Group metadata from the cache, or from the store (then cached, as [`Self::records`]).
     async fn metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {
-        let poisoned = || Error::Internal("record cache lock poisoned".into());
-        let (mut found, generation) = {
-            let records = self.records.read().map_err(|_| poisoned())?;
-            let hits: HashMap<GroupId, Option<GroupMeta>> =
-                ids.iter().filter_map(|id| records.metas.get(id).map(|m| (*id, m.clone()))).collect();
-            (hits, records.generation)
-        };
-        let missing: Vec<GroupId> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
-        if !missing.is_empty() {
-            let fetched = self.inner.group_metas(&missing).await?;
-            let mut records = self.records.write().map_err(|_| poisoned())?;
-            let cache = records.generation == generation && self.usable();
-            if cache && records.metas.len() + missing.len() > RECORD_CACHE {
-                records.metas.clear();
-            }
-            for id in missing {
-                let meta = fetched.iter().find(|(g, _)| *g == id).map(|(_, m)| m.clone());
-                if cache {
-                    records.metas.insert(id, meta.clone());
-                }
-                found.insert(id, meta);
-            }
-        }
+        let found = self
+            .through_cache(
+                ids,
+                |r| &r.metas,
+                |r| &mut r.metas,
+                |missing| async move {
+                    let stored = self.inner.group_metas(&missing).await?;
+                    Ok(missing
+                        .iter()
+                        .map(|id| (*id, stored.iter().find(|(g, _)| g == id).map(|(_, m)| m.clone())))
+                        .collect())
+                },
+            )
+            .await?;
         Ok(ids.iter().filter_map(|id| found.get(id).cloned().flatten().map(|m| (*id, m))).collect())
     }
 
@@ -298,7 +320,10 @@ impl Store for IndexedStore {
     }
 
     async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
-        self.inner.get_images(ids).await
+        if !self.usable() {
+            return self.inner.get_images(ids).await;
+        }
+        self.records(ids).await
     }
 
     async fn update_image(&self, image: &Image) -> Result<()> {
