@@ -183,7 +183,7 @@ fn run(
             format!("sqlite://{}", dir.join("imagehub.db").display())
         }
     };
-    let sqlite_path = url.strip_prefix("sqlite://").map(PathBuf::from);
+    let sqlite_path = imagehub_store::sqlite_path(&url).map(PathBuf::from);
     let (store, explain): (Arc<dyn Store>, Arc<dyn Explain>) = rt.block_on(async {
         Ok::<_, anyhow::Error>(match &sqlite_path {
             Some(p) => {

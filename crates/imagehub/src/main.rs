@@ -97,7 +97,7 @@ fn main() -> anyhow::Result<()> {
 /// index on SQLite; the one-shot commands open the database without building it.
 async fn open_catalog(config: &Config, serving: bool) -> anyhow::Result<Catalog> {
     let db = &config.database;
-    if let Some(path) = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:"))
+    if let Some(path) = imagehub_store::sqlite_path(db)
         && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;

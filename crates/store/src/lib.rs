@@ -27,13 +27,18 @@ pub use postgres::PostgresStore;
 pub use sql::{Explain, Explained, SqlStore};
 pub use sqlite::SqliteStore;
 
+/// The file a `sqlite://PATH` / `sqlite:PATH` URL names; `None` for other URLs.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))
+}
+
 /// Opens the store a database URL names: `postgres://…` / `postgresql://…`, or
 /// `sqlite://PATH` / `sqlite:PATH` (created if missing).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(PostgresStore::connect(url).await?));
     }
-    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(path) = sqlite_path(url) else {
         return Err(Error::invalid(format!(
             "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
         )));
@@ -49,7 +54,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 /// index, so a server holds an exclusive lock on `<file>.serve-lock` while it runs; a
 /// second one is refused with a clear error.
 pub async fn open_for_serving(url: &str) -> Result<Arc<dyn Store>> {
-    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(path) = sqlite_path(url) else {
         return open(url).await;
     };
     let lock_path = format!("{path}.serve-lock");
