@@ -398,7 +398,13 @@ fn group_source(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
 pub fn list_groups(access: &AccessScope, q: &GroupQuery) -> SelectStatement {
     let mut stmt = group_rows(group_source(access, &q.filters));
     for (key, dir) in q.effective_sort() {
-        stmt.order_by_expr(group_sort_expr(key), order(dir));
+        if key == GroupSortKey::Name {
+            // An unnamed group sorts first ascending on every backend, as images do.
+            let nulls = if dir == SortDir::Asc { NullOrdering::First } else { NullOrdering::Last };
+            stmt.order_by_expr_with_nulls(group_sort_expr(key), order(dir), nulls);
+        } else {
+            stmt.order_by_expr(group_sort_expr(key), order(dir));
+        }
     }
     let last_dir = q.effective_sort().last().map_or(SortDir::Desc, |s| s.1);
     stmt.order_by("group_id", order(last_dir));
