@@ -64,6 +64,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every member of an image, oldest first.
     async fn list_members(&self, image: ImageId) -> Result<Vec<Member>>;
 
+    /// Every member of each of `images` (to follow writes in an index), in no particular order.
+    async fn members_of(&self, images: &[ImageId]) -> Result<Vec<Member>>;
+
     /// Every membership of every image (to build an index).
     async fn all_members(&self) -> Result<Vec<Member>>;
 

@@ -25,6 +25,9 @@ pub trait Dialect: Database {
     const EXPLAIN: &'static str;
     /// Run (in the explaining transaction) before `EXPLAIN`.
     const EXPLAIN_SETUP: Option<&'static str>;
+    /// Whether writes are recorded in the change feed ([`crate::feed`]): where several
+    /// nodes share the database and each keeps a read index.
+    const CHANGE_FEED: bool;
 
     /// SQL text and values of a statement, in this backend's syntax.
     fn build<S: QueryStatementWriter>(stmt: &S) -> (String, Values);
@@ -81,6 +84,8 @@ impl Dialect for Sqlite {
     const OPTIMIZE: &'static str = "PRAGMA optimize=0x10002";
     const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN";
     const EXPLAIN_SETUP: Option<&'static str> = None;
+    // One server owns a SQLite file (see `open_for_serving`): it needs no feed.
+    const CHANGE_FEED: bool = false;
 
     fn build<S: QueryStatementWriter>(stmt: &S) -> (String, Values) {
         stmt.build(SqliteQueryBuilder)
@@ -117,6 +122,7 @@ impl Dialect for Postgres {
     // Small test tables make a sequential scan the cheapest plan whatever the indexes;
     // with it priced out, a `Seq Scan` in the plan means no index can answer the query.
     const EXPLAIN_SETUP: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
+    const CHANGE_FEED: bool = true;
 
     fn build<S: QueryStatementWriter>(stmt: &S) -> (String, Values) {
         stmt.build(PostgresQueryBuilder)

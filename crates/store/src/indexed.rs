@@ -2,16 +2,24 @@
 //! in-memory [`Index`] while every write, and every read of whole records, goes to the
 //! store underneath, which stays the source of truth.
 //!
-//! Freshness: every write through this store re-reads the images it touched from the
-//! underlying store after its commit and puts them into the index before it returns, so
-//! a write that answered 2xx is visible to the next read. Re-reads are serialized, so the
-//! index converges on the last committed state whatever order concurrent writes finish
-//! in. The index only sees writes made through this process: it is used where one
-//! process owns the database (SQLite). If a re-read fails, the index is marked stale and
-//! queries go to the store until the process restarts (which rebuilds the index).
+//! Freshness, in one of two ways ([`Follow`]):
+//!
+//! - where one process owns the database (SQLite), every write through this store
+//!   re-reads the images it touched after its commit and puts them into the index before
+//!   it returns. Re-reads are serialized, so the index converges on the last committed
+//!   state whatever order concurrent writes finish in. If a re-read fails, the index is
+//!   marked stale and queries go to the store until the process restarts (which rebuilds
+//!   the index);
+//! - where several nodes share the database (PostgreSQL), the index follows the change
+//!   feed ([`crate::feed`]): before each read it asks the feed's version (one single-row
+//!   query, shared by the reads that arrive while it runs) and applies what it misses;
+//!   each write through this node does the same after its commit. If the feed cannot be
+//!   read, that request is answered by the database and the next one tries again.
+//!
+//! Either way a write that answered 2xx is visible to the next read.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -20,6 +28,7 @@ use imagehub_catalog::{
     Member, Millis, Page, PageRequest, ProjectId, Result, SortDir, SortKey, Store, TokenRecord,
 };
 
+use crate::feed::ChangeFeed;
 use crate::index::{GroupRow, Index};
 
 /// How many records a start-up scan reads per query.
@@ -45,8 +54,28 @@ struct Records {
     generation: u64,
 }
 
+/// How the index learns of writes.
+enum Follow {
+    /// This process owns the database: each write re-reads what it touched.
+    Own,
+    /// Nodes share the database: the change feed is read before each read and after each write.
+    Feed(FeedState),
+}
+
+struct FeedState {
+    feed: Arc<dyn ChangeFeed>,
+    /// The feed version whose changes the index holds.
+    seen: AtomicI64,
+    /// Serializes catch-ups. A read needs one that started after the read arrived;
+    /// `started`/`done` number them, so that one catch-up serves every read waiting on it.
+    check: tokio::sync::Mutex<()>,
+    started: AtomicU64,
+    done: AtomicU64,
+}
+
 pub struct IndexedStore {
     inner: Arc<dyn Store>,
+    follow: Follow,
     index: RwLock<Index>,
     records: RwLock<Records>,
     refresh: tokio::sync::Mutex<()>,
@@ -56,8 +85,39 @@ pub struct IndexedStore {
 }
 
 impl IndexedStore {
-    /// Builds the index from every image and membership in `inner`.
+    /// Builds the index from every image and membership in `inner`, for a process that
+    /// owns the database (every write goes through this store).
     pub async fn build(inner: Arc<dyn Store>) -> Result<Self> {
+        let index = Self::scan(inner.as_ref()).await?;
+        Ok(Self {
+            inner,
+            follow: Follow::Own,
+            index: RwLock::new(index),
+            records: RwLock::default(),
+            refresh: tokio::sync::Mutex::new(()),
+            stale: AtomicBool::new(false),
+            _lock: None,
+        })
+    }
+
+    /// Builds the index from `inner` for a node among several on one database: it then
+    /// follows `feed`, the change feed of that database.
+    pub async fn following(inner: Arc<dyn Store>, feed: Arc<dyn ChangeFeed>) -> Result<Self> {
+        // Changes committed while the scan runs are applied again by the first catch-up.
+        let seen = feed.version().await?;
+        let mut store = Self::build(inner).await?;
+        store.follow = Follow::Feed(FeedState {
+            feed,
+            seen: AtomicI64::new(seen),
+            check: tokio::sync::Mutex::new(()),
+            started: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+        });
+        Ok(store)
+    }
+
+    /// Every image and membership of `inner`, indexed.
+    async fn scan(inner: &dyn Store) -> Result<Index> {
         let mut index = Index::default();
         let members = inner.all_members().await?;
         let mut by_image: HashMap<ImageId, Vec<Member>> = HashMap::new();
@@ -83,14 +143,7 @@ impl IndexedStore {
             }
         }
         index.compact();
-        Ok(Self {
-            inner,
-            index: RwLock::new(index),
-            records: RwLock::default(),
-            refresh: tokio::sync::Mutex::new(()),
-            stale: AtomicBool::new(false),
-            _lock: None,
-        })
+        Ok(index)
     }
 
     /// Keeps `lock` held until this store is dropped.
@@ -113,48 +166,127 @@ impl IndexedStore {
         Ok(f(&guard))
     }
 
+    /// Whether the index may answer a read now: it is not stale and, on a following
+    /// node, it has caught up with the feed (if the feed cannot be read, the database
+    /// answers).
+    async fn ready(&self) -> bool {
+        if !self.usable() {
+            return false;
+        }
+        match self.catch_up().await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e.log_detail(), "read index could not catch up with the change feed; the database answers");
+                false
+            }
+        }
+    }
+
+    /// On a following node: applies every change of the feed committed before this call
+    /// (nothing to do for a store that owns its database). Reads that arrive while a
+    /// catch-up runs wait for the next one, which serves them all.
+    pub async fn catch_up(&self) -> Result<()> {
+        let Follow::Feed(f) = &self.follow else { return Ok(()) };
+        let needed = f.started.load(Ordering::SeqCst) + 1;
+        let _check = f.check.lock().await;
+        if f.done.load(Ordering::SeqCst) >= needed {
+            return Ok(());
+        }
+        let this = f.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let from = f.seen.load(Ordering::SeqCst);
+        if f.feed.version().await? > from {
+            let _serial = self.refresh.lock().await;
+            match f.feed.since(from).await? {
+                Some(changes) => {
+                    self.apply(&changes.images).await?;
+                    self.forget(&changes.groups)?;
+                    f.seen.store(changes.version, Ordering::SeqCst);
+                }
+                None => {
+                    tracing::info!(from, "read index fell behind the kept changes; rebuilding it");
+                    let version = f.feed.version().await?;
+                    let index = Self::scan(self.inner.as_ref()).await?;
+                    let (mut current, mut records) = self.locks()?;
+                    *current = index;
+                    *records = Records { generation: records.generation + 1, ..Records::default() };
+                    f.seen.store(version, Ordering::SeqCst);
+                }
+            }
+        }
+        f.done.store(this, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// After a write through this store: re-read what it touched (a store that owns its
+    /// database) or catch up with the feed (a following node).
+    async fn follow_write(&self, images: &[ImageId], groups: &[GroupId]) {
+        match &self.follow {
+            Follow::Own => {
+                if !groups.is_empty() {
+                    self.forget_metas(groups).await;
+                }
+                self.refresh(images).await;
+            }
+            Follow::Feed(_) => {
+                if let Err(e) = self.catch_up().await {
+                    tracing::warn!(error = %e.log_detail(), "read index could not catch up after a write; the next read tries again");
+                }
+            }
+        }
+    }
+
+    fn locks(&self) -> Result<(std::sync::RwLockWriteGuard<'_, Index>, std::sync::RwLockWriteGuard<'_, Records>)> {
+        let poisoned = || Error::Internal("read index lock poisoned".into());
+        Ok((self.index.write().map_err(|_| poisoned())?, self.records.write().map_err(|_| poisoned())?))
+    }
+
     /// Re-reads `ids` from the store and puts their current state into the index.
     async fn refresh(&self, ids: &[ImageId]) {
         if ids.is_empty() {
             return;
         }
         let _serial = self.refresh.lock().await;
-        self.apply(ids).await;
+        self.apply_or_give_up(ids).await;
     }
 
-    /// [`Self::refresh`] for a caller that holds the `refresh` lock. A failed re-read is
-    /// retried twice before the index is given up (marked stale).
-    async fn apply(&self, ids: &[ImageId]) {
-        let mut found = self.current(ids).await;
+    /// [`Self::apply`], retried twice before the index is given up (marked stale).
+    async fn apply_or_give_up(&self, ids: &[ImageId]) {
+        let mut applied = self.apply(ids).await;
         for _ in 0..2 {
-            if found.is_ok() {
+            if applied.is_ok() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            found = self.current(ids).await;
+            applied = self.apply(ids).await;
         }
-        match found {
-            Ok(found) => match (self.index.write(), self.records.write()) {
-                (Ok(mut index), Ok(mut records)) => {
-                    records.generation += 1;
-                    if records.map.len() + found.len() > RECORD_CACHE {
-                        records.map.clear();
-                    }
-                    for id in ids {
-                        index.remove(*id);
-                        records.map.remove(id);
-                    }
-                    for (image, members) in found {
-                        index.put(&image, &members);
-                        if records.map.len() < RECORD_CACHE {
-                            records.map.insert(image.id, Arc::new(image));
-                        }
-                    }
-                }
-                _ => self.mark_stale("lock poisoned"),
-            },
-            Err(e) => self.mark_stale(&e.log_detail()),
+        if let Err(e) = applied {
+            self.mark_stale(&e.log_detail());
         }
+    }
+
+    /// Puts the current state of `ids` into the index and the record cache; the caller
+    /// holds the `refresh` lock. On an error nothing has changed.
+    async fn apply(&self, ids: &[ImageId]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let found = self.current(ids).await?;
+        let (mut index, mut records) = self.locks()?;
+        records.generation += 1;
+        if records.map.len() + found.len() > RECORD_CACHE {
+            records.map.clear();
+        }
+        for id in ids {
+            index.remove(*id);
+            records.map.remove(id);
+        }
+        for (image, members) in found {
+            index.put(&image, &members);
+            if records.map.len() < RECORD_CACHE {
+                records.map.insert(image.id, Arc::new(image));
+            }
+        }
+        Ok(())
     }
 
     /// The write counter of the caches, read together with an index answer.
@@ -163,12 +295,19 @@ impl IndexedStore {
     }
 
     async fn current(&self, ids: &[ImageId]) -> Result<Vec<(Image, Vec<Member>)>> {
-        let mut out = Vec::new();
-        for image in self.inner.get_images(ids).await? {
-            let members = self.inner.list_members(image.id).await?;
-            out.push((image, members));
+        let images = self.inner.get_images(ids).await?;
+        let mut members: HashMap<ImageId, Vec<Member>> = HashMap::new();
+        for m in self.inner.members_of(ids).await? {
+            members.entry(m.image_id).or_default().push(m);
         }
-        Ok(out)
+        Ok(images
+            .into_iter()
+            .map(|image| {
+                let mut of = members.remove(&image.id).unwrap_or_default();
+                of.sort_by(|a, b| (a.created_at, &a.member).cmp(&(b.created_at, &b.member)));
+                (image, of)
+            })
+            .collect())
     }
 
     fn mark_stale(&self, why: &str) {
@@ -237,15 +376,22 @@ impl IndexedStore {
     /// Forgets the cached metadata of `groups` after a write that may have changed it.
     async fn forget_metas(&self, groups: &[GroupId]) {
         let _serial = self.refresh.lock().await;
-        match self.records.write() {
-            Ok(mut records) => {
-                records.generation += 1;
-                for g in groups {
-                    records.metas.remove(g);
-                }
-            }
-            Err(_) => self.mark_stale("lock poisoned"),
+        if self.forget(groups).is_err() {
+            self.mark_stale("lock poisoned");
         }
+    }
+
+    /// [`Self::forget_metas`] for a caller that holds the `refresh` lock.
+    fn forget(&self, groups: &[GroupId]) -> Result<()> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let mut records = self.records.write().map_err(|_| Error::Internal("record cache lock poisoned".into()))?;
+        records.generation += 1;
+        for g in groups {
+            records.metas.remove(g);
+        }
+        Ok(())
     }
 
     /// Group metadata from the cache, or from the store (then cached, as [`Self::records`]).
@@ -292,35 +438,33 @@ impl IndexedStore {
 impl Store for IndexedStore {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
         let r = self.inner.insert_image(image, group_read_me).await;
-        if group_read_me.is_some() {
-            self.forget_metas(&[image.group_id()]).await;
-        }
-        self.refresh(&[image.id]).await;
+        let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
+        self.follow_write(&[image.id], &groups).await;
         r
     }
 
     async fn insert_images(&self, images: &[Image]) -> Result<()> {
         let r = self.inner.insert_images(images).await;
         let ids: Vec<ImageId> = images.iter().map(|i| i.id).collect();
-        self.refresh(&ids).await;
+        self.follow_write(&ids, &[]).await;
         r
     }
 
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {
         let r = self.inner.insert_image_if_absent(image).await;
-        self.refresh(&[image.id]).await;
+        self.follow_write(&[image.id], &[]).await;
         r
     }
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>> {
-        if !self.usable() {
+        if !self.ready().await {
             return self.inner.get_image(id).await;
         }
         Ok(self.records(&[id]).await?.pop())
     }
 
     async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
-        if !self.usable() {
+        if !self.ready().await {
             return self.inner.get_images(ids).await;
         }
         self.records(ids).await
@@ -328,13 +472,13 @@ impl Store for IndexedStore {
 
     async fn update_image(&self, image: &Image) -> Result<()> {
         let r = self.inner.update_image(image).await;
-        self.refresh(&[image.id]).await;
+        self.follow_write(&[image.id], &[]).await;
         r
     }
 
     async fn add_member(&self, member: &Member) -> Result<()> {
         let r = self.inner.add_member(member).await;
-        self.refresh(&[member.image_id]).await;
+        self.follow_write(&[member.image_id], &[]).await;
         r
     }
 
@@ -346,30 +490,34 @@ impl Store for IndexedStore {
         self.inner.list_members(image).await
     }
 
+    async fn members_of(&self, images: &[ImageId]) -> Result<Vec<Member>> {
+        self.inner.members_of(images).await
+    }
+
     async fn all_members(&self) -> Result<Vec<Member>> {
         self.inner.all_members().await
     }
 
     async fn update_member(&self, member: &Member) -> Result<()> {
         let r = self.inner.update_member(member).await;
-        self.refresh(&[member.image_id]).await;
+        self.follow_write(&[member.image_id], &[]).await;
         r
     }
 
     async fn delete_member(&self, image: ImageId, project: &ProjectId) -> Result<bool> {
         let r = self.inner.delete_member(image, project).await;
-        self.refresh(&[image]).await;
+        self.follow_write(&[image], &[]).await;
         r
     }
 
     async fn delete_image(&self, id: ImageId) -> Result<bool> {
         let r = self.inner.delete_image(id).await;
-        self.refresh(&[id]).await;
+        self.follow_write(&[id], &[]).await;
         r
     }
 
     async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>> {
-        if !self.usable() {
+        if !self.ready().await {
             return self.inner.list_images(access, query).await;
         }
         for _ in 0..LIST_TRIES {
@@ -401,7 +549,7 @@ impl Store for IndexedStore {
     }
 
     async fn list_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Page<ImageGroup>> {
-        if !self.usable() {
+        if !self.ready().await {
             return self.inner.list_groups(access, query).await;
         }
         let page = self.read_index(|index| index.list_groups(access, query))?;
@@ -409,7 +557,7 @@ impl Store for IndexedStore {
     }
 
     async fn get_group(&self, access: &AccessScope, id: GroupId) -> Result<Option<ImageGroup>> {
-        if !self.usable() {
+        if !self.ready().await {
             return self.inner.get_group(access, id).await;
         }
         let Some(row) = self.read_index(|index| index.get_group(access, id))? else { return Ok(None) };
@@ -417,6 +565,12 @@ impl Store for IndexedStore {
     }
 
     async fn delete_group(&self, id: GroupId) -> Result<u64> {
+        if let Follow::Feed(_) = self.follow {
+            // The feed lists every image the delete took.
+            let r = self.inner.delete_group(id).await;
+            self.follow_write(&[], &[]).await;
+            return r;
+        }
         let mut ids = self.read_index(|index| index.group_members(id))?;
         let r = self.inner.delete_group(id).await;
         self.forget_metas(&[id]).await;
@@ -427,18 +581,18 @@ impl Store for IndexedStore {
         ids.extend(self.read_index(|index| index.group_members(id))?);
         ids.sort_unstable();
         ids.dedup();
-        self.apply(&ids).await;
+        self.apply_or_give_up(&ids).await;
         r
     }
 
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()> {
         let r = self.inner.put_group_meta(id, meta).await;
-        self.forget_metas(&[id]).await;
+        self.follow_write(&[], &[id]).await;
         r
     }
 
     async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {
-        if !self.usable() {
+        if !self.ready().await {
             return self.inner.group_metas(ids).await;
         }
         self.metas(ids).await

@@ -5,6 +5,7 @@
 //! is rendered to SQL in one place ([`render`]) with sea-query.
 
 mod dialect;
+mod feed;
 mod index;
 mod indexed;
 mod migrations;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use imagehub_catalog::{Error, Result, Store};
 
 pub use dialect::Dialect;
+pub use feed::{ChangeFeed, Changes};
 pub use indexed::IndexedStore;
 pub use postgres::PostgresStore;
 pub use sql::{Explain, Explained, SqlStore};
@@ -35,27 +37,37 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
 /// Opens the store a database URL names: `postgres://…` / `postgresql://…`, or
 /// `sqlite://PATH` / `sqlite:PATH` (created if missing).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PostgresStore::connect(url).await?));
+    match sqlite_path(url) {
+        Some(path) => Ok(Arc::new(SqliteStore::open(Path::new(path)).await?)),
+        None => Ok(Arc::new(PostgresStore::connect_url(url).await?)),
     }
-    let Some(path) = sqlite_path(url) else {
-        return Err(Error::invalid(format!(
-            "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
-        )));
-    };
-    Ok(Arc::new(SqliteStore::open(Path::new(path)).await?))
 }
 
-/// The store a server runs on: [`open`], with the read index ([`IndexedStore`]) in front
-/// of SQLite, whose file one server process owns. PostgreSQL is shared by several nodes
-/// and is queried directly.
+/// How often an idle following node catches up with the change feed on its own (reads
+/// and writes catch up anyway; this keeps a quiet node's first read cheap).
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The store a server runs on: [`open`] with the read index ([`IndexedStore`]) in front.
 ///
-/// A second server on the same SQLite file would not see the first one's writes in its
-/// index, so a server holds an exclusive lock on `<file>.serve-lock` while it runs; a
-/// second one is refused with a clear error.
+/// On PostgreSQL, shared by several nodes, the index follows the database's change feed
+/// ([`feed`]). On SQLite the index follows this process's own writes, so one server owns
+/// the file: it holds an exclusive lock on `<file>.serve-lock` while it runs, and a second
+/// one is refused with a clear error.
 pub async fn open_for_serving(url: &str) -> Result<Arc<dyn Store>> {
     let Some(path) = sqlite_path(url) else {
-        return open(url).await;
+        let shared = Arc::new(PostgresStore::connect_url(url).await?);
+        let store = Arc::new(IndexedStore::following(shared.clone(), shared).await?);
+        let node = Arc::downgrade(&store);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(FOLLOW_EVERY).await;
+                let Some(store) = node.upgrade() else { break };
+                if let Err(e) = store.catch_up().await {
+                    tracing::warn!(error = %e.log_detail(), "read index could not follow the change feed");
+                }
+            }
+        });
+        return Ok(store);
     };
     let lock_path = format!("{path}.serve-lock");
     let lock = std::fs::OpenOptions::new()

@@ -17,6 +17,7 @@ pub const SQLITE: &[Migration] = &[
         sql: include_str!("migrations/sqlite/0003_members_tags_properties.sql"),
     },
     Migration { version: 4, name: "access_keys", sql: include_str!("migrations/sqlite/0004_access_keys.sql") },
+    Migration { version: 5, name: "change_feed", sql: include_str!("migrations/sqlite/0005_change_feed.sql") },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -32,6 +33,7 @@ pub const POSTGRES: &[Migration] = &[
         sql: include_str!("migrations/postgres/0003_members_tags_properties.sql"),
     },
     Migration { version: 4, name: "access_keys", sql: include_str!("migrations/postgres/0004_access_keys.sql") },
+    Migration { version: 5, name: "change_feed", sql: include_str!("migrations/postgres/0005_change_feed.sql") },
 ];
 
 /// The table that records applied migrations (the same DDL on every backend).

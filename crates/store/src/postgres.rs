@@ -1,6 +1,6 @@
-//! The multi-node backend: PostgreSQL. Any number of stateless imagehub processes may share
-//! one database; nothing is cached in a process, so a write through one node is visible to
-//! the next read through any other.
+//! The multi-node backend: PostgreSQL. Any number of imagehub processes may share one
+//! database; each keeps its read index current through the change feed ([`crate::feed`]),
+//! so a write through one node is visible to the next read through any other.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,6 +18,16 @@ pub type PostgresStore = SqlStore<Postgres>;
 const POOL_SIZE: u32 = 10;
 
 impl SqlStore<Postgres> {
+    /// [`Self::connect`] for a URL that may not be a PostgreSQL one (refused clearly).
+    pub async fn connect_url(url: &str) -> Result<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(Error::invalid(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+            )));
+        }
+        Self::connect(url).await
+    }
+
     /// Connects to `postgres://…` and applies pending migrations (serialised across nodes
     /// by an advisory lock).
     pub async fn connect(url: &str) -> Result<Self> {

@@ -10,6 +10,7 @@ use sea_query::{Expr, ExprTrait, OnConflict, Query, QueryStatementWriter};
 use sqlx::{ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Transaction, Type};
 
 use crate::dialect::Dialect;
+use crate::feed::Changes;
 use crate::migrations;
 use crate::render;
 use crate::row::{image_from_row, image_values, insert_image};
@@ -100,6 +101,105 @@ where
             Self::exec(&mut *conn, &stmt).await?;
         }
         Ok(())
+    }
+
+    /// Records a write in the change feed ([`crate::feed`]) as the last step of its
+    /// transaction: takes the clock's next version (its row stays locked until the commit)
+    /// and lists what the write touched under it; prunes the changes older than `keep`
+    /// versions, a tenth of `keep` at a time.
+    async fn record(conn: &mut DB::Connection, images: &[ImageId], groups: &[GroupId]) -> Result<()> {
+        if !DB::CHANGE_FEED || (images.is_empty() && groups.is_empty()) {
+            return Ok(());
+        }
+        let rows = Self::rows(
+            &mut *conn,
+            Query::update()
+                .table("change_clock")
+                .value("version", Expr::col("version").add(1))
+                .and_where(Expr::col("id").eq(1))
+                .returning(Query::returning().columns(["version", "kept_from", "keep"])),
+        )
+        .await?;
+        let clock = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        let get = |c: &str| clock.try_get::<i64, _>(c).map_err(DB::map_error);
+        let (version, kept_from, keep) = (get("version")?, get("kept_from")?, get("keep")?);
+        let touched: Vec<(Option<String>, Option<String>)> = images
+            .iter()
+            .map(|i| (Some(i.to_string()), None))
+            .chain(groups.iter().map(|g| (None, Some(g.to_string()))))
+            .collect();
+        for part in touched.chunks(4000) {
+            let mut stmt = Query::insert();
+            stmt.into_table("changes").columns(["version", "image_id", "group_id"]);
+            for (image, group) in part {
+                stmt.values_panic([version.into(), image.clone().into(), group.clone().into()]);
+            }
+            Self::exec(&mut *conn, &stmt).await?;
+        }
+        if version - kept_from >= keep + keep / 10 {
+            let from = version - keep + 1;
+            Self::exec(&mut *conn, Query::delete().from_table("changes").and_where(Expr::col("version").lt(from)))
+                .await?;
+            Self::exec(
+                &mut *conn,
+                Query::update().table("change_clock").value("kept_from", from).and_where(Expr::col("id").eq(1)),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The change feed's version: that of the last committed write.
+    pub(crate) async fn feed_version(&self) -> Result<i64> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let rows = Self::rows(
+            &mut conn,
+            Query::select().column("version").from("change_clock").and_where(Expr::col("id").eq(1)),
+        )
+        .await?;
+        let clock = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        clock.try_get("version").map_err(DB::map_error)
+    }
+
+    /// The changes after version `from` up to the current one, read in one snapshot;
+    /// `None` if some of them are no longer kept.
+    pub(crate) async fn changes_since(&self, from: i64) -> Result<Option<Changes>> {
+        let mut tx = self.read_tx().await?;
+        let rows = Self::rows(
+            &mut tx,
+            Query::select().columns(["version", "kept_from"]).from("change_clock").and_where(Expr::col("id").eq(1)),
+        )
+        .await?;
+        let clock = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        let version: i64 = clock.try_get("version").map_err(DB::map_error)?;
+        let kept_from: i64 = clock.try_get("kept_from").map_err(DB::map_error)?;
+        if from + 1 < kept_from {
+            return Ok(None);
+        }
+        let rows = Self::rows(
+            &mut tx,
+            Query::select()
+                .columns(["image_id", "group_id"])
+                .from("changes")
+                .and_where(Expr::col("version").gt(from))
+                .and_where(Expr::col("version").lte(version)),
+        )
+        .await?;
+        tx.commit().await.map_err(DB::map_error)?;
+        let mut changes = Changes { version, images: Vec::new(), groups: Vec::new() };
+        for r in &rows {
+            if let Some(id) = r.try_get::<Option<String>, _>("image_id").map_err(DB::map_error)? {
+                changes.images.push(ImageId::parse(&id).ok_or_else(|| corrupt("changed image", &id))?);
+            }
+            if let Some(id) = r.try_get::<Option<String>, _>("group_id").map_err(DB::map_error)? {
+                changes.groups.push(GroupId::parse(&id).ok_or_else(|| corrupt("changed group", &id))?);
+            }
+        }
+        changes.images.sort_unstable();
+        changes.images.dedup();
+        changes.groups.sort_unstable();
+        changes.groups.dedup();
+        Ok(Some(changes))
     }
 
     fn access_key_query() -> sea_query::SelectStatement {
@@ -351,6 +451,8 @@ where
             )
             .await?;
         }
+        let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
+        Self::record(&mut tx, &[image.id], &groups).await?;
         tx.commit().await.map_err(DB::map_error)
     }
 
@@ -386,6 +488,7 @@ where
                 Self::exec(&mut tx, &stmt).await?;
             }
         }
+        Self::record(&mut tx, &images.iter().map(|i| i.id).collect::<Vec<_>>(), &[]).await?;
         tx.commit().await.map_err(DB::map_error)?;
         self.optimize().await
     }
@@ -396,6 +499,7 @@ where
         let inserted = Self::exec(&mut tx, &stmt).await? == 1;
         if inserted {
             Self::write_side_tables(&mut tx, image, false).await?;
+            Self::record(&mut tx, &[image.id], &[]).await?;
         }
         tx.commit().await.map_err(DB::map_error)?;
         Ok(inserted)
@@ -417,13 +521,14 @@ where
             return Err(Error::not_found_image(image.id));
         }
         Self::write_side_tables(&mut tx, image, true).await?;
+        Self::record(&mut tx, &[image.id], &[]).await?;
         tx.commit().await.map_err(DB::map_error)
     }
 
     async fn add_member(&self, m: &Member) -> Result<()> {
-        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let mut tx = self.write_tx().await?;
         Self::exec(
-            &mut conn,
+            &mut tx,
             Query::insert()
                 .into_table("image_members")
                 .columns(["image_id", "member", "status", "created_at", "updated_at"])
@@ -436,7 +541,8 @@ where
                 ]),
         )
         .await?;
-        Ok(())
+        Self::record(&mut tx, &[m.image_id], &[]).await?;
+        tx.commit().await.map_err(DB::map_error)
     }
 
     async fn get_member(&self, image: ImageId, project: &ProjectId) -> Result<Option<Member>> {
@@ -464,6 +570,22 @@ where
         rows.iter().map(Self::member_from_row).collect()
     }
 
+    async fn members_of(&self, images: &[ImageId]) -> Result<Vec<Member>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let mut out = Vec::new();
+        for chunk in images.chunks(500) {
+            let rows = Self::rows(
+                &mut conn,
+                Self::member_query().and_where(Expr::col("image_id").is_in(chunk.iter().map(ToString::to_string))),
+            )
+            .await?;
+            for r in &rows {
+                out.push(Self::member_from_row(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     async fn all_members(&self) -> Result<Vec<Member>> {
         let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
         let rows = Self::rows(
@@ -478,9 +600,9 @@ where
     }
 
     async fn update_member(&self, m: &Member) -> Result<()> {
-        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let mut tx = self.write_tx().await?;
         let n = Self::exec(
-            &mut conn,
+            &mut tx,
             Query::update()
                 .table("image_members")
                 .values([("status", Expr::val(m.status.as_str())), ("updated_at", Expr::val(m.updated_at.0))])
@@ -491,19 +613,24 @@ where
         if n == 0 {
             return Err(Error::NotFound(format!("{} is not a member of image {}", m.member, m.image_id)));
         }
-        Ok(())
+        Self::record(&mut tx, &[m.image_id], &[]).await?;
+        tx.commit().await.map_err(DB::map_error)
     }
 
     async fn delete_member(&self, image: ImageId, project: &ProjectId) -> Result<bool> {
-        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let mut tx = self.write_tx().await?;
         let n = Self::exec(
-            &mut conn,
+            &mut tx,
             Query::delete()
                 .from_table("image_members")
                 .and_where(Expr::col("image_id").eq(image.to_string()))
                 .and_where(Expr::col("member").eq(project.as_str())),
         )
         .await?;
+        if n > 0 {
+            Self::record(&mut tx, &[image], &[]).await?;
+        }
+        tx.commit().await.map_err(DB::map_error)?;
         Ok(n > 0)
     }
 
@@ -540,12 +667,16 @@ where
     }
 
     async fn delete_image(&self, id: ImageId) -> Result<bool> {
-        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let mut tx = self.write_tx().await?;
         let n = Self::exec(
-            &mut conn,
+            &mut tx,
             Query::delete().from_table(render::IMAGES).and_where(Expr::col("id").eq(id.to_string())),
         )
         .await?;
+        if n > 0 {
+            Self::record(&mut tx, &[id], &[]).await?;
+        }
+        tx.commit().await.map_err(DB::map_error)?;
         Ok(n > 0)
     }
 
@@ -589,25 +720,36 @@ where
 
     async fn delete_group(&self, id: GroupId) -> Result<u64> {
         let mut tx = self.write_tx().await?;
-        let n = Self::exec(
+        let deleted = Self::rows(
             &mut tx,
-            Query::delete().from_table(render::IMAGES).and_where(Expr::col("group_id").eq(id.to_string())),
+            Query::delete()
+                .from_table(render::IMAGES)
+                .and_where(Expr::col("group_id").eq(id.to_string()))
+                .returning_col("id"),
         )
         .await?;
+        let deleted = deleted
+            .iter()
+            .map(|r| {
+                let image: String = r.try_get("id").map_err(DB::map_error)?;
+                ImageId::parse(&image).ok_or_else(|| corrupt("image id", &image))
+            })
+            .collect::<Result<Vec<_>>>()?;
         Self::exec(
             &mut tx,
             Query::delete().from_table("image_groups").and_where(Expr::col("group_id").eq(id.to_string())),
         )
         .await?;
+        Self::record(&mut tx, &deleted, &[id]).await?;
         tx.commit().await.map_err(DB::map_error)?;
-        Ok(n)
+        Ok(deleted.len() as u64)
     }
 
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()> {
         let kv = serde_json::to_string(&meta.kv_tags).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut conn = self.writer.acquire().await.map_err(DB::map_error)?;
+        let mut tx = self.write_tx().await?;
         Self::exec(
-            &mut conn,
+            &mut tx,
             Query::insert()
                 .into_table("image_groups")
                 .columns(["group_id", "read_me", "kv_tags", "updated_at"])
@@ -617,7 +759,8 @@ where
                 ),
         )
         .await?;
-        Ok(())
+        Self::record(&mut tx, &[], &[id]).await?;
+        tx.commit().await.map_err(DB::map_error)
     }
 
     async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {

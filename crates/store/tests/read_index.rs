@@ -1,7 +1,8 @@
 //! The read index (`IndexedStore`): the whole store contract, and a randomized sequence of
 //! registers, updates, deletes, shares and group deletes after which every list, count,
 //! keyset page and group answer equals the one the SQL store computes, before and after a
-//! rebuild (a restart).
+//! rebuild (a restart). On SQLite the index follows its own writes; on PostgreSQL two
+//! nodes follow the change feed, and the one that did not write must answer the same.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +15,8 @@ use imagehub_catalog::{
     AccessScope, ContainerFormat, Filter, GroupMeta, GroupQuery, GroupSortKey, Image, ImageKind, ImageQuery, Member,
     MemberStatus, Millis, PageRequest, SortDir, Status, Store, Visibility,
 };
-use imagehub_store::{IndexedStore, SqliteStore};
+use imagehub_store::testing::PgDatabase;
+use imagehub_store::{IndexedStore, PostgresStore, SqliteStore};
 
 async fn fresh(_test: &str) -> Option<(DynStore, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
@@ -23,6 +25,24 @@ async fn fresh(_test: &str) -> Option<(DynStore, tempfile::TempDir)> {
 }
 
 contract_suite!(fresh);
+
+/// A node on `url` whose index follows the change feed (as `imagehub serve` on PostgreSQL).
+async fn node(url: &str) -> Arc<IndexedStore> {
+    let pg = Arc::new(PostgresStore::connect(url).await.unwrap());
+    Arc::new(IndexedStore::following(pg.clone(), pg).await.unwrap())
+}
+
+mod following {
+    use super::*;
+
+    async fn fresh(test: &str) -> Option<(DynStore, PgDatabase)> {
+        let db = PgDatabase::create(test).await?;
+        let store: DynStore = node(&db.url).await;
+        Some((store, db))
+    }
+
+    contract_suite!(fresh);
+}
 
 fn ids(v: &[Image]) -> Vec<String> {
     v.iter().map(|i| i.id.to_string()).collect()
@@ -110,15 +130,19 @@ fn mutate(rng: &mut Rng, image: &mut Image) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_writes_keep_the_index_equal_to_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
-    let indexed = IndexedStore::build(sql.clone()).await.unwrap();
-    let mut rng = Rng::new(2027);
-    let mut pool = random_catalog(&mut rng, 400).into_iter();
+/// Applies a random sequence of `steps` writes through `indexed` and compares, every 25
+/// steps, each of `readers` with `sql` (and, after each write, the written image as
+/// every reader shows it). Returns every image registered.
+async fn random_writes(
+    indexed: &dyn Store,
+    readers: &[&dyn Store],
+    sql: &dyn Store,
+    rng: &mut Rng,
+    steps: usize,
+) -> Vec<Image> {
+    let mut pool = random_catalog(rng, 400).into_iter();
     let mut known: Vec<Image> = Vec::new();
-    for step in 0..500 {
+    for step in 0..steps {
         let pick = (!known.is_empty()).then(|| rng.below(known.len() as u64) as usize);
         match (rng.below(12), pick) {
             (0..=4, _) | (_, None) => {
@@ -131,7 +155,7 @@ async fn random_writes_keep_the_index_equal_to_the_store() {
             }
             (5 | 6, Some(k)) => {
                 let mut image = known[k].clone();
-                mutate(&mut rng, &mut image);
+                mutate(rng, &mut image);
                 if indexed.update_image(&image).await.is_ok() {
                     known[k] = image;
                 }
@@ -170,10 +194,28 @@ async fn random_writes_keep_the_index_equal_to_the_store() {
                 }
             }
         }
+        if let Some(last) = known.last() {
+            let expected = sql.get_image(last.id).await.unwrap();
+            for (n, reader) in readers.iter().enumerate() {
+                assert_eq!(reader.get_image(last.id).await.unwrap(), expected, "step {step}: reader {n} after a write");
+            }
+        }
         if step % 25 == 24 {
-            same_answers(&indexed, sql.as_ref(), &mut rng, &known, step).await;
+            for reader in readers {
+                same_answers(*reader, sql, rng, &known, step).await;
+            }
         }
     }
+    known
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_writes_keep_the_index_equal_to_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let indexed = IndexedStore::build(sql.clone()).await.unwrap();
+    let mut rng = Rng::new(2027);
+    let known = random_writes(&indexed, &[&indexed], sql.as_ref(), &mut rng, 500).await;
     assert!(indexed.indexed() > 50, "the sequence left too few images to compare: {}", indexed.indexed());
     // A restart rebuilds the index from the store: the answers stay the same.
     let rebuilt = IndexedStore::build(sql.clone()).await.unwrap();
@@ -182,19 +224,62 @@ async fn random_writes_keep_the_index_equal_to_the_store() {
     same_answers(&rebuilt, &indexed, &mut rng, &known, 501).await;
 }
 
-/// Writers and readers at once: readers never get another project's private image, and
-/// when the writers stop, the index answers exactly as the SQL store.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_converge_and_never_leak() {
-    let dir = tempfile::tempdir().unwrap();
-    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
-    let indexed: DynStore = Arc::new(IndexedStore::build(sql.clone()).await.unwrap());
+/// Two nodes on one PostgreSQL database: every write goes through the first, and the
+/// second, which learns of them only through the change feed, answers as the database
+/// does after each write and every 25 steps; so does a node started afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_node_follows_the_change_feed() {
+    let Some(db) = PgDatabase::create("a_second_node_follows_the_change_feed").await else { return };
+    let sql: DynStore = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let (a, b) = (node(&db.url).await, node(&db.url).await);
+    let mut rng = Rng::new(2028);
+    let known = random_writes(a.as_ref(), &[a.as_ref(), b.as_ref()], sql.as_ref(), &mut rng, 300).await;
+    assert!(b.indexed() > 30, "the sequence left too few images to compare: {}", b.indexed());
+    let c = node(&db.url).await;
+    same_answers(c.as_ref(), sql.as_ref(), &mut rng, &known, 300).await;
+    same_answers(b.as_ref(), c.as_ref(), &mut rng, &known, 301).await;
+}
+
+/// A node further behind than the changes the database keeps rebuilds its index, and
+/// the database keeps no more than about `keep` versions of changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_behind_the_kept_changes_rebuilds() {
+    let Some(db) = PgDatabase::create("a_node_behind_the_kept_changes_rebuilds").await else { return };
+    let sql: DynStore = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let (a, b) = (node(&db.url).await, node(&db.url).await);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE change_clock SET keep = 10").execute(&mut conn).await.unwrap();
+    let mut rng = Rng::new(77);
+    let catalog = random_catalog(&mut rng, 60);
+    for image in &catalog {
+        let _ = a.insert_image(image, None).await;
+    }
+    for image in catalog.iter().step_by(3) {
+        a.delete_image(image.id).await.unwrap();
+    }
+    let (kept_from, kept): (i64, i64) =
+        sqlx::query_as("SELECT kept_from, (SELECT count(DISTINCT version) FROM changes) FROM change_clock")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(kept_from > 50, "changes were not pruned: kept from version {kept_from}");
+    assert!(kept <= 11, "{kept} versions of changes kept, at most 11 expected");
+    // b has read nothing since it started at version 0: the changes it misses are gone.
+    same_answers(b.as_ref(), sql.as_ref(), &mut rng, &catalog, 0).await;
+    assert_eq!(b.indexed(), a.indexed());
+}
+
+/// Writers and readers at once, spread over `nodes`: readers never get another
+/// project's private image, and when the writers stop, every node answers exactly as the
+/// SQL store.
+async fn concurrent_writes(nodes: &[DynStore], sql: &dyn Store) {
     let mut rng = Rng::new(4242);
     let all = random_catalog(&mut rng, 600);
     let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
     let mut tasks = Vec::new();
     for w in 0..4u64 {
-        let (indexed, mine) = (indexed.clone(), all.iter().skip(w as usize).step_by(4).cloned().collect::<Vec<_>>());
+        let node = nodes[w as usize % nodes.len()].clone();
+        let mine = all.iter().skip(w as usize).step_by(4).cloned().collect::<Vec<_>>();
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng::new(w + 1);
             for mut image in mine.into_iter().cycle() {
@@ -203,24 +288,24 @@ async fn concurrent_writes_converge_and_never_leak() {
                 }
                 match rng.below(4) {
                     0 => {
-                        let _ = indexed.insert_image(&image, None).await;
+                        let _ = node.insert_image(&image, None).await;
                     }
                     1 => {
                         image.visibility = *rng.pick(Visibility::ALL);
-                        let _ = indexed.update_image(&image).await;
+                        let _ = node.update_image(&image).await;
                     }
                     2 => {
-                        let _ = indexed.delete_group(image.group_id()).await;
+                        let _ = node.delete_group(image.group_id()).await;
                     }
                     _ => {
-                        let _ = indexed.delete_image(image.id).await;
+                        let _ = node.delete_image(image.id).await;
                     }
                 }
             }
         }));
     }
     for r in 0..4u8 {
-        let indexed = indexed.clone();
+        let node = nodes[(r as usize + 1) % nodes.len()].clone();
         tasks.push(tokio::spawn(async move {
             let access = AccessScope::project(project(r));
             while std::time::Instant::now() < until {
@@ -230,7 +315,7 @@ async fn concurrent_writes_converge_and_never_leak() {
                     page: PageRequest::Offset { offset: 0, limit: 50 },
                     with_total: true,
                 };
-                for i in indexed.list_images(&access, &q).await.unwrap().items {
+                for i in node.list_images(&access, &q).await.unwrap().items {
                     assert!(
                         i.owner == access.viewer || i.visibility != Visibility::Private,
                         "{:?} saw {}'s private image {}",
@@ -245,5 +330,23 @@ async fn concurrent_writes_converge_and_never_leak() {
     for t in tasks {
         t.await.unwrap();
     }
-    same_answers(indexed.as_ref(), sql.as_ref(), &mut rng, &all, 0).await;
+    for node in nodes {
+        same_answers(node.as_ref(), sql, &mut rng, &all, 0).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_converge_and_never_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let indexed: DynStore = Arc::new(IndexedStore::build(sql.clone()).await.unwrap());
+    concurrent_writes(&[indexed], sql.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_on_two_nodes_converge_and_never_leak() {
+    let Some(db) = PgDatabase::create("concurrent_writes_on_two_nodes_converge_and_never_leak").await else { return };
+    let sql: DynStore = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let nodes: Vec<DynStore> = vec![node(&db.url).await, node(&db.url).await];
+    concurrent_writes(&nodes, sql.as_ref()).await;
 }

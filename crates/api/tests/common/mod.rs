@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use imagehub_catalog::{Catalog, ProjectId, Role, Store};
-use imagehub_store::PostgresStore;
 use imagehub_store::testing::PgDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -65,12 +64,13 @@ impl Server {
         Self::start(store, Box::new(dir)).await
     }
 
-    /// A server on a fresh PostgreSQL database; `None` when PostgreSQL is unreachable
-    /// outside CI (the test then says it skipped).
+    /// A server on a fresh PostgreSQL database, with the read index following the
+    /// database's change feed as `imagehub serve` has; `None` when PostgreSQL is
+    /// unreachable outside CI (the test then says it skipped).
     pub async fn postgres(test: &str) -> Option<Self> {
         let db = PgDatabase::create(test).await?;
-        let store = PostgresStore::connect(&db.url).await.unwrap();
-        Some(Self::start(Arc::new(store), Box::new(db)).await)
+        let store = imagehub_store::open_for_serving(&db.url).await.unwrap();
+        Some(Self::start(store, Box::new(db)).await)
     }
 
     async fn start(store: Arc<dyn Store>, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
