@@ -43,6 +43,7 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()>;
 
     /// Inserts many images in one transaction (bulk loads: the preset catalog, benchmarks).
+    /// The planner's statistics are refreshed when a store is opened, not after each call.
     async fn insert_images(&self, images: &[Image]) -> Result<()>;
 
     /// Inserts the image unless one with its id exists; returns whether it inserted.

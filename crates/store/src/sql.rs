@@ -457,40 +457,25 @@ where
     }
 
     async fn insert_images(&self, images: &[Image]) -> Result<()> {
-        // 400 rows × 41 columns stays under both backends' bind-parameter limits.
         let mut tx = self.write_tx().await?;
-        for chunk in images.chunks(400) {
-            let mut stmt = Query::insert();
-            stmt.into_table(render::IMAGES)
-                .columns(render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied());
-            for image in chunk {
-                stmt.values_panic(image_values(image).into_iter().map(Expr::val));
-            }
-            Self::exec(&mut tx, &stmt).await?;
-            let tags: Vec<(String, &String)> =
-                chunk.iter().flat_map(|i| i.tags.iter().map(move |t| (i.id.to_string(), t))).collect();
-            for part in tags.chunks(4000) {
-                let mut stmt = Query::insert();
-                stmt.into_table("image_tags").columns(["image_id", "tag"]);
-                for (id, t) in part {
-                    stmt.values_panic([id.as_str().into(), t.as_str().into()]);
-                }
-                Self::exec(&mut tx, &stmt).await?;
-            }
-            let props: Vec<(String, &String, &String)> =
-                chunk.iter().flat_map(|i| i.properties.iter().map(move |(k, v)| (i.id.to_string(), k, v))).collect();
-            for part in props.chunks(4000) {
-                let mut stmt = Query::insert();
-                stmt.into_table("image_properties").columns(["image_id", "key", "value"]);
-                for (id, k, v) in part {
-                    stmt.values_panic([id.as_str().into(), k.as_str().into(), v.as_str().into()]);
-                }
-                Self::exec(&mut tx, &stmt).await?;
-            }
-        }
+        let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied().collect();
+        DB::bulk_insert(&mut tx, render::IMAGES, columns, images.iter().map(image_values).collect()).await?;
+        let tags = images
+            .iter()
+            .flat_map(|i| i.tags.iter().map(move |t| vec![i.id.to_string().into(), t.as_str().into()]))
+            .collect();
+        DB::bulk_insert(&mut tx, "image_tags", vec!["image_id", "tag"], tags).await?;
+        let properties = images
+            .iter()
+            .flat_map(|i| {
+                i.properties
+                    .iter()
+                    .map(move |(k, v)| vec![i.id.to_string().into(), k.as_str().into(), v.as_str().into()])
+            })
+            .collect();
+        DB::bulk_insert(&mut tx, "image_properties", vec!["image_id", "key", "value"], properties).await?;
         Self::record(&mut tx, &images.iter().map(|i| i.id).collect::<Vec<_>>(), &[]).await?;
-        tx.commit().await.map_err(DB::map_error)?;
-        self.optimize().await
+        tx.commit().await.map_err(DB::map_error)
     }
 
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {

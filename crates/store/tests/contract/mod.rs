@@ -586,10 +586,29 @@ pub async fn group_paging_and_meta(store: DynStore) {
 /// A bulk insert equals one insert per image (records and index rows), and is all or nothing.
 pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
     let mut rng = Rng::new(5);
-    let all = random_catalog(&mut rng, 1000);
+    let mut all = random_catalog(&mut rng, 1000);
+    // Characters a bulk path must carry through unchanged (COPY's text format escapes them).
+    let awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "crlf\r\n", "镜像 🚀", ""];
+    for (n, text) in awkward.iter().enumerate() {
+        let image = &mut all[n];
+        image.description = Some((*text).to_owned());
+        image.status_message = Some(format!("{text}|{text}"));
+        image.tags.insert((*text).to_owned());
+        image.properties.insert(format!("k{text}"), (*text).to_owned());
+    }
     store.insert_images(&all).await.unwrap();
-    for i in all.iter().step_by(37) {
+    for i in all.iter().step_by(37).chain(&all[..awkward.len()]) {
         assert_eq!(store.get_image(i.id).await.unwrap().as_ref(), Some(i));
+    }
+    let everything = AccessScope::everything();
+    for text in awkward {
+        let q = ImageQuery {
+            filters: vec![Filter::Tag(text.to_owned())],
+            sort: vec![],
+            page: PageRequest::Offset { offset: 0, limit: 10 },
+            with_total: true,
+        };
+        assert!(store.list_images(&everything, &q).await.unwrap().total >= Some(1), "tag {text:?}");
     }
     let q = |f: Filter| ImageQuery {
         filters: vec![f],
@@ -597,7 +616,6 @@ pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
         page: PageRequest::Offset { offset: 0, limit: 10 },
         with_total: true,
     };
-    let everything = AccessScope::everything();
     let tagged = all.iter().filter(|i| i.tags.contains("a")).count() as u64;
     assert_eq!(store.list_images(&everything, &q(Filter::Tag("a".into()))).await.unwrap().total, Some(tagged));
     let ubuntu = all.iter().filter(|i| i.properties.get("os_distro").is_some_and(|v| v == "ubuntu")).count() as u64;
