@@ -11,10 +11,12 @@
 //!   marked stale and queries go to the store until the process restarts (which rebuilds
 //!   the index);
 //! - where several nodes share the database (PostgreSQL), the index follows the change
-//!   feed ([`crate::feed`]): before each read it asks the feed's version (one single-row
-//!   query, shared by the reads that arrive while it runs) and applies what it misses;
-//!   each write through this node does the same after its commit. If the feed cannot be
-//!   read, that request is answered by the database and the next one tries again.
+//!   feed ([`crate::feed`]): before a read it asks the feed's version (one single-row
+//!   query) and applies what it misses, unless a catch-up that started less than
+//!   [`COMMIT_WAIT`] ago did; each write through this node answers no sooner than
+//!   [`COMMIT_WAIT`] after its commit, so that no read that follows its answer, on any
+//!   node, is served from a catch-up older than the commit. If the feed cannot be read,
+//!   that request is answered by the database and the next one tries again.
 //!
 //! Either way a write that answered 2xx is visible to the next read.
 
@@ -37,6 +39,17 @@ const SCAN_PAGE: u64 = 5_000;
 /// How many whole records are kept in memory (for list pages and shows); the cache is
 /// emptied when it is full.
 const RECORD_CACHE: usize = 50_000;
+
+/// How long a following node holds back a write's answer after its commit. A read, on
+/// any node, may be answered from a catch-up that started up to this long before the
+/// read arrived: a client that got the answer of a write and then reads arrives later
+/// than COMMIT_WAIT after the commit, so that catch-up started after the commit and
+/// shows the write. (Commit wait, as in Spanner; only the rates of the nodes' monotonic
+/// clocks matter, not their settings.) Reads then share catch-ups instead of queueing
+/// for a new one each.
+const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+#[allow(clippy::cast_possible_truncation)]
+const COMMIT_WAIT_NANOS: u64 = COMMIT_WAIT.as_nanos() as u64;
 
 /// How often a list is tried on the index while writes keep changing it under the
 /// reading of its records, before the database answers it.
@@ -66,11 +79,11 @@ struct FeedState {
     feed: Arc<dyn ChangeFeed>,
     /// The feed version whose changes the index holds.
     seen: AtomicI64,
-    /// Serializes catch-ups. A read needs one that started after the read arrived;
-    /// `started`/`done` number them, so that one catch-up serves every read waiting on it.
+    /// Serializes catch-ups, so that one serves every read waiting on it.
     check: tokio::sync::Mutex<()>,
-    started: AtomicU64,
-    done: AtomicU64,
+    /// When the last successful catch-up started, in nanoseconds after `epoch` (0: never).
+    fresh_as_of: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 pub struct IndexedStore {
@@ -110,8 +123,8 @@ impl IndexedStore {
             feed,
             seen: AtomicI64::new(seen),
             check: tokio::sync::Mutex::new(()),
-            started: AtomicU64::new(0),
-            done: AtomicU64::new(0),
+            fresh_as_of: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
         });
         Ok(store)
     }
@@ -182,17 +195,24 @@ impl IndexedStore {
         }
     }
 
-    /// On a following node: applies every change of the feed committed before this call
-    /// (nothing to do for a store that owns its database). Reads that arrive while a
-    /// catch-up runs wait for the next one, which serves them all.
+    /// On a following node: makes the index show every write answered before this call
+    /// (nothing to do for a store that owns its database). A catch-up that started at
+    /// most [`COMMIT_WAIT`] ago serves; otherwise one runs (reads arriving meanwhile wait
+    /// for it and share it): the feed's version, then the changes since the index's.
     pub async fn catch_up(&self) -> Result<()> {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
-        let needed = f.started.load(Ordering::SeqCst) + 1;
-        let _check = f.check.lock().await;
-        if f.done.load(Ordering::SeqCst) >= needed {
+        let nanos = |f: &FeedState| u64::try_from(f.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1);
+        // Commits older than COMMIT_WAIT have been answered; a catch-up that started
+        // after them shows them all.
+        let needed = nanos(f).saturating_sub(COMMIT_WAIT_NANOS).max(1);
+        if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
             return Ok(());
         }
-        let this = f.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let _check = f.check.lock().await;
+        if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
+            return Ok(());
+        }
+        let this = nanos(f);
         let from = f.seen.load(Ordering::SeqCst);
         if f.feed.version().await? > from {
             let _serial = self.refresh.lock().await;
@@ -213,7 +233,7 @@ impl IndexedStore {
                 }
             }
         }
-        f.done.store(this, Ordering::SeqCst);
+        f.fresh_as_of.fetch_max(this, Ordering::SeqCst);
         Ok(())
     }
 
@@ -228,9 +248,11 @@ impl IndexedStore {
                 self.refresh(images).await;
             }
             Follow::Feed(_) => {
+                let committed = tokio::time::Instant::now();
                 if let Err(e) = self.catch_up().await {
                     tracing::warn!(error = %e.log_detail(), "read index could not catch up after a write; the next read tries again");
                 }
+                tokio::time::sleep_until(committed + COMMIT_WAIT).await;
             }
         }
     }

@@ -350,3 +350,43 @@ async fn concurrent_writes_on_two_nodes_converge_and_never_leak() {
     let nodes: Vec<DynStore> = vec![node(&db.url).await, node(&db.url).await];
     concurrent_writes(&nodes, sql.as_ref()).await;
 }
+
+/// A node whose reads never stop (so it always has a catch-up that started moments ago)
+/// still shows every write another node has answered, in its very next read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_node_shows_every_write_answered_elsewhere() {
+    let Some(db) = PgDatabase::create("a_busy_node_shows_every_write_answered_elsewhere").await else { return };
+    let (a, b) = (node(&db.url).await, node(&db.url).await);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let (b, stop) = (b.clone(), stop.clone());
+        tokio::spawn(async move {
+            let q = ImageQuery {
+                filters: vec![],
+                sort: vec![],
+                page: PageRequest::Offset { offset: 0, limit: 1 },
+                with_total: true,
+            };
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                b.list_images(&AccessScope::project(project(1)), &q).await.unwrap();
+            }
+        })
+    };
+    let mut rng = Rng::new(9);
+    for (n, mut image) in random_catalog(&mut rng, 200).into_iter().enumerate() {
+        let owner = imagehub_catalog::ProjectId::parse(&format!("{:032x}", 1_000 + n)).unwrap();
+        image.owner = owner.clone();
+        image.visibility = Visibility::Private;
+        a.insert_image(&image, None).await.unwrap();
+        let q = ImageQuery {
+            filters: vec![],
+            sort: vec![],
+            page: PageRequest::Offset { offset: 0, limit: 10 },
+            with_total: true,
+        };
+        let seen = b.list_images(&AccessScope::project(owner), &q).await.unwrap();
+        assert_eq!(ids(&seen.items), vec![image.id.to_string()], "write {n} answered by a, not shown by b");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.await.unwrap();
+}
