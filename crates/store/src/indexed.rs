@@ -47,7 +47,7 @@ const RECORD_CACHE: usize = 50_000;
 /// shows the write. (Commit wait, as in Spanner; only the rates of the nodes' monotonic
 /// clocks matter, not their settings.) Reads then share catch-ups instead of queueing
 /// for a new one each.
-const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 #[allow(clippy::cast_possible_truncation)]
 const COMMIT_WAIT_NANOS: u64 = COMMIT_WAIT.as_nanos() as u64;
 
@@ -83,7 +83,16 @@ struct FeedState {
     check: tokio::sync::Mutex<()>,
     /// When the last successful catch-up started, in nanoseconds after `epoch` (0: never).
     fresh_as_of: AtomicU64,
+    /// When a read last asked for a catch-up (as `fresh_as_of`).
+    last_read: AtomicU64,
     epoch: std::time::Instant,
+}
+
+impl FeedState {
+    /// Nanoseconds since `epoch`, at least 1.
+    fn nanos(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
+    }
 }
 
 pub struct IndexedStore {
@@ -124,6 +133,7 @@ impl IndexedStore {
             seen: AtomicI64::new(seen),
             check: tokio::sync::Mutex::new(()),
             fresh_as_of: AtomicU64::new(0),
+            last_read: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
         });
         Ok(store)
@@ -201,10 +211,26 @@ impl IndexedStore {
     /// for it and share it): the feed's version, then the changes since the index's.
     pub async fn catch_up(&self) -> Result<()> {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
-        let nanos = |f: &FeedState| u64::try_from(f.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1);
+        f.last_read.store(f.nanos(), Ordering::Relaxed);
+        self.catch_up_within(f, COMMIT_WAIT_NANOS).await
+    }
+
+    /// Keeps a busy following node ahead of its reads: while reads came within the last
+    /// second, runs a catch-up when the last one started more than half of
+    /// [`COMMIT_WAIT`] ago, so that reads seldom wait for one (call it every half
+    /// [`COMMIT_WAIT`]); otherwise, when the last one is older than `idle`.
+    pub async fn follow(&self, idle: std::time::Duration) -> Result<()> {
+        let Follow::Feed(f) = &self.follow else { return Ok(()) };
+        let quiet = f.nanos().saturating_sub(f.last_read.load(Ordering::Relaxed)) > 1_000_000_000;
+        let age = if quiet { u64::try_from(idle.as_nanos()).unwrap_or(u64::MAX) } else { COMMIT_WAIT_NANOS / 2 };
+        self.catch_up_within(f, age).await
+    }
+
+    /// Runs a catch-up unless one that started less than `age` nanoseconds ago succeeded.
+    async fn catch_up_within(&self, f: &FeedState, age: u64) -> Result<()> {
         // Commits older than COMMIT_WAIT have been answered; a catch-up that started
         // after them shows them all.
-        let needed = nanos(f).saturating_sub(COMMIT_WAIT_NANOS).max(1);
+        let needed = f.nanos().saturating_sub(age).max(1);
         if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
             return Ok(());
         }
@@ -212,7 +238,7 @@ impl IndexedStore {
         if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
             return Ok(());
         }
-        let this = nanos(f);
+        let this = f.nanos();
         let from = f.seen.load(Ordering::SeqCst);
         if f.feed.version().await? > from {
             let _serial = self.refresh.lock().await;

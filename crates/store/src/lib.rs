@@ -44,7 +44,8 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 }
 
 /// How often an idle following node catches up with the change feed on its own (reads
-/// and writes catch up anyway; this keeps a quiet node's first read cheap).
+/// and writes catch up anyway; this keeps a quiet node's first read cheap). A busy one
+/// catches up ahead of its reads (see [`IndexedStore::follow`]).
 const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The store a server runs on: [`open`] with the read index ([`IndexedStore`]) in front.
@@ -60,9 +61,9 @@ pub async fn open_for_serving(url: &str) -> Result<Arc<dyn Store>> {
         let node = Arc::downgrade(&store);
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(FOLLOW_EVERY).await;
+                tokio::time::sleep(indexed::COMMIT_WAIT / 2).await;
                 let Some(store) = node.upgrade() else { break };
-                if let Err(e) = store.catch_up().await {
+                if let Err(e) = store.follow(FOLLOW_EVERY).await {
                     tracing::warn!(error = %e.log_detail(), "read index could not follow the change feed");
                 }
             }
