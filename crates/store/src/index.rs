@@ -233,7 +233,8 @@ enum Test {
     Never,
     Kind(ImageKind),
     NameIn(Vec<Sym>),
-    NameContains(String),
+    /// A case-folded needle, its searcher built once per query.
+    NameContains(Box<memchr::memmem::Finder<'static>>),
     Namespace(Sym),
     ServiceType(ServiceType),
     Workspace(Sym),
@@ -280,7 +281,9 @@ fn compile(st: &Strings, f: &Filter) -> Test {
     match f {
         Filter::Kind(k) => Test::Kind(*k),
         Filter::Name(TextMatch::Exact(n)) => Test::NameIn(st.find(n).into_iter().collect()),
-        Filter::Name(TextMatch::Contains(n)) => Test::NameContains(n.to_lowercase()),
+        Filter::Name(TextMatch::Contains(n)) => {
+            Test::NameContains(Box::new(memchr::memmem::Finder::new(n.to_lowercase().as_bytes()).into_owned()))
+        }
         Filter::Namespace(n) => sym(n, Test::Namespace),
         Filter::ServiceType(s) => Test::ServiceType(*s),
         Filter::Workspace(w) => sym(w, Test::Workspace),
@@ -568,7 +571,7 @@ impl Index {
             Test::Never => false,
             Test::Kind(k) => r.kind == *k,
             Test::NameIn(names) => r.name.is_some_and(|n| names.contains(&n)),
-            Test::NameContains(n) => r.name.is_some_and(|s| st.lower(s).contains(n.as_str())),
+            Test::NameContains(n) => r.name.is_some_and(|s| n.find(st.lower(s).as_bytes()).is_some()),
             Test::Namespace(n) => r.cold.namespace == Some(*n),
             Test::ServiceType(s) => r.cold.service_type == Some(*s),
             Test::Workspace(w) => r.workspace == *w,
