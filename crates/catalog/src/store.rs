@@ -54,6 +54,10 @@ pub trait Store: Send + Sync + 'static {
     /// The stored records among `ids` (missing ones left out), in no particular order.
     async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>>;
 
+    /// Up to `limit` images with ids greater than `after` (all, from the first, when
+    /// `None`), by id: a scan of the whole catalog that writes cannot derail.
+    async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>>;
+
     /// Replaces a stored image's record (same id); `NotFound` if it is gone.
     async fn update_image(&self, image: &Image) -> Result<()>;
 

@@ -23,10 +23,12 @@ use imagehub_catalog::{
     Status, TextField, TextMatch, TimeField, Visibility, canonical_app_type,
 };
 
-/// A hasher for group ids. They are SHA-1 based UUIDs (v5), as good as random and not
-/// chosen by clients, so a multiply-rotate mix of their words spreads them well; SipHash,
-/// the default, was a fifth of a group list's time at a million images.
-#[derive(Default, Clone, Copy)]
+/// A hasher for group ids. They are SHA-1 based UUIDs (v5), as good as random, so a
+/// multiply-rotate mix of their words spreads them well; SipHash, the default, was a
+/// fifth of a group list's time at a million images. Clients pick the names a group id
+/// is derived from, so the mix starts from a per-process random seed: which ids collide
+/// cannot be worked out offline.
+#[derive(Clone, Copy)]
 struct GroupIdHasher(u64);
 
 impl std::hash::Hasher for GroupIdHasher {
@@ -43,7 +45,31 @@ impl std::hash::Hasher for GroupIdHasher {
     }
 }
 
-type ByGroup<V> = HashMap<GroupId, V, std::hash::BuildHasherDefault<GroupIdHasher>>;
+/// Builds [`GroupIdHasher`]s from one random seed per process.
+#[derive(Clone, Copy)]
+struct GroupIdHashing(u64);
+
+impl Default for GroupIdHashing {
+    fn default() -> Self {
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        // std's RandomState draws its keys from the operating system.
+        Self(
+            *SEED.get_or_init(|| {
+                std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u64)
+            }),
+        )
+    }
+}
+
+impl std::hash::BuildHasher for GroupIdHashing {
+    type Hasher = GroupIdHasher;
+
+    fn build_hasher(&self) -> GroupIdHasher {
+        GroupIdHasher(self.0)
+    }
+}
+
+type ByGroup<V> = HashMap<GroupId, V, GroupIdHashing>;
 
 type Sym = u32;
 type Slot = u32;
@@ -244,6 +270,11 @@ fn remove_from<K: std::hash::Hash + Eq, H: std::hash::BuildHasher>(
             map.remove(&key);
         }
     }
+}
+
+/// Whether a visibility filter among `tests` rejects every image of visibility `v`.
+fn excluded(tests: &[Test], v: Visibility) -> bool {
+    tests.iter().any(|t| matches!(t, Test::Visibility(vs) if !vs.contains(&v)))
 }
 
 fn directed(o: Ordering, dir: SortDir) -> Ordering {
@@ -509,7 +540,7 @@ impl Index {
     /// `tests` to every row).
     fn for_each_admitted<'a>(&'a self, access: &AccessScope, public: bool, tests: &[Test], mut f: impl FnMut(&'a Row)) {
         // A part whose visibility the filters exclude is not walked at all.
-        let may = |v: Visibility| !tests.iter().any(|t| matches!(t, Test::Visibility(vs) if !vs.contains(&v)));
+        let may = |v: Visibility| !excluded(tests, v);
         if access.admin {
             for r in self.rows.iter().flatten() {
                 if self.admits(access, r) {
@@ -716,6 +747,10 @@ impl Index {
                 Self::offer(&mut kept, r, window, cmp);
             }
         });
+        if excluded(&tests, Visibility::Public) {
+            // The filters exclude public images: the public part has nothing to add.
+            return (kept, total);
+        }
         let key = format!("{filters:?}");
         let cached = self.public_counts.lock().ok().and_then(|c| c.get(&key).copied());
         let public_all = cached.unwrap_or_else(|| {

@@ -27,7 +27,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use imagehub_catalog::{
     AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery,
-    Member, Millis, Page, PageRequest, ProjectId, Result, SortDir, SortKey, Store, TokenRecord,
+    Member, Millis, Page, PageRequest, ProjectId, Result, Store, TokenRecord,
 };
 
 use crate::feed::ChangeFeed;
@@ -50,6 +50,10 @@ const RECORD_CACHE: usize = 50_000;
 pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
 #[allow(clippy::cast_possible_truncation)]
 const COMMIT_WAIT_NANOS: u64 = COMMIT_WAIT.as_nanos() as u64;
+
+/// How long a read waits for a catch-up that another request runs before the database
+/// answers it instead (a catch-up takes about a millisecond; a rebuild, seconds).
+const CATCH_UP_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// How often a list is tried on the index while writes keep changing it under the
 /// reading of its records, before the database answers it.
@@ -147,22 +151,15 @@ impl IndexedStore {
         for m in members {
             by_image.entry(m.image_id).or_default().push(m);
         }
-        let mut marker: Option<ImageId> = None;
+        let mut after: Option<ImageId> = None;
         loop {
-            let page = PageRequest::Offset { offset: 0, limit: SCAN_PAGE };
-            let query = ImageQuery {
-                filters: vec![],
-                sort: vec![(SortKey::Id, SortDir::Asc)],
-                page: marker.map_or(page, |m| PageRequest::After { marker: m, limit: SCAN_PAGE }),
-                with_total: false,
-            };
-            let batch = inner.list_images(&AccessScope::everything(), &query).await?;
-            for image in &batch.items {
+            let batch = inner.images_after(after, SCAN_PAGE).await?;
+            for image in &batch {
                 index.put(image, by_image.get(&image.id).map_or(&[], Vec::as_slice));
             }
-            marker = batch.items.last().map(|i| i.id);
-            if !batch.has_more {
-                break;
+            match batch.last() {
+                Some(last) if batch.len() as u64 == SCAN_PAGE => after = Some(last.id),
+                _ => break,
             }
         }
         index.compact();
@@ -212,7 +209,7 @@ impl IndexedStore {
     pub async fn catch_up(&self) -> Result<()> {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
         f.last_read.store(f.nanos(), Ordering::Relaxed);
-        self.catch_up_within(f, COMMIT_WAIT_NANOS).await
+        self.catch_up_within(f, COMMIT_WAIT_NANOS, Some(CATCH_UP_PATIENCE)).await
     }
 
     /// Keeps a busy following node ahead of its reads: while reads came within the last
@@ -223,18 +220,25 @@ impl IndexedStore {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
         let quiet = f.nanos().saturating_sub(f.last_read.load(Ordering::Relaxed)) > 1_000_000_000;
         let age = if quiet { u64::try_from(idle.as_nanos()).unwrap_or(u64::MAX) } else { COMMIT_WAIT_NANOS / 2 };
-        self.catch_up_within(f, age).await
+        self.catch_up_within(f, age, None).await
     }
 
     /// Runs a catch-up unless one that started less than `age` nanoseconds ago succeeded.
-    async fn catch_up_within(&self, f: &FeedState, age: u64) -> Result<()> {
+    /// With `patience`, gives up (`Unavailable`) if another catch-up holds the way longer
+    /// than that (a rebuild, a slow database): the caller's read is then answered by SQL.
+    async fn catch_up_within(&self, f: &FeedState, age: u64, patience: Option<std::time::Duration>) -> Result<()> {
         // Commits older than COMMIT_WAIT have been answered; a catch-up that started
         // after them shows them all.
         let needed = f.nanos().saturating_sub(age).max(1);
         if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
             return Ok(());
         }
-        let _check = f.check.lock().await;
+        let _check = match patience {
+            None => f.check.lock().await,
+            Some(p) => tokio::time::timeout(p, f.check.lock())
+                .await
+                .map_err(|_| Error::Unavailable("the read index is catching up with the change feed".into()))?,
+        };
         if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
             return Ok(());
         }
@@ -509,6 +513,10 @@ impl Store for IndexedStore {
             return self.inner.get_image(id).await;
         }
         Ok(self.records(&[id]).await?.pop())
+    }
+
+    async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>> {
+        self.inner.images_after(after, limit).await
     }
 
     async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>> {

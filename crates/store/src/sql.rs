@@ -136,8 +136,8 @@ where
             }
             Self::exec(&mut *conn, &stmt).await?;
         }
-        if version - kept_from >= keep + keep / 10 {
-            let from = version - keep + 1;
+        if version.saturating_sub(kept_from) >= keep.saturating_add(keep / 10) {
+            let from = version.saturating_sub(keep) + 1;
             Self::exec(&mut *conn, Query::delete().from_table("changes").and_where(Expr::col("version").lt(from)))
                 .await?;
             Self::exec(
@@ -649,6 +649,20 @@ where
             }
         }
         Ok(out)
+    }
+
+    async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let mut stmt = Query::select();
+        stmt.columns(render::IMAGE_COLUMNS.iter().copied())
+            .from(render::IMAGES)
+            .order_by("id", sea_query::Order::Asc)
+            .limit(limit);
+        if let Some(after) = after {
+            stmt.and_where(Expr::col("id").gt(after.to_string()));
+        }
+        let rows = Self::rows(&mut conn, &stmt).await?;
+        rows.iter().map(image_from_row).collect()
     }
 
     async fn delete_image(&self, id: ImageId) -> Result<bool> {

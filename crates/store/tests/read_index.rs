@@ -13,7 +13,7 @@ use std::sync::Arc;
 use contract::{DynStore, Rng, project, random_access, random_catalog, random_filters, random_sort};
 use imagehub_catalog::{
     AccessScope, ContainerFormat, Filter, GroupMeta, GroupQuery, GroupSortKey, Image, ImageKind, ImageQuery, Member,
-    MemberStatus, Millis, PageRequest, SortDir, Status, Store, Visibility,
+    MemberStatus, Millis, PageRequest, SortDir, Status, Store, TextField, Visibility,
 };
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{IndexedStore, PostgresStore, SqliteStore};
@@ -144,12 +144,15 @@ async fn random_writes(
     let mut known: Vec<Image> = Vec::new();
     for step in 0..steps {
         let pick = (!known.is_empty()).then(|| rng.below(known.len() as u64) as usize);
+        // The image this step writes (or whose members or group it writes).
+        let mut touched = pick.map(|k| known[k].id);
         match (rng.below(12), pick) {
             (0..=4, _) | (_, None) => {
                 if let Some(image) = pool.next() {
                     // A duplicate registry key is refused; the index must not show it either.
                     let read_me = (rng.below(4) == 0).then(|| format!("read me {step}"));
                     let _ = indexed.insert_image(&image, read_me.as_deref()).await;
+                    touched = Some(image.id);
                     known.push(image);
                 }
             }
@@ -194,10 +197,22 @@ async fn random_writes(
                 }
             }
         }
-        if let Some(last) = known.last() {
-            let expected = sql.get_image(last.id).await.unwrap();
+        if let Some(id) = touched {
+            // The record, and the list that selects it by id (an answer of the index).
+            let expected = sql.get_image(id).await.unwrap();
+            let q = ImageQuery {
+                filters: vec![Filter::Text(TextField::Id, vec![id.to_string()])],
+                sort: vec![],
+                page: PageRequest::Offset { offset: 0, limit: 5 },
+                with_total: true,
+            };
+            let everything = AccessScope::everything();
+            let listed = sql.list_images(&everything, &q).await.unwrap();
             for (n, reader) in readers.iter().enumerate() {
-                assert_eq!(reader.get_image(last.id).await.unwrap(), expected, "step {step}: reader {n} after a write");
+                let at = format!("step {step}: reader {n} after a write of {id}");
+                assert_eq!(reader.get_image(id).await.unwrap(), expected, "{at}");
+                let page = reader.list_images(&everything, &q).await.unwrap();
+                assert_eq!((page.items, page.total), (listed.items.clone(), listed.total), "{at}: listed");
             }
         }
         if step % 25 == 24 {
@@ -389,4 +404,34 @@ async fn a_busy_node_shows_every_write_answered_elsewhere() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     busy.await.unwrap();
+}
+
+/// The boundary of the kept changes: a node whose next needed version was pruned (and
+/// only that one) rebuilds instead of applying the changes that are left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_missing_one_pruned_version_rebuilds() {
+    let Some(db) = PgDatabase::create("a_node_missing_one_pruned_version_rebuilds").await else { return };
+    let (a, b) = (node(&db.url).await, node(&db.url).await);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
+    let mut rng = Rng::new(5);
+    let images = random_catalog(&mut rng, 3);
+    let everything = AccessScope::everything();
+    let q = ImageQuery {
+        filters: vec![],
+        sort: vec![(imagehub_catalog::SortKey::Id, SortDir::Asc)],
+        page: PageRequest::Offset { offset: 0, limit: 10 },
+        with_total: true,
+    };
+    a.insert_image(&images[0], None).await.unwrap();
+    assert_eq!(b.list_images(&everything, &q).await.unwrap().total, Some(1));
+    let (seen,): (i64,) = sqlx::query_as("SELECT version FROM change_clock").fetch_one(&mut conn).await.unwrap();
+    a.insert_image(&images[1], None).await.unwrap();
+    a.insert_image(&images[2], None).await.unwrap();
+    // The changes of version seen + 1 are gone; those of seen + 2 are kept.
+    sqlx::query("DELETE FROM changes WHERE version <= $1").bind(seen + 1).execute(&mut conn).await.unwrap();
+    sqlx::query("UPDATE change_clock SET kept_from = $1").bind(seen + 2).execute(&mut conn).await.unwrap();
+    let mut expected: Vec<String> = images.iter().map(|i| i.id.to_string()).collect();
+    expected.sort();
+    let page = b.list_images(&everything, &q).await.unwrap();
+    assert_eq!(ids(&page.items), expected);
 }

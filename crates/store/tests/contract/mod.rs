@@ -630,6 +630,29 @@ pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
     assert_eq!(store.get_image(batch[0].id).await.unwrap(), None);
 }
 
+/// `images_after` walks every image once, by id, from any id (also one deleted meanwhile).
+pub async fn images_after_walks_every_image_by_id(store: DynStore) {
+    let mut rng = Rng::new(11);
+    let all = random_catalog(&mut rng, 120);
+    store.insert_images(&all).await.unwrap();
+    let mut ids: Vec<ImageId> = all.iter().map(|i| i.id).collect();
+    ids.sort();
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.images_after(after, 7).await.unwrap();
+        walked.extend(page.iter().map(|i| i.id));
+        match page.last() {
+            Some(last) if page.len() == 7 => after = Some(last.id),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, ids);
+    store.delete_image(ids[50]).await.unwrap();
+    let rest: Vec<ImageId> = store.images_after(Some(ids[50]), 1000).await.unwrap().iter().map(|i| i.id).collect();
+    assert_eq!(rest, ids[51..].to_vec());
+}
+
 /// A replaced record reads back whole, and its tags and properties are re-indexed.
 pub async fn update_replaces_record_and_index_rows(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
@@ -770,6 +793,7 @@ macro_rules! contract_suite {
             members_lifecycle,
             access_keys_lifecycle,
             bulk_insert_matches_single_inserts,
+            images_after_walks_every_image_by_id,
         );
     };
     (@tests $fresh:path; $($name:ident),* $(,)?) => {$(
