@@ -214,11 +214,19 @@ pub struct Index {
     groups: ByGroup<SlotSet>,
     /// The public images newest first (the default order of every face), so that a
     /// first page stops after its window.
-    public_newest: BTreeSet<(Reverse<i64>, Reverse<ImageId>, Slot)>,
+    public_newest: Newest,
+    /// Each project's own images newest first, for the same reason.
+    owned_newest: HashMap<Sym, Newest>,
     /// How many public images (of every owner) pass a filter set, by the filters'
     /// debug text; emptied by every change.
     public_counts: Mutex<HashMap<String, u64>>,
+    /// How many of a project's own images pass a filter set, and how many of those are
+    /// public; emptied by every change.
+    own_counts: Mutex<HashMap<(Sym, String), (u64, u64)>>,
 }
+
+/// Rows in the default order (newest first, then the greater id), by slot.
+type Newest = BTreeSet<(Reverse<i64>, Reverse<ImageId>, Slot)>;
 
 /// A set of slots kept sorted, so that iterating it reads the rows in memory order.
 #[derive(Default)]
@@ -415,6 +423,7 @@ impl Index {
         self.owned.clear();
         self.public.clear();
         self.public_newest.clear();
+        self.owned_newest.clear();
         self.forget_counts();
         self.community.clear();
         self.member_of.clear();
@@ -430,6 +439,7 @@ impl Index {
     /// Enters a row's slot into the sets it belongs to.
     fn link(&mut self, row: &Row, slot: Slot) {
         self.owned.entry(row.owner).or_default().insert(slot);
+        self.owned_newest.entry(row.owner).or_default().insert((Reverse(row.created_at), Reverse(row.id), slot));
         match row.visibility {
             Visibility::Public => {
                 self.public.insert(slot);
@@ -505,6 +515,12 @@ impl Index {
         let Some(slot) = self.slots.remove(&id) else { return };
         let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else { return };
         remove_from(&mut self.owned, row.owner, slot);
+        if let Some(newest) = self.owned_newest.get_mut(&row.owner) {
+            newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
+            if newest.is_empty() {
+                self.owned_newest.remove(&row.owner);
+            }
+        }
         self.public.remove(&slot);
         self.public_newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
         self.forget_counts();
@@ -538,7 +554,14 @@ impl Index {
     /// public part of a project's view when `public` is false, nor the parts whose
     /// visibility a visibility filter among `tests` excludes (the caller still applies
     /// `tests` to every row).
-    fn for_each_admitted<'a>(&'a self, access: &AccessScope, public: bool, tests: &[Test], mut f: impl FnMut(&'a Row)) {
+    fn for_each_admitted<'a>(
+        &'a self,
+        access: &AccessScope,
+        own: bool,
+        public: bool,
+        tests: &[Test],
+        mut f: impl FnMut(&'a Row),
+    ) {
         // A part whose visibility the filters exclude is not walked at all.
         let may = |v: Visibility| !excluded(tests, v);
         if access.admin {
@@ -551,7 +574,7 @@ impl Index {
         }
         let viewer = self.strings.find(access.viewer.as_str());
         let rows = |set: &'a SlotSet| set.iter().filter_map(|&s| self.row(s));
-        if let Some(v) = viewer {
+        if let Some(v) = viewer.filter(|_| own) {
             self.owned.get(&v).into_iter().flat_map(rows).for_each(&mut f);
         }
         if public && may(Visibility::Public) {
@@ -583,7 +606,7 @@ impl Index {
     /// Calls `f` with every row `access` admits that passes every filter.
     fn for_each_selected<'a>(&'a self, access: &AccessScope, filters: &[Filter], mut f: impl FnMut(&'a Row)) {
         let Some(tests) = self.compile_all(filters) else { return };
-        self.for_each_admitted(access, true, &tests, |r| {
+        self.for_each_admitted(access, true, true, &tests, |r| {
             if self.passes_all(r, &tests) {
                 f(r);
             }
@@ -713,6 +736,9 @@ impl Index {
         if let Ok(counts) = self.public_counts.get_mut() {
             counts.clear();
         }
+        if let Ok(counts) = self.own_counts.get_mut() {
+            counts.clear();
+        }
     }
 
     /// Keeps `r` if it is among the first `window` rows under `cmp` (`kept` is sorted).
@@ -729,10 +755,35 @@ impl Index {
         kept.insert(at, r);
     }
 
-    /// A project's first pages in the default order (newest first): the own, community
-    /// and shared parts are scanned; the public part, the largest, is walked newest first
-    /// only until the window is full, and counted once per filter set until the next
-    /// change (minus the caller's own public images, which the own part counted).
+    /// Offers the rows of `newest` that pass `passes`, in that order, until `window` of
+    /// them are offered: every later row is older than those, so none could enter.
+    fn walk_newest<'a>(
+        &'a self,
+        newest: &Newest,
+        kept: &mut Vec<&'a Row>,
+        window: usize,
+        passes: impl Fn(&Row) -> bool,
+        cmp: impl Fn(&Row, &Row) -> Ordering + Copy,
+    ) {
+        let mut found = 0;
+        for &(_, _, slot) in newest {
+            let Some(r) = self.row(slot) else { continue };
+            if !passes(r) {
+                continue;
+            }
+            Self::offer(kept, r, window, cmp);
+            found += 1;
+            if found >= window {
+                break;
+            }
+        }
+    }
+
+    /// A project's first pages in the default order (newest first): the community and
+    /// shared parts are scanned; the own and public parts are walked newest first only
+    /// until the window is full, and counted once per filter set (the own part per
+    /// project) until the next change; the caller's own public images, which both
+    /// counts include, are subtracted once.
     fn list_newest_first(&self, access: &AccessScope, filters: &[Filter], window: usize) -> (Vec<&Row>, u64) {
         let Some(tests) = self.compile_all(filters) else { return (Vec::new(), 0) };
         let newest = [(SortKey::CreatedAt, SortDir::Desc)];
@@ -740,18 +791,35 @@ impl Index {
         let passes = |r: &Row| self.passes_all(r, &tests);
         let viewer = self.strings.find(access.viewer.as_str());
         let (mut kept, mut total, mut own_public) = (Vec::with_capacity(window + 1), 0u64, 0u64);
-        self.for_each_admitted(access, false, &tests, |r| {
+        self.for_each_admitted(access, false, false, &tests, |r| {
             if passes(r) {
                 total += 1;
-                own_public += u64::from(r.visibility == Visibility::Public && Some(r.owner) == viewer);
                 Self::offer(&mut kept, r, window, cmp);
             }
         });
+        let key = format!("{filters:?}");
+        if let Some((v, own)) = viewer.and_then(|v| self.owned_newest.get(&v).map(|own| (v, own))) {
+            let own_key = (v, key.clone());
+            let cached = self.own_counts.lock().ok().and_then(|c| c.get(&own_key).copied());
+            let (own_all, own_public_all) = cached.unwrap_or_else(|| {
+                let (mut n, mut p) = (0u64, 0u64);
+                for r in self.owned.get(&v).into_iter().flatten().filter_map(|&s| self.row(s)).filter(|r| passes(r)) {
+                    n += 1;
+                    p += u64::from(r.visibility == Visibility::Public);
+                }
+                if let Ok(mut counts) = self.own_counts.lock() {
+                    counts.insert(own_key, (n, p));
+                }
+                (n, p)
+            });
+            total += own_all;
+            own_public = own_public_all;
+            self.walk_newest(own, &mut kept, window, passes, cmp);
+        }
         if excluded(&tests, Visibility::Public) {
             // The filters exclude public images: the public part has nothing to add.
             return (kept, total);
         }
-        let key = format!("{filters:?}");
         let cached = self.public_counts.lock().ok().and_then(|c| c.get(&key).copied());
         let public_all = cached.unwrap_or_else(|| {
             let n = self.public.iter().filter_map(|&s| self.row(s)).filter(|r| passes(r)).count() as u64;
@@ -761,19 +829,7 @@ impl Index {
             n
         });
         total += public_all.saturating_sub(own_public);
-        let mut found = 0;
-        for &(_, _, slot) in &self.public_newest {
-            let Some(r) = self.row(slot) else { continue };
-            if Some(r.owner) == viewer || !passes(r) {
-                continue;
-            }
-            Self::offer(&mut kept, r, window, cmp);
-            found += 1;
-            // Every later public row is older than these `window`: none can enter.
-            if found >= window {
-                break;
-            }
-        }
+        self.walk_newest(&self.public_newest, &mut kept, window, |r| Some(r.owner) != viewer && passes(r), cmp);
         (kept, total)
     }
 
