@@ -148,23 +148,36 @@ impl AccessScope {
     /// The same rule evaluated in memory; `membership` is the viewer's membership status for
     /// this image, if it is a member.
     pub fn admits(&self, image: &Image, membership: Option<MemberStatus>) -> bool {
-        if image.owner == self.viewer {
+        self.admits_facts(image.owner == self.viewer, image.visibility, membership)
+    }
+
+    /// The same rule on the facts it reads: whether the viewer owns the image, its
+    /// visibility, and the viewer's membership status (read indexes keep these in their
+    /// own form).
+    pub fn admits_facts(&self, own: bool, visibility: Visibility, membership: Option<MemberStatus>) -> bool {
+        if own {
             return true;
         }
-        if image.visibility == Visibility::Community {
+        if visibility == Visibility::Community {
             return self.community;
         }
         if self.admin {
             return true;
         }
-        match image.visibility {
+        match visibility {
             Visibility::Public => true,
-            Visibility::Shared => match (self.members, membership) {
-                (_, None) => false,
-                (MemberRule::Any, Some(_)) => true,
-                (MemberRule::Status(want), Some(got)) => want == got,
-            },
+            Visibility::Shared => self.admits_member(membership),
             Visibility::Private | Visibility::Community => false,
+        }
+    }
+
+    /// Whether a shared image whose member the viewer is with `membership` (`None`: not
+    /// a member) is admitted by the member rule.
+    pub fn admits_member(&self, membership: Option<MemberStatus>) -> bool {
+        match (self.members, membership) {
+            (_, None) => false,
+            (MemberRule::Any, Some(_)) => true,
+            (MemberRule::Status(want), Some(got)) => want == got,
         }
     }
 }

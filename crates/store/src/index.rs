@@ -19,8 +19,8 @@ use std::sync::Mutex;
 
 use imagehub_catalog::{
     AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
-    ImageKind, ImageQuery, Member, MemberRule, MemberStatus, NumberField, PageRequest, ServiceType, SortDir, SortKey,
-    Status, TextField, TextMatch, TimeField, Visibility, canonical_app_type,
+    ImageKind, ImageQuery, Member, MemberStatus, NumberField, PageRequest, ServiceType, SortDir, SortKey, Status,
+    TextField, TextMatch, TimeField, Visibility, canonical_app_type,
 };
 
 /// A hasher for group ids. They are SHA-1 based UUIDs (v5), as good as random, so a
@@ -535,8 +535,7 @@ impl Index {
     /// `project`'s membership status on an image, if it is a member.
     pub fn membership(&self, id: ImageId, project: &imagehub_catalog::ProjectId) -> Option<MemberStatus> {
         let p = self.strings.find(project.as_str())?;
-        let row = self.slots.get(&id).and_then(|&s| self.row(s))?;
-        row.cold.members.iter().find(|(m, _)| *m == p).map(|(_, s)| *s)
+        Self::member_status(self.slots.get(&id).and_then(|&s| self.row(s))?, p)
     }
 
     /// The ids of a group's images.
@@ -613,35 +612,24 @@ impl Index {
         });
     }
 
+    /// The viewer's membership status on a row, if it is a member.
+    fn member_status(r: &Row, viewer: Sym) -> Option<MemberStatus> {
+        r.cold.members.iter().find(|(m, _)| *m == viewer).map(|(_, s)| *s)
+    }
+
+    /// [`AccessScope::admits_member`] on a shared row.
     fn shared_admits(&self, access: &AccessScope, r: &Row, viewer: Sym) -> bool {
-        if r.visibility != Visibility::Shared {
-            return false;
-        }
-        let status = r.cold.members.iter().find(|(m, _)| *m == viewer).map(|(_, s)| *s);
-        match (access.members, status) {
-            (_, None) => false,
-            (MemberRule::Any, Some(_)) => true,
-            (MemberRule::Status(want), Some(got)) => want == got,
-        }
+        r.visibility == Visibility::Shared && access.admits_member(Self::member_status(r, viewer))
     }
 
     /// [`AccessScope::admits`] on a row.
     fn admits(&self, access: &AccessScope, r: &Row) -> bool {
         let viewer = self.strings.find(access.viewer.as_str());
-        if Some(r.owner) == viewer {
-            return true;
-        }
-        if r.visibility == Visibility::Community {
-            return access.community;
-        }
-        if access.admin {
-            return true;
-        }
-        match r.visibility {
-            Visibility::Public => true,
-            Visibility::Shared => viewer.is_some_and(|v| self.shared_admits(access, r, v)),
-            Visibility::Private | Visibility::Community => false,
-        }
+        let membership = match (r.visibility, viewer) {
+            (Visibility::Shared, Some(v)) => Self::member_status(r, v),
+            _ => None,
+        };
+        access.admits_facts(Some(r.owner) == viewer, r.visibility, membership)
     }
 
     fn opt(&self, s: Option<Sym>) -> Option<&str> {
