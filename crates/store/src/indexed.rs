@@ -48,8 +48,6 @@ const RECORD_CACHE: usize = 50_000;
 /// clocks matter, not their settings.) Reads then share catch-ups instead of queueing
 /// for a new one each.
 pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
-#[allow(clippy::cast_possible_truncation)]
-const COMMIT_WAIT_NANOS: u64 = COMMIT_WAIT.as_nanos() as u64;
 
 /// How long a read waits for a catch-up that another request runs before the database
 /// answers it instead (a catch-up takes about a millisecond; a rebuild, seconds).
@@ -69,6 +67,12 @@ struct Records {
     /// Group metadata by group (`None`: the group has none).
     metas: HashMap<GroupId, Option<GroupMeta>>,
     generation: u64,
+}
+
+/// The error of a lock that a panicking thread left poisoned (the index or the record
+/// cache).
+fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
+    Error::Internal("read index lock poisoned".into())
 }
 
 /// How the index learns of writes.
@@ -182,7 +186,7 @@ impl IndexedStore {
     }
 
     fn read_index<T>(&self, f: impl FnOnce(&Index) -> T) -> Result<T> {
-        let guard = self.index.read().map_err(|_| Error::Internal("read index lock poisoned".into()))?;
+        let guard = self.index.read().map_err(poisoned)?;
         Ok(f(&guard))
     }
 
@@ -209,7 +213,7 @@ impl IndexedStore {
     pub async fn catch_up(&self) -> Result<()> {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
         f.last_read.store(f.nanos(), Ordering::Relaxed);
-        self.catch_up_within(f, COMMIT_WAIT_NANOS, Some(CATCH_UP_PATIENCE)).await
+        self.catch_up_within(f, COMMIT_WAIT, Some(CATCH_UP_PATIENCE)).await
     }
 
     /// Keeps a busy following node ahead of its reads: while reads came within the last
@@ -219,17 +223,21 @@ impl IndexedStore {
     pub async fn follow(&self, idle: std::time::Duration) -> Result<()> {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
         let quiet = f.nanos().saturating_sub(f.last_read.load(Ordering::Relaxed)) > 1_000_000_000;
-        let age = if quiet { u64::try_from(idle.as_nanos()).unwrap_or(u64::MAX) } else { COMMIT_WAIT_NANOS / 2 };
-        self.catch_up_within(f, age, None).await
+        self.catch_up_within(f, if quiet { idle } else { COMMIT_WAIT / 2 }, None).await
     }
 
-    /// Runs a catch-up unless one that started less than `age` nanoseconds ago succeeded.
+    /// Runs a catch-up unless one that started less than `age` ago succeeded.
     /// With `patience`, gives up (`Unavailable`) if another catch-up holds the way longer
     /// than that (a rebuild, a slow database): the caller's read is then answered by SQL.
-    async fn catch_up_within(&self, f: &FeedState, age: u64, patience: Option<std::time::Duration>) -> Result<()> {
+    async fn catch_up_within(
+        &self,
+        f: &FeedState,
+        age: std::time::Duration,
+        patience: Option<std::time::Duration>,
+    ) -> Result<()> {
         // Commits older than COMMIT_WAIT have been answered; a catch-up that started
         // after them shows them all.
-        let needed = f.nanos().saturating_sub(age).max(1);
+        let needed = f.nanos().saturating_sub(u64::try_from(age.as_nanos()).unwrap_or(u64::MAX)).max(1);
         if f.fresh_as_of.load(Ordering::SeqCst) >= needed {
             return Ok(());
         }
@@ -288,8 +296,7 @@ impl IndexedStore {
     }
 
     fn locks(&self) -> Result<(std::sync::RwLockWriteGuard<'_, Index>, std::sync::RwLockWriteGuard<'_, Records>)> {
-        let poisoned = || Error::Internal("read index lock poisoned".into());
-        Ok((self.index.write().map_err(|_| poisoned())?, self.records.write().map_err(|_| poisoned())?))
+        Ok((self.index.write().map_err(poisoned)?, self.records.write().map_err(poisoned)?))
     }
 
     /// Re-reads `ids` from the store and puts their current state into the index.
@@ -343,7 +350,7 @@ impl IndexedStore {
 
     /// The write counter of the caches, read together with an index answer.
     fn generation(&self) -> Result<u64> {
-        Ok(self.records.read().map_err(|_| Error::Internal("record cache lock poisoned".into()))?.generation)
+        Ok(self.records.read().map_err(poisoned)?.generation)
     }
 
     async fn current(&self, ids: &[ImageId]) -> Result<Vec<(Image, Vec<Member>)>> {
@@ -382,9 +389,8 @@ impl IndexedStore {
         V: Clone,
         Fut: std::future::Future<Output = Result<Vec<(K, V)>>>,
     {
-        let poisoned = || Error::Internal("record cache lock poisoned".into());
         let (mut found, generation) = {
-            let records = self.records.read().map_err(|_| poisoned())?;
+            let records = self.records.read().map_err(poisoned)?;
             let cached = map(&records);
             let hits: HashMap<K, V> = ids.iter().filter_map(|id| cached.get(id).map(|v| (*id, v.clone()))).collect();
             (hits, records.generation)
@@ -394,7 +400,7 @@ impl IndexedStore {
             return Ok(found);
         }
         let fetched = fetch(missing).await?;
-        let mut records = self.records.write().map_err(|_| poisoned())?;
+        let mut records = self.records.write().map_err(poisoned)?;
         let cache = records.generation == generation && self.usable();
         let cached = map_mut(&mut records);
         if cache && cached.len() + fetched.len() > RECORD_CACHE {
@@ -438,7 +444,7 @@ impl IndexedStore {
         if groups.is_empty() {
             return Ok(());
         }
-        let mut records = self.records.write().map_err(|_| Error::Internal("record cache lock poisoned".into()))?;
+        let mut records = self.records.write().map_err(poisoned)?;
         records.generation += 1;
         for g in groups {
             records.metas.remove(g);
@@ -580,7 +586,7 @@ impl Store for IndexedStore {
             // The page and the write counter are read under the index lock (a write bumps
             // the counter under it too), so the page belongs to that generation.
             let (page, generation) = {
-                let index = self.index.read().map_err(|_| Error::Internal("read index lock poisoned".into()))?;
+                let index = self.index.read().map_err(poisoned)?;
                 (index.list(access, query), self.generation()?)
             };
             let Some(page) = page else {
