@@ -120,7 +120,7 @@ where
                 .returning(Query::returning().columns(["version", "kept_from", "keep"])),
         )
         .await?;
-        let clock = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        let clock = Self::clock(&rows)?;
         let get = |c: &str| clock.try_get::<i64, _>(c).map_err(DB::map_error);
         let (version, kept_from, keep) = (get("version")?, get("kept_from")?, get("keep")?);
         let touched: Vec<(Option<String>, Option<String>)> = images
@@ -149,6 +149,35 @@ where
         Ok(())
     }
 
+    /// The change clock's one row among `rows` (a query of `change_clock`).
+    fn clock(rows: &[DB::Row]) -> Result<&DB::Row> {
+        rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))
+    }
+
+    /// `SELECT <every record column> FROM images`.
+    fn select_images() -> sea_query::SelectStatement {
+        Query::select().columns(render::IMAGE_COLUMNS.iter().copied()).from(render::IMAGES).to_owned()
+    }
+
+    /// The rows `query` selects for `ids`, asked 500 ids at a time (`query` gets a chunk's
+    /// ids as text), each parsed with `parse`.
+    async fn rows_for_ids<T>(
+        &self,
+        ids: &[ImageId],
+        query: impl Fn(Vec<String>) -> sea_query::SelectStatement,
+        parse: impl Fn(&DB::Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = Self::rows(&mut conn, &query(chunk.iter().map(ToString::to_string).collect())).await?;
+            for r in &rows {
+                out.push(parse(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The change feed's version: that of the last committed write.
     pub(crate) async fn feed_version(&self) -> Result<i64> {
         let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
@@ -157,7 +186,7 @@ where
             Query::select().column("version").from("change_clock").and_where(Expr::col("id").eq(1)),
         )
         .await?;
-        let clock = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        let clock = Self::clock(&rows)?;
         clock.try_get("version").map_err(DB::map_error)
     }
 
@@ -170,7 +199,7 @@ where
             Query::select().columns(["version", "kept_from"]).from("change_clock").and_where(Expr::col("id").eq(1)),
         )
         .await?;
-        let clock = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        let clock = Self::clock(&rows)?;
         let version: i64 = clock.try_get("version").map_err(DB::map_error)?;
         let kept_from: i64 = clock.try_get("kept_from").map_err(DB::map_error)?;
         if from + 1 < kept_from {
@@ -556,19 +585,12 @@ where
     }
 
     async fn members_of(&self, images: &[ImageId]) -> Result<Vec<Member>> {
-        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
-        let mut out = Vec::new();
-        for chunk in images.chunks(500) {
-            let rows = Self::rows(
-                &mut conn,
-                Self::member_query().and_where(Expr::col("image_id").is_in(chunk.iter().map(ToString::to_string))),
-            )
-            .await?;
-            for r in &rows {
-                out.push(Self::member_from_row(r)?);
-            }
-        }
-        Ok(out)
+        self.rows_for_ids(
+            images,
+            |chunk| Self::member_query().and_where(Expr::col("image_id").is_in(chunk)).to_owned(),
+            Self::member_from_row,
+        )
+        .await
     }
 
     async fn all_members(&self) -> Result<Vec<Member>> {
@@ -621,43 +643,23 @@ where
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>> {
         let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
-        let rows = Self::rows(
-            &mut conn,
-            Query::select()
-                .columns(render::IMAGE_COLUMNS.iter().copied())
-                .from(render::IMAGES)
-                .and_where(Expr::col("id").eq(id.to_string())),
-        )
-        .await?;
+        let rows = Self::rows(&mut conn, Self::select_images().and_where(Expr::col("id").eq(id.to_string()))).await?;
         rows.first().map(image_from_row).transpose()
     }
 
     async fn get_images(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
-        let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let rows = Self::rows(
-                &mut conn,
-                Query::select()
-                    .columns(render::IMAGE_COLUMNS.iter().copied())
-                    .from(render::IMAGES)
-                    .and_where(Expr::col("id").is_in(chunk.iter().map(ToString::to_string))),
-            )
-            .await?;
-            for r in &rows {
-                out.push(image_from_row(r)?);
-            }
-        }
-        Ok(out)
+        self.rows_for_ids(
+            ids,
+            |chunk| Self::select_images().and_where(Expr::col("id").is_in(chunk)).to_owned(),
+            image_from_row,
+        )
+        .await
     }
 
     async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>> {
         let mut conn = self.readers.acquire().await.map_err(DB::map_error)?;
-        let mut stmt = Query::select();
-        stmt.columns(render::IMAGE_COLUMNS.iter().copied())
-            .from(render::IMAGES)
-            .order_by("id", sea_query::Order::Asc)
-            .limit(limit);
+        let mut stmt = Self::select_images();
+        stmt.order_by("id", sea_query::Order::Asc).limit(limit);
         if let Some(after) = after {
             stmt.and_where(Expr::col("id").gt(after.to_string()));
         }
