@@ -47,7 +47,12 @@ const RECORD_CACHE: usize = 50_000;
 /// shows the write. (Commit wait, as in Spanner; only the rates of the nodes' monotonic
 /// clocks matter, not their settings.) Reads then share catch-ups instead of queueing
 /// for a new one each.
-pub const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+const COMMIT_WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// How often an idle following node catches up with the change feed on its own (reads
+/// and writes catch up anyway; this keeps a quiet node's first read cheap). A busy one
+/// catches up ahead of its reads (see [`IndexedStore::follow`]).
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a read waits for a catch-up that another request runs before the database
 /// answers it instead (a catch-up takes about a millisecond; a rebuild, seconds).
@@ -216,14 +221,32 @@ impl IndexedStore {
         self.catch_up_within(f, COMMIT_WAIT, Some(CATCH_UP_PATIENCE)).await
     }
 
+    /// On a following node, starts the task that keeps the index following the feed
+    /// while the store lives: every half [`COMMIT_WAIT`], [`Self::follow`].
+    pub fn spawn_follower(self: &Arc<Self>) {
+        if !matches!(self.follow, Follow::Feed(_)) {
+            return;
+        }
+        let node = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(COMMIT_WAIT / 2).await;
+                let Some(store) = node.upgrade() else { break };
+                if let Err(e) = store.follow().await {
+                    tracing::warn!(error = %e.log_detail(), "read index could not follow the change feed");
+                }
+            }
+        });
+    }
+
     /// Keeps a busy following node ahead of its reads: while reads came within the last
     /// second, runs a catch-up when the last one started more than half of
-    /// [`COMMIT_WAIT`] ago, so that reads seldom wait for one (call it every half
-    /// [`COMMIT_WAIT`]); otherwise, when the last one is older than `idle`.
-    pub async fn follow(&self, idle: std::time::Duration) -> Result<()> {
+    /// [`COMMIT_WAIT`] ago, so that reads seldom wait for one; otherwise, when the last
+    /// one is older than [`FOLLOW_EVERY`].
+    async fn follow(&self) -> Result<()> {
         let Follow::Feed(f) = &self.follow else { return Ok(()) };
         let quiet = f.nanos().saturating_sub(f.last_read.load(Ordering::Relaxed)) > 1_000_000_000;
-        self.catch_up_within(f, if quiet { idle } else { COMMIT_WAIT / 2 }, None).await
+        self.catch_up_within(f, if quiet { FOLLOW_EVERY } else { COMMIT_WAIT / 2 }, None).await
     }
 
     /// Runs a catch-up unless one that started less than `age` ago succeeded.

@@ -39,14 +39,9 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     match sqlite_path(url) {
         Some(path) => Ok(Arc::new(SqliteStore::open(Path::new(path)).await?)),
-        None => Ok(Arc::new(PostgresStore::connect_url(url).await?)),
+        None => Ok(Arc::new(PostgresStore::connect(url).await?)),
     }
 }
-
-/// How often an idle following node catches up with the change feed on its own (reads
-/// and writes catch up anyway; this keeps a quiet node's first read cheap). A busy one
-/// catches up ahead of its reads (see [`IndexedStore::follow`]).
-const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The store a server runs on: [`open`] with the read index ([`IndexedStore`]) in front.
 ///
@@ -56,18 +51,9 @@ const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// one is refused with a clear error.
 pub async fn open_for_serving(url: &str) -> Result<Arc<dyn Store>> {
     let Some(path) = sqlite_path(url) else {
-        let shared = Arc::new(PostgresStore::connect_url(url).await?);
+        let shared = Arc::new(PostgresStore::connect(url).await?);
         let store = Arc::new(IndexedStore::following(shared.clone(), shared).await?);
-        let node = Arc::downgrade(&store);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(indexed::COMMIT_WAIT / 2).await;
-                let Some(store) = node.upgrade() else { break };
-                if let Err(e) = store.follow(FOLLOW_EVERY).await {
-                    tracing::warn!(error = %e.log_detail(), "read index could not follow the change feed");
-                }
-            }
-        });
+        store.spawn_follower();
         return Ok(store);
     };
     let lock_path = format!("{path}.serve-lock");

@@ -18,19 +18,14 @@ pub type PostgresStore = SqlStore<Postgres>;
 const POOL_SIZE: u32 = 10;
 
 impl SqlStore<Postgres> {
-    /// [`Self::connect`] for a URL that may not be a PostgreSQL one (refused clearly).
-    pub async fn connect_url(url: &str) -> Result<Self> {
+    /// Connects to `postgres://…` and applies pending migrations (serialised across nodes
+    /// by an advisory lock); another kind of URL is refused clearly.
+    pub async fn connect(url: &str) -> Result<Self> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(Error::invalid(format!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
             )));
         }
-        Self::connect(url).await
-    }
-
-    /// Connects to `postgres://…` and applies pending migrations (serialised across nodes
-    /// by an advisory lock).
-    pub async fn connect(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| Error::invalid(format!("bad PostgreSQL URL: {e}")))?
             .application_name("imagehub");
