@@ -217,13 +217,14 @@ pub struct Index {
     public_newest: Newest,
     /// Each project's own images newest first, for the same reason.
     owned_newest: HashMap<Sym, Newest>,
-    /// How many public images (of every owner) pass a filter set, by the filters'
-    /// debug text; emptied by every change.
-    public_counts: Mutex<HashMap<String, u64>>,
-    /// How many of a project's own images pass a filter set, and how many of those are
-    /// public; emptied by every change.
-    own_counts: Mutex<HashMap<(Sym, String), (u64, u64)>>,
+    /// Counts of the parts a first page walks, kept until the next change: per part
+    /// (`None`: the public images of every owner; a project: its own images) and filter
+    /// set (the filters' debug text), how many rows pass and how many of those are public.
+    counts: Mutex<HashMap<CountKey, (u64, u64)>>,
 }
+
+/// A part (`None`: the public images; a project: its own) and a filter set's debug text.
+type CountKey = (Option<Sym>, String);
 
 /// Rows in the default order (newest first, then the greater id), by slot.
 type Newest = BTreeSet<(Reverse<i64>, Reverse<ImageId>, Slot)>;
@@ -721,10 +722,7 @@ impl Index {
     }
 
     fn forget_counts(&mut self) {
-        if let Ok(counts) = self.public_counts.get_mut() {
-            counts.clear();
-        }
-        if let Ok(counts) = self.own_counts.get_mut() {
+        if let Ok(counts) = self.counts.get_mut() {
             counts.clear();
         }
     }
@@ -767,6 +765,23 @@ impl Index {
         }
     }
 
+    /// How many rows of `part` pass, and how many of those are public: from
+    /// [`Index::counts`] under `key`, or counted now and kept there.
+    fn kept_count(&self, key: CountKey, part: &Newest, passes: impl Fn(&Row) -> bool) -> (u64, u64) {
+        if let Some(known) = self.counts.lock().ok().and_then(|c| c.get(&key).copied()) {
+            return known;
+        }
+        let (mut n, mut public) = (0u64, 0u64);
+        for r in part.iter().filter_map(|&(_, _, s)| self.row(s)).filter(|r| passes(r)) {
+            n += 1;
+            public += u64::from(r.visibility == Visibility::Public);
+        }
+        if let Ok(mut counts) = self.counts.lock() {
+            counts.insert(key, (n, public));
+        }
+        (n, public)
+    }
+
     /// A project's first pages in the default order (newest first): the community and
     /// shared parts are scanned; the own and public parts are walked newest first only
     /// until the window is full, and counted once per filter set (the own part per
@@ -787,19 +802,7 @@ impl Index {
         });
         let key = format!("{filters:?}");
         if let Some((v, own)) = viewer.and_then(|v| self.owned_newest.get(&v).map(|own| (v, own))) {
-            let own_key = (v, key.clone());
-            let cached = self.own_counts.lock().ok().and_then(|c| c.get(&own_key).copied());
-            let (own_all, own_public_all) = cached.unwrap_or_else(|| {
-                let (mut n, mut p) = (0u64, 0u64);
-                for r in self.owned.get(&v).into_iter().flatten().filter_map(|&s| self.row(s)).filter(|r| passes(r)) {
-                    n += 1;
-                    p += u64::from(r.visibility == Visibility::Public);
-                }
-                if let Ok(mut counts) = self.own_counts.lock() {
-                    counts.insert(own_key, (n, p));
-                }
-                (n, p)
-            });
+            let (own_all, own_public_all) = self.kept_count((Some(v), key.clone()), own, passes);
             total += own_all;
             own_public = own_public_all;
             self.walk_newest(own, &mut kept, window, passes, cmp);
@@ -808,14 +811,7 @@ impl Index {
             // The filters exclude public images: the public part has nothing to add.
             return (kept, total);
         }
-        let cached = self.public_counts.lock().ok().and_then(|c| c.get(&key).copied());
-        let public_all = cached.unwrap_or_else(|| {
-            let n = self.public.iter().filter_map(|&s| self.row(s)).filter(|r| passes(r)).count() as u64;
-            if let Ok(mut counts) = self.public_counts.lock() {
-                counts.insert(key, n);
-            }
-            n
-        });
+        let (public_all, _) = self.kept_count((None, key), &self.public_newest, passes);
         total += public_all.saturating_sub(own_public);
         self.walk_newest(&self.public_newest, &mut kept, window, |r| Some(r.owner) != viewer && passes(r), cmp);
         (kept, total)
