@@ -94,7 +94,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The catalog on the configured database. `serving`: the server's store, with the read
-/// index on SQLite; the one-shot commands open the database without building it.
+/// index; the one-shot commands open the database without building it.
 async fn open_catalog(config: &Config, serving: bool) -> anyhow::Result<Catalog> {
     let db = &config.database;
     if let Some(path) = imagehub_store::sqlite_path(db)
