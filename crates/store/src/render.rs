@@ -295,16 +295,21 @@ fn compare(col: &'static str, cmp: Cmp, v: Value) -> Expr {
     }
 }
 
+/// Orders by `expr`; where it can be NULL, NULL sorts as the smallest value on every
+/// backend (PostgreSQL would put it last ascending).
+fn order_by(stmt: &mut SelectStatement, expr: Expr, dir: SortDir, nullable: bool) {
+    if nullable {
+        let nulls = if dir == SortDir::Asc { NullOrdering::First } else { NullOrdering::Last };
+        stmt.order_by_expr_with_nulls(expr, order(dir), nulls);
+    } else {
+        stmt.order_by_expr(expr, order(dir));
+    }
+}
+
 fn order_images(stmt: &mut SelectStatement, sort: &[(SortKey, SortDir)]) {
     for &(key, dir) in sort {
         let (col, nullable) = sort_column(key);
-        if nullable {
-            // NULL sorts as the smallest value on every backend.
-            let nulls = if dir == SortDir::Asc { NullOrdering::First } else { NullOrdering::Last };
-            stmt.order_by_with_nulls(col, order(dir), nulls);
-        } else {
-            stmt.order_by(col, order(dir));
-        }
+        order_by(stmt, Expr::col(col), dir, nullable);
     }
     let last_dir = sort.last().map_or(SortDir::Desc, |s| s.1);
     stmt.order_by("id", order(last_dir));
@@ -374,13 +379,13 @@ fn after_marker(sort: &[(SortKey, SortDir)], marker: &Image) -> Condition {
     tail
 }
 
-/// Column expression of a group sort key (over the grouped rows).
-fn group_sort_expr(key: GroupSortKey) -> Expr {
+/// Column, and whether it can be NULL, of a group sort key (over the grouped rows).
+fn group_sort_column(key: GroupSortKey) -> (&'static str, bool) {
     match key {
-        GroupSortKey::CreatedAt => Expr::col("created_min"),
-        GroupSortKey::UpdatedAt => Expr::col("updated_max"),
-        GroupSortKey::Name => Expr::col("group_name"),
-        GroupSortKey::VersionCount => Expr::col("version_count"),
+        GroupSortKey::CreatedAt => ("created_min", false),
+        GroupSortKey::UpdatedAt => ("updated_max", false),
+        GroupSortKey::Name => ("group_name", true),
+        GroupSortKey::VersionCount => ("version_count", false),
     }
 }
 
@@ -398,13 +403,8 @@ fn group_source(access: &AccessScope, filters: &[Filter]) -> SelectStatement {
 pub fn list_groups(access: &AccessScope, q: &GroupQuery) -> SelectStatement {
     let mut stmt = group_rows(group_source(access, &q.filters));
     for (key, dir) in q.effective_sort() {
-        if key == GroupSortKey::Name {
-            // An unnamed group sorts first ascending on every backend, as images do.
-            let nulls = if dir == SortDir::Asc { NullOrdering::First } else { NullOrdering::Last };
-            stmt.order_by_expr_with_nulls(group_sort_expr(key), order(dir), nulls);
-        } else {
-            stmt.order_by_expr(group_sort_expr(key), order(dir));
-        }
+        let (col, nullable) = group_sort_column(key);
+        order_by(&mut stmt, Expr::col(col), dir, nullable);
     }
     let last_dir = q.effective_sort().last().map_or(SortDir::Desc, |s| s.1);
     stmt.order_by("group_id", order(last_dir));
