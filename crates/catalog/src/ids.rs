@@ -93,6 +93,23 @@ impl fmt::Display for GroupId {
     }
 }
 
+/// Ids serialize as their display form (hyphenated, lowercase), without allocating.
+fn serialize_uuid<S: serde::Serializer>(u: &Uuid, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(u.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
+}
+
+impl serde::Serialize for ImageId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_uuid(&self.0, s)
+    }
+}
+
+impl serde::Serialize for GroupId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_uuid(&self.0, s)
+    }
+}
+
 impl From<Uuid> for ImageId {
     fn from(u: Uuid) -> Self {
         Self(u)

@@ -244,13 +244,18 @@ impl Catalog {
     // ---- reads ----------------------------------------------------------------------
 
     /// A page of the images the scope lists by default.
-    pub async fn list_images(&self, scope: &Scope, query: &ImageQuery) -> Result<Page<Image>> {
+    pub async fn list_images(&self, scope: &Scope, query: &ImageQuery) -> Result<Page<Arc<Image>>> {
         self.list_images_in(scope, &scope.access(), query).await
     }
 
     /// A page of the images `access` (one of `scope`'s views) admits. A marker must exist
     /// (else `InvalidArgument`) and be visible to the scope (else `Forbidden`).
-    pub async fn list_images_in(&self, scope: &Scope, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>> {
+    pub async fn list_images_in(
+        &self,
+        scope: &Scope,
+        access: &AccessScope,
+        query: &ImageQuery,
+    ) -> Result<Page<Arc<Image>>> {
         check_limit(query.page.limit())?;
         if let PageRequest::After { marker, .. } = &query.page {
             match self.store.get_image(*marker).await? {

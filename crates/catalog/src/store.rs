@@ -2,6 +2,8 @@
 //! they map their database errors to [`crate::Error`] at this boundary
 //! (unique violation → `Duplicate`, busy/pool exhausted → `Unavailable`).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::access::{AccessScope, Role};
@@ -85,7 +87,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_image(&self, id: ImageId) -> Result<bool>;
 
     /// The page of images that `access` admits and the query selects.
-    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>>;
+    /// The records are shared (a store may hand out what it caches).
+    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Arc<Image>>>;
 
     /// The page of groups formed by the images that `access` admits and the filters select.
     async fn list_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Page<ImageGroup>>;

@@ -28,6 +28,12 @@ macro_rules! word_enum {
             }
         }
 
+        impl From<$name> for &'static str {
+            fn from(w: $name) -> &'static str {
+                w.as_str()
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())

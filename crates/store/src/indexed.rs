@@ -27,7 +27,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use imagehub_catalog::{
     AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery,
-    Member, Millis, Page, PageRequest, ProjectId, Result, Store, TokenRecord,
+    Member, Millis, Page, PageRequest, ProjectId, Result, Store, TokenRecord, Visibility,
 };
 
 use crate::feed::ChangeFeed;
@@ -439,7 +439,7 @@ impl IndexedStore {
     }
 
     /// The records of `ids`, in that order (an id deleted meanwhile is left out).
-    async fn records(&self, ids: &[ImageId]) -> Result<Vec<Image>> {
+    async fn records(&self, ids: &[ImageId]) -> Result<Vec<Arc<Image>>> {
         let found = self
             .through_cache(
                 ids,
@@ -451,7 +451,7 @@ impl IndexedStore {
                 },
             )
             .await?;
-        Ok(ids.iter().filter_map(|id| found.get(id)).map(|r| Image::clone(r)).collect())
+        Ok(ids.iter().filter_map(|id| found.get(id)).cloned().collect())
     }
 
     /// Forgets the cached metadata of `groups` after a write that may have changed it.
@@ -541,7 +541,7 @@ impl Store for IndexedStore {
         if !self.ready().await {
             return self.inner.get_image(id).await;
         }
-        Ok(self.records(&[id]).await?.pop())
+        Ok(self.records(&[id]).await?.pop().map(Arc::unwrap_or_clone))
     }
 
     async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>> {
@@ -552,7 +552,7 @@ impl Store for IndexedStore {
         if !self.ready().await {
             return self.inner.get_images(ids).await;
         }
-        self.records(ids).await
+        Ok(self.records(ids).await?.into_iter().map(Arc::unwrap_or_clone).collect())
     }
 
     async fn update_image(&self, image: &Image) -> Result<()> {
@@ -601,7 +601,7 @@ impl Store for IndexedStore {
         r
     }
 
-    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>> {
+    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Arc<Image>>> {
         if !self.ready().await {
             return self.inner.list_images(access, query).await;
         }
@@ -624,9 +624,12 @@ impl Store for IndexedStore {
                 continue;
             }
             // A record read from the database can be newer than the index (its write has
-            // committed, its refresh not yet run): show it only if the caller may see it.
+            // committed, its refresh not yet run): show it only if the caller may see it
+            // (the rule reads a membership only for a shared image).
             let items = self.read_index(|index| {
-                items.into_iter().filter(|i| access.admits(i, index.membership(i.id, &access.viewer))).collect()
+                let membership =
+                    |i: &Image| (i.visibility == Visibility::Shared).then(|| index.membership(i.id, &access.viewer));
+                items.into_iter().filter(|i| access.admits(i, membership(i).flatten())).collect()
             })?;
             return Ok(Page { items, total: query.with_total.then_some(page.total), has_more: page.has_more });
         }

@@ -1,6 +1,8 @@
 //! The SQL store, written once for every backend ([`Dialect`]). Every statement is built
 //! with sea-query; the query model's rendering is in [`crate::render`].
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use imagehub_catalog::{
     AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery,
@@ -681,7 +683,7 @@ where
         Ok(n > 0)
     }
 
-    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Image>> {
+    async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Arc<Image>>> {
         let marker = match &query.page {
             PageRequest::After { marker, .. } => Some(
                 self.get_image(*marker).await?.ok_or_else(|| Error::invalid(format!("marker {marker} not found")))?,
@@ -691,7 +693,7 @@ where
         let mut tx = self.read_tx().await?;
         let rows = Self::rows(&mut tx, &render::list_images(access, query, marker.as_ref())).await?;
         let (rows, has_more) = split_page(rows, query.page.limit());
-        let items = rows.iter().map(image_from_row).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(|r| image_from_row(r).map(Arc::new)).collect::<Result<Vec<_>>>()?;
         let total = if query.with_total {
             Some(Self::count(&mut tx, &render::count_images(access, &query.filters)).await?)
         } else {

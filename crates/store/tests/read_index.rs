@@ -44,7 +44,7 @@ mod following {
     contract_suite!(fresh);
 }
 
-fn ids(v: &[Image]) -> Vec<String> {
+fn ids(v: &[Arc<Image>]) -> Vec<String> {
     v.iter().map(|i| i.id.to_string()).collect()
 }
 

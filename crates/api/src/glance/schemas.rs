@@ -2,12 +2,10 @@
 //! (python-glanceclient through warlock), so every image imagehub renders must validate:
 //! extra properties are strings, optional base attributes are nullable.
 
-use axum::Json;
 use serde_json::{Value, json};
 
 use super::Result;
 use super::errors::GlanceResponse;
-use axum::response::IntoResponse;
 
 const UUID_PATTERN: &str = "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$";
 
@@ -91,7 +89,7 @@ fn member_properties() -> Value {
 }
 
 fn glance(v: Value) -> axum::response::Response {
-    let mut resp = Json(v).into_response();
+    let mut resp = crate::face::json(axum::http::StatusCode::OK, &v);
     resp.extensions_mut().insert(GlanceResponse);
     resp
 }

@@ -1,10 +1,9 @@
 //! Version discovery: `GET /` → 300 and `GET /versions` → 200 with the same document;
 //! `GET /v2` and `/v2/` answer it too, so clients configured with either endpoint form work.
 
-use axum::Json;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::errors::GlanceResponse;
@@ -35,7 +34,7 @@ pub fn document(req: &Request) -> Value {
 }
 
 fn answer(status: StatusCode, req: &Request) -> Response {
-    let mut resp = (status, Json(document(req))).into_response();
+    let mut resp = crate::face::json(status, &document(req));
     resp.extensions_mut().insert(GlanceResponse);
     resp
 }

@@ -7,9 +7,8 @@ mod render;
 mod router;
 mod words;
 
-use axum::Json;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use imagehub_catalog::Error;
 use serde_json::json;
 
@@ -49,5 +48,10 @@ impl Face for ModelArts {
 
 /// The ModelArts error body.
 pub fn envelope(status: StatusCode, code: &str, msg: &str) -> Response {
-    (status, Json(json!({ "error_code": code, "error_msg": msg }))).into_response()
+    face::json(status, &json!({ "error_code": code, "error_msg": msg }))
+}
+
+/// A successful answer.
+pub fn ok<T: serde::Serialize>(body: &T) -> Response {
+    face::json(StatusCode::OK, body)
 }

@@ -1,50 +1,80 @@
 //! ModelArts' JSON shapes (field names as in seeds 000–002 and the Huawei SDK models).
 //! Optional fields are left out when the record has no value; times are epoch ms.
+//! The shapes borrow from the records: a page is written without copying them.
 
-use imagehub_catalog::{Image, ImageGroup, KvTag, Page};
+use std::sync::Arc;
+
+use imagehub_catalog::{DevService, GroupId, Image, ImageGroup, ImageId, KvTag, Page, ResourceCategory};
 use serde::Serialize;
 
 use super::words;
 
 #[derive(Serialize)]
-pub struct ImageJson {
+pub struct ImageJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arch: Option<&'static str>,
     pub create_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub dev_services: Vec<String>,
+    pub description: Option<&'a str>,
+    pub dev_services: UpperAll<'a, DevService>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flavor_type: Option<String>,
-    pub id: String,
+    pub flavor_type: Option<&'a str>,
+    pub id: ImageId,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-    pub resource_categories: Vec<String>,
+    pub origin: Option<Upper>,
+    pub resource_categories: UpperAll<'a, ResourceCategory>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_type: Option<String>,
+    pub service_type: Option<Upper>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
+    pub status_message: Option<&'a str>,
     /// ShowImage, RegisterImage and DeleteImage only (as in the SDK's models).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub support_res_categories: Option<Vec<String>>,
+    pub support_res_categories: Option<UpperAll<'a, ResourceCategory>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub swr_path: Option<String>,
+    pub swr_path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<KvTag>,
+    pub tag: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[KvTag]>::is_empty")]
+    pub tags: &'a [KvTag],
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub update_at: i64,
     pub visibility: &'static str,
-    pub workspace_id: String,
+    pub workspace_id: &'a str,
+}
+
+/// A catalog word in capitals, as ModelArts spells service types, origins, dev services
+/// and resource categories (written without allocating).
+pub struct Upper(&'static str);
+
+impl Serialize for Upper {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; 32];
+        match buf.get_mut(..self.0.len()) {
+            Some(b) => {
+                b.copy_from_slice(self.0.as_bytes());
+                b.make_ascii_uppercase();
+                s.serialize_str(std::str::from_utf8(b).map_err(serde::ser::Error::custom)?)
+            }
+            None => s.serialize_str(&words::upper(self.0)),
+        }
+    }
+}
+
+/// A list of catalog words in capitals.
+pub struct UpperAll<'a, W>(&'a [W]);
+
+impl<W: Copy + Into<&'static str>> Serialize for UpperAll<'_, W> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|&w| Upper(w.into())))
+    }
 }
 
 /// Which response an image is rendered for.
@@ -56,58 +86,57 @@ pub enum Shape {
     Detail,
 }
 
-pub fn image(i: &Image, shape: Shape) -> ImageJson {
-    let categories: Vec<String> = i.resource_categories.iter().map(|c| words::upper(c.as_str())).collect();
+pub fn image(i: &Image, shape: Shape) -> ImageJson<'_> {
     ImageJson {
         arch: i.arch.map(words::arch),
         create_at: i.created_at.0,
-        description: i.description.clone(),
-        dev_services: i.dev_services.iter().map(|d| words::upper(d.as_str())).collect(),
-        flavor_type: i.flavor_type.clone(),
-        id: i.id.to_string(),
-        name: i.name.clone(),
-        namespace: i.namespace.clone(),
-        origin: i.origin.map(|o| words::upper(o.as_str())),
-        support_res_categories: (shape == Shape::Detail).then(|| categories.clone()),
-        resource_categories: categories,
-        service_type: i.service_type.map(|s| words::upper(s.as_str())),
+        description: i.description.as_deref(),
+        dev_services: UpperAll(&i.dev_services),
+        flavor_type: i.flavor_type.as_deref(),
+        id: i.id,
+        name: i.name.as_deref(),
+        namespace: i.namespace.as_deref(),
+        origin: i.origin.map(|o| Upper(o.as_str())),
+        support_res_categories: (shape == Shape::Detail).then_some(UpperAll(&i.resource_categories)),
+        resource_categories: UpperAll(&i.resource_categories),
+        service_type: i.service_type.map(|s| Upper(s.as_str())),
         size: i.size,
         status: words::status(i.status),
-        status_message: i.status_message.clone(),
-        swr_path: i.registry_path.clone(),
-        tag: i.tag.clone(),
-        tags: i.kv_tags.clone(),
+        status_message: i.status_message.as_deref(),
+        swr_path: i.registry_path.as_deref(),
+        tag: i.tag.as_deref(),
+        tags: &i.kv_tags,
         kind: words::kind(i.kind),
         update_at: i.updated_at.0,
         visibility: words::visibility(i.visibility),
-        workspace_id: i.workspace_id.clone(),
+        workspace_id: &i.workspace_id,
     }
 }
 
 #[derive(Serialize)]
-pub struct GroupJson {
+pub struct GroupJson<'a> {
     pub create_at: i64,
-    pub id: String,
+    pub id: GroupId,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub read_me: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<KvTag>,
+    pub read_me: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[KvTag]>::is_empty")]
+    pub tags: &'a [KvTag],
     pub update_at: i64,
     pub version_count: i64,
 }
 
-pub fn group(g: &ImageGroup) -> GroupJson {
+pub fn group(g: &ImageGroup) -> GroupJson<'_> {
     GroupJson {
         create_at: g.created_at.0,
-        id: g.id.to_string(),
-        name: g.name.clone(),
-        namespace: g.namespace.clone(),
-        read_me: g.meta.read_me.clone(),
-        tags: g.meta.kv_tags.clone(),
+        id: g.id,
+        name: g.name.as_deref(),
+        namespace: g.namespace.as_deref(),
+        read_me: g.meta.read_me.as_deref(),
+        tags: &g.meta.kv_tags,
         update_at: g.updated_at.0,
         version_count: g.version_count,
     }
@@ -124,7 +153,7 @@ pub struct PageJson<T> {
 }
 
 /// ListImage's envelope (seed 000): `size` = limit, `current` = offset / limit (0-based).
-pub fn image_page(page: &Page<Image>, offset: u64, limit: u64) -> PageJson<ImageJson> {
+pub fn image_page(page: &Page<Arc<Image>>, offset: u64, limit: u64) -> PageJson<ImageJson<'_>> {
     let total = page.total.unwrap_or(0);
     PageJson {
         current: offset / limit,
@@ -136,7 +165,7 @@ pub fn image_page(page: &Page<Image>, offset: u64, limit: u64) -> PageJson<Image
 }
 
 /// ListImageGroup's envelope (seed 002): `size` = records in this page, `current` = offset / limit + 1.
-pub fn group_page(page: &Page<ImageGroup>, offset: u64, limit: u64) -> PageJson<GroupJson> {
+pub fn group_page(page: &Page<ImageGroup>, offset: u64, limit: u64) -> PageJson<GroupJson<'_>> {
     let total = page.total.unwrap_or(0);
     PageJson {
         current: offset / limit + 1,

@@ -1,8 +1,8 @@
 //! `POST /ai/openapi/v2/image/images` (the current documented variant): a page of the
 //! caller's private images or of the public ones, with `total`.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use imagehub_catalog::{ContainerFormat, Error, Filter, ImageQuery, MAX_PAGE, PageRequest, SortDir, SortKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,7 +45,7 @@ pub async fn handle(
     State(state): State<AppState>,
     crate::face::Auth(caller, _): Auth,
     face::Json(body, _): face::Json<Body, Scnet>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let scope = state.catalog.own_project(&caller);
     let access = words::parse_access(required("access", &body.access)?)?;
     let key = match required("orderBy", &body.order_by)?.as_str() {

@@ -2,8 +2,8 @@
 //! caller can use. `acceleratorType` and `imageType` come from the query or from a JSON
 //! body on the GET (as SCNet's own curl/Java/Python samples send them); the query wins.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use imagehub_catalog::{ContainerFormat, Error, Filter, ImageQuery, MAX_PAGE, PageRequest, SortDir, SortKey};
 use serde::Deserialize;
 
@@ -31,7 +31,7 @@ pub async fn handle(
     crate::face::Auth(caller, _): Auth,
     q: QueryPairs<Scnet>,
     OptionalJson(body, _): OptionalJson<Body, Scnet>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let scope = state.catalog.own_project(&caller);
     let body = body.unwrap_or_default();
     let accelerator = word("acceleratorType", q.get("acceleratorType")?.or(body.accelerator_type.as_deref()))?;

@@ -7,9 +7,8 @@ mod router;
 mod tokens;
 mod words;
 
-use axum::Json;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use imagehub_catalog::Error;
 use serde_json::json;
 
@@ -51,10 +50,18 @@ impl Face for Scnet {
 
 /// The SCNet envelope with no data.
 pub fn envelope(status: StatusCode, code: &str, msg: &str) -> Response {
-    (status, Json(json!({ "code": code, "msg": msg, "data": null }))).into_response()
+    face::json(status, &json!({ "code": code, "msg": msg, "data": null }))
+}
+
+/// The SCNet envelope around `data` (keys in the order serde_json's maps give them).
+#[derive(serde::Serialize)]
+struct Envelope<'a, T> {
+    code: &'a str,
+    data: T,
+    msg: &'a str,
 }
 
 /// A successful answer.
-pub fn success<T: serde::Serialize>(data: T) -> Json<serde_json::Value> {
-    Json(json!({ "code": "0", "msg": "success", "data": data }))
+pub fn success<T: serde::Serialize>(data: T) -> Response {
+    face::json(StatusCode::OK, &Envelope { code: "0", data, msg: "success" })
 }

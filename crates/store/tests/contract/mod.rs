@@ -440,8 +440,8 @@ pub fn random_access(rng: &mut Rng) -> AccessScope {
     }
 }
 
-fn ids(v: &[Image]) -> Vec<String> {
-    v.iter().map(|i| format!("{} {:?}", i.id, i.name)).collect()
+fn ids(v: &[impl std::borrow::Borrow<Image>]) -> Vec<String> {
+    v.iter().map(|i| (i.borrow().id, &i.borrow().name)).map(|(id, name)| format!("{id} {name:?}")).collect()
 }
 
 /// Offset pages and totals equal the oracle for random filters, sorts and scopes.
@@ -486,7 +486,7 @@ pub async fn keyset_paging_matches_oracle(store: DynStore) {
         let mut q = base.clone();
         loop {
             let page = store.list_images(&access, &q).await.unwrap();
-            walked.extend(page.items.iter().cloned());
+            walked.extend(page.items.iter().map(|i| Image::clone(i)));
             if !page.has_more {
                 break;
             }

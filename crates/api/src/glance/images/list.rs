@@ -54,7 +54,7 @@ pub async fn handle(
     let access = scope.list_access(req.members, req.community);
     let query = ImageQuery { filters: req.filters, sort: req.sort, page, with_total: false };
     let page = state.catalog.list_images_in(&scope, &access, &query).await?;
-    body["images"] = page.items.iter().map(render::image).collect();
+    body["images"] = page.items.iter().map(|i| render::image(i)).collect();
     if page.has_more
         && let Some(last) = page.items.last()
     {

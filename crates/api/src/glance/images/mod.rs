@@ -9,9 +9,8 @@ pub mod show;
 pub mod tags;
 pub mod update;
 
-use axum::Json;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use imagehub_catalog::{Error, ImageId};
 
 use super::errors::GlanceResponse;
@@ -23,7 +22,7 @@ pub fn parse_id(id: &str) -> Result<ImageId, Error> {
 
 /// A JSON answer of the Glance face.
 pub fn answer(status: StatusCode, body: serde_json::Value) -> Response {
-    let mut resp = (status, Json(body)).into_response();
+    let mut resp = crate::face::json(status, &body);
     resp.extensions_mut().insert(GlanceResponse);
     resp
 }

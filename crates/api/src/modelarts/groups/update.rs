@@ -1,14 +1,14 @@
 //! UpdateImageGroup: `PUT /v1/{project_id}/images/group/{id}` with `{read_me?, tags?: [{key, value}]}`.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use imagehub_catalog::{GroupUpdate, KvTag};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::face::{self, PathParams};
-use crate::modelarts::render::{self, GroupJson};
-use crate::modelarts::{Auth, ModelArts, Result};
+use crate::modelarts::render;
+use crate::modelarts::{self, Auth, ModelArts, Result};
 
 #[derive(Deserialize)]
 pub struct Body {
@@ -22,10 +22,10 @@ pub async fn handle(
     crate::face::Auth(caller, _): Auth,
     PathParams((project, id), _): PathParams<(String, String), ModelArts>,
     face::Json(body, _): face::Json<Body, ModelArts>,
-) -> Result<Json<GroupJson>> {
+) -> Result<Response> {
     let scope = state.catalog.in_project(&caller, &project)?;
     let id = super::parse_id(&id)?;
     let update = GroupUpdate { read_me: body.read_me, kv_tags: body.tags };
     let group = state.catalog.update_group(&scope.writer()?, id, update).await?;
-    Ok(Json(render::group(&group)))
+    Ok(modelarts::ok(&render::group(&group)))
 }

@@ -1,13 +1,13 @@
 //! DeleteImage: `DELETE /v1/{project_id}/images/{id}`, optional body `{"is_force": bool}`.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::face::{OptionalJson, PathParams};
-use crate::modelarts::render::{self, ImageJson, Shape};
-use crate::modelarts::{Auth, ModelArts, Result};
+use crate::modelarts::render::{self, Shape};
+use crate::modelarts::{self, Auth, ModelArts, Result};
 
 /// The optional body of DeleteImage and DeleteImageGroup. `is_force` asks ModelArts to
 /// delete the registry content too; imagehub keeps no registry content, so it is accepted
@@ -24,9 +24,9 @@ pub async fn handle(
     crate::face::Auth(caller, _): Auth,
     PathParams((project, id), _): PathParams<(String, String), ModelArts>,
     OptionalJson(_body, _): OptionalJson<Body, ModelArts>,
-) -> Result<Json<ImageJson>> {
+) -> Result<Response> {
     let scope = state.catalog.in_project(&caller, &project)?;
     let id = super::parse_id(&id)?;
     let image = state.catalog.delete_image(&scope.writer()?, id).await?;
-    Ok(Json(render::image(&image, Shape::Detail)))
+    Ok(modelarts::ok(&render::image(&image, Shape::Detail)))
 }

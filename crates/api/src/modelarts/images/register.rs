@@ -1,14 +1,14 @@
 //! RegisterImage: `POST /v1/{project_id}/images`.
 
-use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 use imagehub_catalog::{ContainerRegistration, Error, KvTag};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::face::{self, PathParams};
-use crate::modelarts::render::{self, ImageJson, Shape};
-use crate::modelarts::{Auth, ModelArts, Result, words};
+use crate::modelarts::render::{self, Shape};
+use crate::modelarts::{self, Auth, ModelArts, Result, words};
 
 /// The request body (the SDK's `ImageRegRequest`). Unknown fields are ignored.
 #[derive(Deserialize)]
@@ -93,9 +93,9 @@ pub async fn handle(
     crate::face::Auth(caller, _): Auth,
     PathParams((project,), _): PathParams<(String,), ModelArts>,
     face::Json(body, _): face::Json<Body, ModelArts>,
-) -> Result<Json<ImageJson>> {
+) -> Result<Response> {
     let scope = state.catalog.in_project(&caller, &project)?;
     let writer = scope.writer()?;
     let image = state.catalog.register_container(&writer, body.into_registration()?).await?;
-    Ok(Json(render::image(&image, Shape::Detail)))
+    Ok(modelarts::ok(&render::image(&image, Shape::Detail)))
 }
