@@ -5,7 +5,7 @@ use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{Arch, ContainerFormat, ImageKind, ServiceType, Visibility};
 
 /// How a text attribute is matched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TextMatch {
     Exact(String),
     /// Case-insensitive substring match.
@@ -67,7 +67,7 @@ impl Cmp {
 }
 
 /// One condition; a query's filters are ANDed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Filter {
     Kind(ImageKind),
     Name(TextMatch),

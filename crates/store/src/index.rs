@@ -15,7 +15,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use imagehub_catalog::{
     AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
@@ -217,16 +217,33 @@ pub struct Index {
     public_newest: Newest,
     /// Each project's own images newest first, for the same reason.
     owned_newest: HashMap<Sym, Newest>,
-    /// Counts of the parts a first page walks, kept until the next change: per part
-    /// (`None`: the public images of every owner; a project: its own images) and filter
-    /// set (the filters' debug text), how many rows pass and how many of those are public.
-    counts: Mutex<HashMap<CountKey, (u64, u64)>>,
+    /// The rows of the parts a default-order list merges, selected by a filter set and
+    /// kept until the next change: per filter set and part (`None`: the public images of
+    /// every owner; a project: its own images).
+    selections: Mutex<Selections>,
 }
 
-/// A part (`None`: the public images; a project: its own) and a filter set's debug text.
-type CountKey = (Option<Sym>, String);
+/// Kept [`Selection`]s by filter set and part, and how many slots they hold in all.
+#[derive(Default)]
+struct Selections {
+    by_filters: HashMap<Vec<Filter>, HashMap<Option<Sym>, Arc<Selection>>>,
+    slots: usize,
+}
 
-/// Rows in the default order (newest first, then the greater id), by slot.
+/// The kept selections are dropped together when they hold more slots than this
+/// (4 bytes each); the next lists select again.
+const SELECTION_SLOTS: usize = 8 << 20;
+
+/// The rows of one part that pass a filter set, newest first, and how many are public.
+struct Selection {
+    slots: Vec<Slot>,
+    public: u64,
+}
+
+/// The default order of every face: newest first (then the greater id).
+const NEWEST: [(SortKey, SortDir); 1] = [(SortKey::CreatedAt, SortDir::Desc)];
+
+/// Rows in the default order, by slot.
 type Newest = BTreeSet<(Reverse<i64>, Reverse<ImageId>, Slot)>;
 
 /// A set of slots kept sorted, so that iterating it reads the rows in memory order.
@@ -425,7 +442,7 @@ impl Index {
         self.public.clear();
         self.public_newest.clear();
         self.owned_newest.clear();
-        self.forget_counts();
+        self.forget_selections();
         self.community.clear();
         self.member_of.clear();
         self.groups.clear();
@@ -461,7 +478,7 @@ impl Index {
     /// Puts (or replaces) an image with its memberships.
     pub fn put(&mut self, image: &Image, members: &[Member]) {
         self.remove(image.id);
-        self.forget_counts();
+        self.forget_selections();
         let s = &mut self.strings;
         let row = Row {
             id: image.id,
@@ -524,7 +541,7 @@ impl Index {
         }
         self.public.remove(&slot);
         self.public_newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
-        self.forget_counts();
+        self.forget_selections();
         self.community.remove(&slot);
         for &(m, _) in row.cold.members.iter() {
             remove_from(&mut self.member_of, m, slot);
@@ -716,14 +733,19 @@ impl Index {
         directed(a.id.cmp(&b.id), last)
     }
 
-    /// A page of image ids; `None` if the marker is unknown.
+    /// A page of image ids; `None` if the marker is unknown. A project's lists in the
+    /// default order are cut from kept selections ([`Index::list_newest_first`]); every
+    /// other list scans what the caller may see.
     pub fn list(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
+        if !access.admin && q.effective_sort() == NEWEST {
+            return self.list_newest_first(access, q);
+        }
         self.list_scanning(access, q, SCAN_WINDOW)
     }
 
-    fn forget_counts(&mut self) {
-        if let Ok(counts) = self.counts.get_mut() {
-            counts.clear();
+    fn forget_selections(&mut self) {
+        if let Ok(selections) = self.selections.get_mut() {
+            *selections = Selections::default();
         }
     }
 
@@ -741,80 +763,96 @@ impl Index {
         kept.insert(at, r);
     }
 
-    /// Offers the rows of `newest` that pass `passes`, in that order, until `window` of
-    /// them are offered: every later row is older than those, so none could enter.
-    fn walk_newest<'a>(
-        &'a self,
-        newest: &Newest,
-        kept: &mut Vec<&'a Row>,
-        window: usize,
+    /// The rows of `part` that pass `passes`, newest first: from [`Index::selections`]
+    /// under `filters` and `key`, or selected now and kept there.
+    fn selection(
+        &self,
+        filters: &[Filter],
+        key: Option<Sym>,
+        part: &Newest,
         passes: impl Fn(&Row) -> bool,
-        cmp: impl Fn(&Row, &Row) -> Ordering + Copy,
-    ) {
-        let mut found = 0;
-        for &(_, _, slot) in newest {
-            let Some(r) = self.row(slot) else { continue };
-            if !passes(r) {
-                continue;
-            }
-            Self::offer(kept, r, window, cmp);
-            found += 1;
-            if found >= window {
-                break;
-            }
-        }
-    }
-
-    /// How many rows of `part` pass, and how many of those are public: from
-    /// [`Index::counts`] under `key`, or counted now and kept there.
-    fn kept_count(&self, key: CountKey, part: &Newest, passes: impl Fn(&Row) -> bool) -> (u64, u64) {
-        if let Some(known) = self.counts.lock().ok().and_then(|c| c.get(&key).copied()) {
+    ) -> Arc<Selection> {
+        let kept = |s: &Selections| s.by_filters.get(filters).and_then(|parts| parts.get(&key)).cloned();
+        if let Some(known) = self.selections.lock().ok().and_then(|s| kept(&s)) {
             return known;
         }
-        let (mut n, mut public) = (0u64, 0u64);
-        for r in part.iter().filter_map(|&(_, _, s)| self.row(s)).filter(|r| passes(r)) {
-            n += 1;
-            public += u64::from(r.visibility == Visibility::Public);
+        let mut public = 0u64;
+        let slots: Vec<Slot> = part
+            .iter()
+            .filter_map(|&(_, _, slot)| self.row(slot).filter(|r| passes(r)).map(|r| (slot, r.visibility)))
+            .map(|(slot, v)| {
+                public += u64::from(v == Visibility::Public);
+                slot
+            })
+            .collect();
+        let selection = Arc::new(Selection { slots, public });
+        if let Ok(mut kept) = self.selections.lock() {
+            if kept.slots + selection.slots.len() > SELECTION_SLOTS {
+                *kept = Selections::default();
+            }
+            kept.slots += selection.slots.len();
+            kept.by_filters.entry(filters.to_vec()).or_default().insert(key, selection.clone());
         }
-        if let Ok(mut counts) = self.counts.lock() {
-            counts.insert(key, (n, public));
-        }
-        (n, public)
+        selection
     }
 
-    /// A project's first pages in the default order (newest first): the community and
-    /// shared parts are scanned; the own and public parts are walked newest first only
-    /// until the window is full, and counted once per filter set (the own part per
-    /// project) until the next change; the caller's own public images, which both
-    /// counts include, are subtracted once.
-    fn list_newest_first(&self, access: &AccessScope, filters: &[Filter], window: usize) -> (Vec<&Row>, u64) {
-        let Some(tests) = self.compile_all(filters) else { return (Vec::new(), 0) };
-        let newest = [(SortKey::CreatedAt, SortDir::Desc)];
-        let cmp = |a: &Row, b: &Row| self.order(a, b, &newest);
+    /// A project's list in the default order (newest first), at any offset or marker.
+    /// The community and shared parts are scanned and sorted; the own and public parts
+    /// are kept selections, in that order already, so a marker is found by bisection and
+    /// the page is cut from the merge of the three, which stops after it. The total adds
+    /// the parts' sizes; the caller's own public images, in both kept parts, are merged
+    /// from the own part and counted once.
+    fn list_newest_first(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
+        let (skip, marker) = match &q.page {
+            PageRequest::Offset { offset, .. } => (usize::try_from(*offset).unwrap_or(usize::MAX), None),
+            PageRequest::After { marker, .. } => (0, Some(self.slots.get(marker).and_then(|&s| self.row(s))?)),
+        };
+        let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
+        let Some(tests) = self.compile_all(&q.filters) else {
+            return Some(IndexPage { items: Vec::new(), total: 0, has_more: false });
+        };
+        let cmp = |a: &Row, b: &Row| self.order(a, b, &NEWEST);
         let passes = |r: &Row| self.passes_all(r, &tests);
         let viewer = self.strings.find(access.viewer.as_str());
-        let (mut kept, mut total, mut own_public) = (Vec::with_capacity(window + 1), 0u64, 0u64);
+        let mut scanned = Vec::new();
         self.for_each_admitted(access, false, false, &tests, |r| {
             if passes(r) {
-                total += 1;
-                Self::offer(&mut kept, r, window, cmp);
+                scanned.push(r);
             }
         });
-        let key = format!("{filters:?}");
-        if let Some((v, own)) = viewer.and_then(|v| self.owned_newest.get(&v).map(|own| (v, own))) {
-            let (own_all, own_public_all) = self.kept_count((Some(v), key.clone()), own, passes);
-            total += own_all;
-            own_public = own_public_all;
-            self.walk_newest(own, &mut kept, window, passes, cmp);
-        }
-        if excluded(&tests, Visibility::Public) {
-            // The filters exclude public images: the public part has nothing to add.
-            return (kept, total);
-        }
-        let (public_all, _) = self.kept_count((None, key), &self.public_newest, passes);
-        total += public_all.saturating_sub(own_public);
-        self.walk_newest(&self.public_newest, &mut kept, window, |r| Some(r.owner) != viewer && passes(r), cmp);
-        (kept, total)
+        scanned.sort_unstable_by(|a, b| cmp(a, b));
+        let own = viewer.and_then(|v| Some(self.selection(&q.filters, Some(v), self.owned_newest.get(&v)?, passes)));
+        let public = (!excluded(&tests, Visibility::Public))
+            .then(|| self.selection(&q.filters, None, &self.public_newest, passes));
+        let (own_slots, own_public) = own.as_deref().map_or((&[][..], 0), |s| (&s.slots[..], s.public));
+        let public_slots = public.as_deref().map_or(&[][..], |s| &s.slots[..]);
+        let total = scanned.len() as u64
+            + own_slots.len() as u64
+            + public.as_ref().map_or(0, |_| (public_slots.len() as u64).saturating_sub(own_public));
+        // Where each part continues after the marker (everything, without one).
+        let after = |r: &Row| marker.is_some_and(|m| cmp(r, m) != Ordering::Greater);
+        let slot_after = |&s: &Slot| self.row(s).is_some_and(after);
+        let mut scanned = scanned[scanned.partition_point(|r| after(r))..].iter().copied().peekable();
+        let mut own = own_slots[own_slots.partition_point(slot_after)..].iter().filter_map(|&s| self.row(s)).peekable();
+        let mut public = public_slots[public_slots.partition_point(slot_after)..]
+            .iter()
+            .filter_map(|&s| self.row(s))
+            .filter(|r| Some(r.owner) != viewer)
+            .peekable();
+        let mut merged = std::iter::from_fn(|| {
+            let heads = [scanned.peek().copied(), own.peek().copied(), public.peek().copied()];
+            let (part, _) =
+                heads.into_iter().enumerate().filter_map(|(i, r)| r.map(|r| (i, r))).min_by(|a, b| cmp(a.1, b.1))?;
+            match part {
+                0 => scanned.next(),
+                1 => own.next(),
+                _ => public.next(),
+            }
+        })
+        .skip(skip);
+        let items = merged.by_ref().take(limit).map(|r| r.id).collect();
+        let has_more = merged.next().is_some();
+        Some(IndexPage { items, total, has_more })
     }
 
     /// [`Index::list`], keeping windows up to `scan_window` while scanning.
@@ -826,12 +864,6 @@ impl Index {
         };
         let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
         let window = offset.saturating_add(limit).saturating_add(1);
-        if !access.admin && marker.is_none() && window <= scan_window && sort == [(SortKey::CreatedAt, SortDir::Desc)] {
-            let (kept, total) = self.list_newest_first(access, &q.filters, window);
-            let has_more = kept.len() > offset.saturating_add(limit);
-            let items = kept.iter().skip(offset).take(limit).map(|r| r.id).collect();
-            return Some(IndexPage { items, total, has_more });
-        }
         // Most sorts lead with an integer key: compare it first, without the interner.
         let lead =
             sort.first().copied().filter(|(k, _)| matches!(k, SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Size));
@@ -957,7 +989,7 @@ impl Index {
 
 #[cfg(test)]
 mod tests {
-    use imagehub_catalog::{Millis, ProjectId};
+    use imagehub_catalog::{MemberRule, Millis, ProjectId};
 
     use super::*;
 
@@ -965,10 +997,11 @@ mod tests {
         ProjectId::parse(&format!("{n:032x}")).unwrap_or_else(ProjectId::system)
     }
 
-    /// Both ways of cutting a page (kept while scanning, or collected and selected) give
-    /// the same pages, totals and keyset pages.
+    /// Every way of cutting a page (merged from kept selections in the default order,
+    /// kept while scanning, or collected and selected) gives the same pages, totals and
+    /// keyset pages, at any offset; and a change reaches the kept selections.
     #[test]
-    fn scanned_and_selected_windows_agree() {
+    fn merged_scanned_and_selected_pages_agree() {
         let mut index = Index::default();
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move |n: u64| {
@@ -977,44 +1010,86 @@ mod tests {
             x ^= x << 17;
             x % n
         };
-        for k in 0..3000u64 {
+        let image = |k: u64, next: &mut dyn FnMut(u64) -> u64| {
             let mut i = Image::blank(ImageId::new_random(), project(next(5)), Millis(next(500) as i64));
             i.updated_at = Millis(next(50) as i64);
             i.visibility = Visibility::ALL[next(4) as usize];
             i.name = (next(6) != 0).then(|| format!("name-{}", next(40)));
             i.size = (next(3) != 0).then(|| next(100) as i64);
             i.tag = Some(format!("t{k}"));
-            index.put(&i, &[]);
+            let members: Vec<Member> = (0..next(3))
+                .map(|_| Member {
+                    image_id: i.id,
+                    member: project(next(5)),
+                    status: MemberStatus::ALL[next(3) as usize],
+                    created_at: i.created_at,
+                    updated_at: i.created_at,
+                })
+                .collect();
+            (i, members)
+        };
+        let mut ids = Vec::new();
+        for k in 0..3000u64 {
+            let (i, members) = image(k, &mut next);
+            ids.push(i.id);
+            index.put(&i, &members);
         }
-        let sorts: [&[(SortKey, SortDir)]; 4] = [
+        let sorts: [&[(SortKey, SortDir)]; 5] = [
             &[],
             &[(SortKey::Name, SortDir::Asc)],
             &[(SortKey::Size, SortDir::Desc), (SortKey::UpdatedAt, SortDir::Asc)],
+            &[(SortKey::CreatedAt, SortDir::Desc)],
             &[(SortKey::UpdatedAt, SortDir::Asc)],
         ];
-        for round in 0..40u64 {
-            let access = AccessScope { admin: round % 3 == 0, ..AccessScope::project(project(next(5))) };
+        let filters = [
+            vec![],
+            vec![Filter::Visibility(vec![Visibility::Public])],
+            vec![Filter::Visibility(vec![Visibility::Private, Visibility::Shared])],
+            vec![Filter::Number(NumberField::Size, Cmp::Gte, 30)],
+        ];
+        for round in 0..200u64 {
+            let access = AccessScope {
+                admin: round % 7 == 0,
+                community: round % 3 == 0,
+                members: if round % 2 == 0 { MemberRule::Any } else { MemberRule::Status(MemberStatus::Accepted) },
+                ..AccessScope::project(project(next(6)))
+            };
             let limit = 1 + next(50);
             let q = ImageQuery {
-                filters: if round % 2 == 0 { vec![] } else { vec![Filter::Visibility(vec![Visibility::Public])] },
-                sort: sorts[(round % 4) as usize].to_vec(),
-                page: PageRequest::Offset { offset: next(900), limit },
+                filters: filters[next(4) as usize].clone(),
+                sort: sorts[next(5) as usize].to_vec(),
+                page: PageRequest::Offset { offset: next(1600), limit },
                 with_total: true,
             };
-            let (a, b) =
-                (index.list_scanning(&access, &q, 0).unwrap(), index.list_scanning(&access, &q, 4096).unwrap());
-            assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: {q:?}");
-            if round == 20 {
+            let a = index.list(&access, &q).unwrap();
+            for window in [0, 4096] {
+                let b = index.list_scanning(&access, &q, window).unwrap();
+                assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: {q:?}");
+            }
+            if round == 100 {
                 // Laying the rows out again changes no answer.
                 index.compact();
-                let c = index.list_scanning(&access, &q, 4096).unwrap();
+                let c = index.list(&access, &q).unwrap();
                 assert_eq!((&a.items, a.total, a.has_more), (&c.items, c.total, c.has_more), "compacted");
             }
-            if let Some(marker) = a.items.first() {
-                let q = ImageQuery { page: PageRequest::After { marker: *marker, limit: 600 }, ..q };
-                let (a, b) =
-                    (index.list_scanning(&access, &q, 0).unwrap(), index.list_scanning(&access, &q, 4096).unwrap());
+            if let Some(marker) = a.items.get(next(a.items.len().max(1) as u64) as usize) {
+                let q = ImageQuery { page: PageRequest::After { marker: *marker, limit: 1 + next(600) }, ..q };
+                let (a, b) = (index.list(&access, &q).unwrap(), index.list_scanning(&access, &q, 4096).unwrap());
                 assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: after");
+            }
+            // A change between two lists: a new image, a changed one, a removed one.
+            match round % 3 {
+                0 => {
+                    let (i, members) = image(10_000 + round, &mut next);
+                    ids.push(i.id);
+                    index.put(&i, &members);
+                }
+                1 => {
+                    let (mut i, members) = image(20_000 + round, &mut next);
+                    i.id = ids[next(ids.len() as u64) as usize];
+                    index.put(&i, &members);
+                }
+                _ => index.remove(ids.swap_remove(next(ids.len() as u64) as usize)),
             }
         }
     }
