@@ -737,7 +737,9 @@ impl Index {
     /// default order are cut from kept selections ([`Index::list_newest_first`]); every
     /// other list scans what the caller may see.
     pub fn list(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
-        if !access.admin && q.effective_sort() == NEWEST {
+        // Glance spells the same order with its id tie-break.
+        let sort = q.effective_sort();
+        if !access.admin && (sort == NEWEST || sort == [NEWEST[0], (SortKey::Id, SortDir::Desc)]) {
             return self.list_newest_first(access, q);
         }
         self.list_scanning(access, q, SCAN_WINDOW)
@@ -1034,11 +1036,12 @@ mod tests {
             ids.push(i.id);
             index.put(&i, &members);
         }
-        let sorts: [&[(SortKey, SortDir)]; 5] = [
+        let sorts: [&[(SortKey, SortDir)]; 6] = [
             &[],
             &[(SortKey::Name, SortDir::Asc)],
             &[(SortKey::Size, SortDir::Desc), (SortKey::UpdatedAt, SortDir::Asc)],
             &[(SortKey::CreatedAt, SortDir::Desc)],
+            &[(SortKey::CreatedAt, SortDir::Desc), (SortKey::Id, SortDir::Desc)],
             &[(SortKey::UpdatedAt, SortDir::Asc)],
         ];
         let filters = [
@@ -1057,7 +1060,7 @@ mod tests {
             let limit = 1 + next(50);
             let q = ImageQuery {
                 filters: filters[next(4) as usize].clone(),
-                sort: sorts[next(5) as usize].to_vec(),
+                sort: sorts[next(6) as usize].to_vec(),
                 page: PageRequest::Offset { offset: next(1600), limit },
                 with_total: true,
             };
