@@ -15,7 +15,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use imagehub_catalog::{
     AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
@@ -164,6 +164,7 @@ pub struct GroupRow {
 }
 
 /// A group's aggregate while a group list is computed (strings still interned).
+#[derive(Clone)]
 struct GroupAgg {
     id: GroupId,
     owner: Sym,
@@ -207,19 +208,17 @@ pub struct Index {
     rows: Vec<Option<Row>>,
     free: Vec<Slot>,
     slots: HashMap<ImageId, Slot>,
-    owned: HashMap<Sym, SlotSet>,
-    public: SlotSet,
     community: SlotSet,
     member_of: HashMap<Sym, SlotSet>,
     groups: ByGroup<SlotSet>,
-    /// The public images newest first (the default order of every face), so that a
-    /// first page stops after its window.
+    /// The public images newest first (the default order of every face), the part of
+    /// a project's view that every project shares.
     public_newest: Newest,
-    /// Each project's own images newest first, for the same reason.
+    /// Each project's own images newest first.
     owned_newest: HashMap<Sym, Newest>,
-    /// The rows of the parts a default-order list merges, selected by a filter set and
-    /// kept until the next change: per filter set and part (`None`: the public images of
-    /// every owner; a project: its own images).
+    /// The rows of those two parts that pass a filter set, kept until the next change:
+    /// per filter set and part (`None`: the public images of every owner; a project:
+    /// its own images).
     selections: Mutex<Selections>,
 }
 
@@ -234,11 +233,16 @@ struct Selections {
 /// (4 bytes each); the next lists select again.
 const SELECTION_SLOTS: usize = 8 << 20;
 
-/// The rows of one part that pass a filter set, newest first, and how many are public.
+/// The rows of one part that pass a filter set, newest first, how many are public,
+/// and, once a group list asked, their groups.
 struct Selection {
     slots: Vec<Slot>,
     public: u64,
+    groups: OnceLock<Vec<GroupAgg>>,
 }
+
+/// What a kept group aggregate counts for against [`SELECTION_SLOTS`] (its size in slots).
+const GROUP_AGG_SLOTS: usize = std::mem::size_of::<GroupAgg>() / std::mem::size_of::<Slot>();
 
 /// The default order of every face: newest first (then the greater id).
 const NEWEST: [(SortKey, SortDir); 1] = [(SortKey::CreatedAt, SortDir::Desc)];
@@ -438,8 +442,6 @@ impl Index {
         });
         self.free.clear();
         self.slots.clear();
-        self.owned.clear();
-        self.public.clear();
         self.public_newest.clear();
         self.owned_newest.clear();
         self.forget_selections();
@@ -456,11 +458,9 @@ impl Index {
 
     /// Enters a row's slot into the sets it belongs to.
     fn link(&mut self, row: &Row, slot: Slot) {
-        self.owned.entry(row.owner).or_default().insert(slot);
         self.owned_newest.entry(row.owner).or_default().insert((Reverse(row.created_at), Reverse(row.id), slot));
         match row.visibility {
             Visibility::Public => {
-                self.public.insert(slot);
                 self.public_newest.insert((Reverse(row.created_at), Reverse(row.id), slot));
             }
             Visibility::Community => {
@@ -532,14 +532,12 @@ impl Index {
     pub fn remove(&mut self, id: ImageId) {
         let Some(slot) = self.slots.remove(&id) else { return };
         let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else { return };
-        remove_from(&mut self.owned, row.owner, slot);
         if let Some(newest) = self.owned_newest.get_mut(&row.owner) {
             newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
             if newest.is_empty() {
                 self.owned_newest.remove(&row.owner);
             }
         }
-        self.public.remove(&slot);
         self.public_newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
         self.forget_selections();
         self.community.remove(&slot);
@@ -567,36 +565,16 @@ impl Index {
         self.rows.get(slot as usize).and_then(Option::as_ref)
     }
 
-    /// Calls `f` with every row `access` admits, each once, in no order; without the
-    /// public part of a project's view when `public` is false, nor the parts whose
-    /// visibility a visibility filter among `tests` excludes (the caller still applies
-    /// `tests` to every row).
-    fn for_each_admitted<'a>(
-        &'a self,
-        access: &AccessScope,
-        own: bool,
-        public: bool,
-        tests: &[Test],
-        mut f: impl FnMut(&'a Row),
-    ) {
+    /// Calls `f` with every row of a project's scanned parts that `access` admits: the
+    /// community images and the images shared with it, of other owners (its own and the
+    /// public images are selected from kept parts, [`Index::kept_parts`]); without the
+    /// parts whose visibility a visibility filter among `tests` excludes (the caller
+    /// still applies `tests` to every row).
+    fn for_each_scanned<'a>(&'a self, access: &AccessScope, tests: &[Test], mut f: impl FnMut(&'a Row)) {
         // A part whose visibility the filters exclude is not walked at all.
         let may = |v: Visibility| !excluded(tests, v);
-        if access.admin {
-            for r in self.rows.iter().flatten() {
-                if self.admits(access, r) {
-                    f(r);
-                }
-            }
-            return;
-        }
         let viewer = self.strings.find(access.viewer.as_str());
         let rows = |set: &'a SlotSet| set.iter().filter_map(|&s| self.row(s));
-        if let Some(v) = viewer.filter(|_| own) {
-            self.owned.get(&v).into_iter().flat_map(rows).for_each(&mut f);
-        }
-        if public && may(Visibility::Public) {
-            rows(&self.public).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
-        }
         if access.community && may(Visibility::Community) {
             rows(&self.community).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
         }
@@ -610,6 +588,22 @@ impl Index {
         }
     }
 
+    /// A project's kept parts under a filter set: the selections of its own images and of
+    /// the public ones (`None` when it has no image, or the filters exclude public
+    /// images). The public selection holds the project's own public images too.
+    fn kept_parts(
+        &self,
+        viewer: Option<Sym>,
+        filters: &[Filter],
+        tests: &[Test],
+    ) -> (Option<Arc<Selection>>, Option<Arc<Selection>>) {
+        let passes = |r: &Row| self.passes_all(r, tests);
+        let own = viewer.and_then(|v| Some(self.selection(filters, Some(v), self.owned_newest.get(&v)?, passes)));
+        let public =
+            (!excluded(tests, Visibility::Public)).then(|| self.selection(filters, None, &self.public_newest, passes));
+        (own, public)
+    }
+
     /// The filters compiled; `None` when one of them can match nothing.
     fn compile_all(&self, filters: &[Filter]) -> Option<Vec<Test>> {
         let tests: Vec<Test> = filters.iter().map(|t| compile(&self.strings, t)).collect();
@@ -620,14 +614,33 @@ impl Index {
         tests.iter().all(|t| self.passes(r, t))
     }
 
-    /// Calls `f` with every row `access` admits that passes every filter.
+    /// Calls `f` with every row `access` admits that passes every filter, each once, in
+    /// no order: for a project, its scanned parts and its kept parts.
     fn for_each_selected<'a>(&'a self, access: &AccessScope, filters: &[Filter], mut f: impl FnMut(&'a Row)) {
         let Some(tests) = self.compile_all(filters) else { return };
-        self.for_each_admitted(access, true, true, &tests, |r| {
+        if access.admin {
+            for r in self.rows.iter().flatten() {
+                if self.admits(access, r) && self.passes_all(r, &tests) {
+                    f(r);
+                }
+            }
+            return;
+        }
+        self.for_each_scanned(access, &tests, |r| {
             if self.passes_all(r, &tests) {
                 f(r);
             }
         });
+        let viewer = self.strings.find(access.viewer.as_str());
+        let (own, public) = self.kept_parts(viewer, filters, &tests);
+        for r in own.iter().flat_map(|s| s.slots.iter()).filter_map(|&s| self.row(s)) {
+            f(r);
+        }
+        for r in public.iter().flat_map(|s| s.slots.iter()).filter_map(|&s| self.row(s)) {
+            if Some(r.owner) != viewer {
+                f(r);
+            }
+        }
     }
 
     /// The viewer's membership status on a row, if it is a member.
@@ -787,7 +800,7 @@ impl Index {
                 slot
             })
             .collect();
-        let selection = Arc::new(Selection { slots, public });
+        let selection = Arc::new(Selection { slots, public, groups: OnceLock::new() });
         if let Ok(mut kept) = self.selections.lock() {
             if kept.slots + selection.slots.len() > SELECTION_SLOTS {
                 *kept = Selections::default();
@@ -817,15 +830,13 @@ impl Index {
         let passes = |r: &Row| self.passes_all(r, &tests);
         let viewer = self.strings.find(access.viewer.as_str());
         let mut scanned = Vec::new();
-        self.for_each_admitted(access, false, false, &tests, |r| {
+        self.for_each_scanned(access, &tests, |r| {
             if passes(r) {
                 scanned.push(r);
             }
         });
         scanned.sort_unstable_by(|a, b| cmp(a, b));
-        let own = viewer.and_then(|v| Some(self.selection(&q.filters, Some(v), self.owned_newest.get(&v)?, passes)));
-        let public = (!excluded(&tests, Visibility::Public))
-            .then(|| self.selection(&q.filters, None, &self.public_newest, passes));
+        let (own, public) = self.kept_parts(viewer, &q.filters, &tests);
         let (own_slots, own_public) = own.as_deref().map_or((&[][..], 0), |s| (&s.slots[..], s.public));
         let public_slots = public.as_deref().map_or(&[][..], |s| &s.slots[..]);
         let total = scanned.len() as u64
@@ -903,37 +914,98 @@ impl Index {
     /// Aggregates the rows `each` yields by group (owner, namespace and name as SQL's MIN:
     /// the smallest non-NULL value).
     fn group_aggs<'a>(&'a self, each: impl FnOnce(&mut dyn FnMut(&'a Row))) -> Vec<GroupAgg> {
+        self.group_map(each).into_values().collect()
+    }
+
+    /// [`Index::group_aggs`], by group id.
+    fn group_map<'a>(&'a self, each: impl FnOnce(&mut dyn FnMut(&'a Row))) -> ByGroup<GroupAgg> {
+        let mut groups: ByGroup<GroupAgg> = ByGroup::default();
+        each(&mut |r: &'a Row| {
+            let one = GroupAgg {
+                id: r.cold.group,
+                owner: r.owner,
+                namespace: r.cold.namespace,
+                name: r.name,
+                version_count: 1,
+                created_min: r.created_at,
+                updated_max: r.updated_at,
+            };
+            match groups.entry(r.cold.group) {
+                std::collections::hash_map::Entry::Occupied(mut g) => self.absorb(g.get_mut(), &one),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(one);
+                }
+            }
+        });
+        groups
+    }
+
+    /// Adds the aggregate `other` of more rows of the same group to `g` (SQL's MIN for
+    /// the strings: the smallest non-NULL value).
+    fn absorb(&self, g: &mut GroupAgg, other: &GroupAgg) {
         let st = &self.strings;
         let smaller = |new: Option<Sym>, cur: Option<Sym>| match (new, cur) {
             (Some(n), Some(c)) => n != c && st.get(n) < st.get(c),
             (Some(_), None) => true,
             (None, _) => false,
         };
-        let mut groups: ByGroup<GroupAgg> = ByGroup::default();
-        each(&mut |r: &'a Row| {
-            let g = groups.entry(r.cold.group).or_insert_with(|| GroupAgg {
-                id: r.cold.group,
-                owner: r.owner,
-                namespace: r.cold.namespace,
-                name: r.name,
-                version_count: 0,
-                created_min: r.created_at,
-                updated_max: r.updated_at,
-            });
-            g.version_count += 1;
-            g.created_min = g.created_min.min(r.created_at);
-            g.updated_max = g.updated_max.max(r.updated_at);
-            if smaller(Some(r.owner), Some(g.owner)) {
-                g.owner = r.owner;
+        g.version_count += other.version_count;
+        g.created_min = g.created_min.min(other.created_min);
+        g.updated_max = g.updated_max.max(other.updated_max);
+        if smaller(Some(other.owner), Some(g.owner)) {
+            g.owner = other.owner;
+        }
+        if smaller(other.namespace, g.namespace) {
+            g.namespace = other.namespace;
+        }
+        if smaller(other.name, g.name) {
+            g.name = other.name;
+        }
+    }
+
+    /// The groups of a kept selection's rows, aggregated once (and counted against the
+    /// kept selections' budget).
+    fn selection_groups<'s>(&self, selection: &'s Selection) -> &'s [GroupAgg] {
+        selection.groups.get_or_init(|| {
+            let aggs = self.group_aggs(|f| selection.slots.iter().filter_map(|&s| self.row(s)).for_each(f));
+            if let Ok(mut kept) = self.selections.lock() {
+                kept.slots += aggs.len() * GROUP_AGG_SLOTS;
             }
-            if smaller(r.cold.namespace, g.namespace) {
-                g.namespace = r.cold.namespace;
-            }
-            if smaller(r.name, g.name) {
-                g.name = r.name;
-            }
+            aggs
+        })
+    }
+
+    /// The groups of the rows `access` admits that pass `filters`. For a project: the
+    /// kept aggregates of its own part and of the public part (other owners' groups
+    /// only: a group has one owner, and its own part holds all of its own groups' rows),
+    /// a public group merged with what the scanned parts add to it.
+    fn selected_groups(&self, access: &AccessScope, filters: &[Filter]) -> Vec<GroupAgg> {
+        if access.admin {
+            return self.group_aggs(|f| self.for_each_selected(access, filters, f));
+        }
+        let Some(tests) = self.compile_all(filters) else { return Vec::new() };
+        let viewer = self.strings.find(access.viewer.as_str());
+        let mut scanned = self.group_map(|f| {
+            self.for_each_scanned(access, &tests, |r| {
+                if self.passes_all(r, &tests) {
+                    f(r);
+                }
+            })
         });
-        groups.into_values().collect()
+        let (own, public) = self.kept_parts(viewer, filters, &tests);
+        let mut groups: Vec<GroupAgg> = own.as_deref().map_or_else(Vec::new, |s| self.selection_groups(s).to_vec());
+        for g in public.as_deref().map_or(&[][..], |s| self.selection_groups(s)) {
+            if Some(g.owner) == viewer {
+                continue;
+            }
+            let mut g = g.clone();
+            if let Some(more) = scanned.remove(&g.id) {
+                self.absorb(&mut g, &more);
+            }
+            groups.push(g);
+        }
+        groups.extend(scanned.into_values());
+        groups
     }
 
     fn group_row(&self, g: &GroupAgg) -> GroupRow {
@@ -950,7 +1022,7 @@ impl Index {
 
     /// A page of groups of the images `access` admits and the filters select.
     pub fn list_groups(&self, access: &AccessScope, q: &GroupQuery) -> IndexPage<GroupRow> {
-        let mut groups = self.group_aggs(|f| self.for_each_selected(access, &q.filters, f));
+        let mut groups = self.selected_groups(access, &q.filters);
         let sort = q.effective_sort();
         let last = sort.last().map_or(SortDir::Desc, |s| s.1);
         let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
@@ -999,9 +1071,45 @@ mod tests {
         ProjectId::parse(&format!("{n:032x}")).unwrap_or_else(ProjectId::system)
     }
 
+    /// The rows `access` admits that pass the filters, by a walk of every row (no part,
+    /// no kept selection).
+    fn walked<'a>(index: &'a Index, access: &AccessScope, filters: &[Filter]) -> Vec<&'a Row> {
+        let tests = index.compile_all(filters).unwrap_or_else(|| vec![Test::Never]);
+        index.rows.iter().flatten().filter(|r| index.admits(access, r) && index.passes_all(r, &tests)).collect()
+    }
+
+    /// A page cut from [`walked`] rows sorted whole.
+    fn walked_page(index: &Index, access: &AccessScope, q: &ImageQuery) -> (Vec<ImageId>, u64, bool) {
+        let mut rows = walked(index, access, &q.filters);
+        let sort = q.effective_sort();
+        rows.sort_by(|a, b| index.order(a, b, &sort));
+        let from = match &q.page {
+            PageRequest::Offset { offset, .. } => *offset as usize,
+            PageRequest::After { marker, .. } => {
+                rows.iter().position(|r| r.id == *marker).map_or(rows.len(), |p| p + 1)
+            }
+        };
+        let limit = q.page.limit() as usize;
+        let page: Vec<ImageId> = rows.iter().skip(from).take(limit).map(|r| r.id).collect();
+        (page, rows.len() as u64, rows.len() > from.saturating_add(limit))
+    }
+
+    /// Group aggregates as comparable tuples, sorted by group id.
+    fn group_facts(index: &Index, mut groups: Vec<GroupAgg>) -> Vec<(GroupId, String, Option<String>, i64, i64, i64)> {
+        groups.sort_by_key(|g| g.id);
+        groups
+            .iter()
+            .map(|g| {
+                let r = index.group_row(g);
+                (r.id, r.owner, r.name, r.version_count, r.created_min, r.updated_max)
+            })
+            .collect()
+    }
+
     /// Every way of cutting a page (merged from kept selections in the default order,
-    /// kept while scanning, or collected and selected) gives the same pages, totals and
-    /// keyset pages, at any offset; and a change reaches the kept selections.
+    /// kept while scanning, or collected and selected) gives the pages, totals and keyset
+    /// pages of a plain walk of every row, at any offset, and the groups are that walk's
+    /// groups; a change reaches the kept selections and their groups.
     #[test]
     fn merged_scanned_and_selected_pages_agree() {
         let mut index = Index::default();
@@ -1065,6 +1173,15 @@ mod tests {
                 with_total: true,
             };
             let a = index.list(&access, &q).unwrap();
+            assert_eq!(
+                (a.items.clone(), a.total, a.has_more),
+                walked_page(&index, &access, &q),
+                "round {round}: {q:?}"
+            );
+            let groups = group_facts(&index, index.selected_groups(&access, &q.filters));
+            let all =
+                group_facts(&index, index.group_aggs(|f| walked(&index, &access, &q.filters).into_iter().for_each(f)));
+            assert_eq!(groups, all, "round {round}: groups {q:?}");
             for window in [0, 4096] {
                 let b = index.list_scanning(&access, &q, window).unwrap();
                 assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: {q:?}");
@@ -1079,6 +1196,7 @@ mod tests {
                 let q = ImageQuery { page: PageRequest::After { marker: *marker, limit: 1 + next(600) }, ..q };
                 let (a, b) = (index.list(&access, &q).unwrap(), index.list_scanning(&access, &q, 4096).unwrap());
                 assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: after");
+                assert_eq!((a.items, a.total, a.has_more), walked_page(&index, &access, &q), "round {round}: after");
             }
             // A change between two lists: a new image, a changed one, a removed one.
             match round % 3 {
