@@ -55,6 +55,10 @@ enum Cmd {
     },
 }
 
+// The loader builds millions of small values (the same allocator as the server's).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Bare { bind, bytes } => bare(&bind, bytes),

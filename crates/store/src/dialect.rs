@@ -120,13 +120,18 @@ impl Dialect for Sqlite {
         rows: Vec<Vec<Value>>,
     ) -> BoxFuture<'c, Result<()>> {
         Box::pin(async move {
-            for chunk in rows.chunks(MAX_PARAMETERS / columns.len().max(1)) {
-                let mut stmt = sea_query::Query::insert();
-                stmt.into_table(table).columns(columns.iter().copied());
-                for row in chunk {
-                    stmt.values_panic(row.iter().cloned().map(sea_query::Expr::val));
-                }
-                let (sql, values) = Self::build(&stmt);
+            // The statement is written here, not built with sea_query: the values move
+            // into the arguments uncopied, and every full chunk has the same text (one
+            // prepared statement). Building it was the loader's critical path.
+            let per = (MAX_PARAMETERS / columns.len().max(1)).max(1);
+            let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+            let head = format!("INSERT INTO \"{table}\" ({}) VALUES ", quoted.join(", "));
+            let tuple = format!("({})", vec!["?"; columns.len()].join(", "));
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<Vec<Value>> = rows.by_ref().take(per).collect();
+                let sql = format!("{head}{}", vec![tuple.as_str(); chunk.len()].join(", "));
+                let values = Values(chunk.into_iter().flatten().collect());
                 sqlx::query_with(&sql, Self::arguments(values)?).execute(&mut *conn).await.map_err(Self::map_error)?;
             }
             Ok(())
