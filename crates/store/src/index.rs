@@ -842,12 +842,13 @@ impl Index {
         let total = scanned.len() as u64
             + own_slots.len() as u64
             + public.as_ref().map_or(0, |_| (public_slots.len() as u64).saturating_sub(own_public));
-        // Where each part continues after the marker (everything, without one).
-        let after = |r: &Row| marker.is_some_and(|m| cmp(r, m) != Ordering::Greater);
-        let slot_after = |&s: &Slot| self.row(s).is_some_and(after);
-        let mut scanned = scanned[scanned.partition_point(|r| after(r))..].iter().copied().peekable();
-        let mut own = own_slots[own_slots.partition_point(slot_after)..].iter().filter_map(|&s| self.row(s)).peekable();
-        let mut public = public_slots[public_slots.partition_point(slot_after)..]
+        // Each part continues after the rows up to the marker (from its start, without one).
+        let up_to_marker = |r: &Row| marker.is_some_and(|m| cmp(r, m) != Ordering::Greater);
+        let slot_up_to_marker = |&s: &Slot| self.row(s).is_some_and(up_to_marker);
+        let mut scanned = scanned[scanned.partition_point(|r| up_to_marker(r))..].iter().copied().peekable();
+        let mut own =
+            own_slots[own_slots.partition_point(slot_up_to_marker)..].iter().filter_map(|&s| self.row(s)).peekable();
+        let mut public = public_slots[public_slots.partition_point(slot_up_to_marker)..]
             .iter()
             .filter_map(|&s| self.row(s))
             .filter(|r| Some(r.owner) != viewer)
