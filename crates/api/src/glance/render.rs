@@ -3,10 +3,14 @@
 //! (registry path, ModelArts and SCNet attributes) appear as string properties, by the
 //! table in [`CATALOG_PROPERTIES`].
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
 use imagehub_catalog::{
     Arch, DevService, Error, Image, ImageKind, Member, Origin, ResourceCategory, ServiceType, canonical_app_type,
 };
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::time::iso_utc;
 
@@ -37,38 +41,44 @@ fn join<T: Copy>(items: &[T], word: fn(T) -> &'static str) -> String {
     items.iter().map(|&i| word(i).to_ascii_uppercase()).collect::<Vec<_>>().join(",")
 }
 
-/// The catalog-backed properties an image has, as strings.
-pub fn catalog_properties(i: &Image) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let mut put = |k: &'static str, v: Option<String>| {
+/// A record's text, borrowed.
+fn text(v: &Option<String>) -> Option<Cow<'_, str>> {
+    v.as_deref().map(Cow::Borrowed)
+}
+
+/// The catalog-backed properties an image has, as strings (borrowed where the record
+/// has them spelled already).
+pub fn catalog_properties<'a>(i: &'a Image) -> Vec<(&'static str, Cow<'a, str>)> {
+    let mut out = Vec::with_capacity(16);
+    let mut put = |k: &'static str, v: Option<Cow<'a, str>>| {
         if let Some(v) = v {
             out.push((k, v));
         }
     };
-    put("architecture", i.arch.map(|a| a.as_str().to_owned()));
-    put("description", i.description.clone());
-    put("swr_path", i.registry_path.clone());
-    put("swr_namespace", i.namespace.clone());
-    put("swr_tag", i.tag.clone());
-    put("digest", i.digest.clone());
+    put("architecture", i.arch.map(|a| a.as_str().into()));
+    put("description", text(&i.description));
+    put("swr_path", text(&i.registry_path));
+    put("swr_namespace", text(&i.namespace));
+    put("swr_tag", text(&i.tag));
+    put("digest", text(&i.digest));
     if i.is_container() {
-        put("modelarts_type", Some(if i.kind == ImageKind::BuiltIn { "BUILD_IN" } else { "DEDICATED" }.to_owned()));
-        put("workspace_id", Some(i.workspace_id.clone()));
-        put("image_type", Some(i.app_type().to_owned()));
-        put("accelerator_type", Some(i.accelerator()));
+        put("modelarts_type", Some(if i.kind == ImageKind::BuiltIn { "BUILD_IN" } else { "DEDICATED" }.into()));
+        put("workspace_id", Some(i.workspace_id.as_str().into()));
+        put("image_type", Some(i.app_type().into()));
+        put("accelerator_type", Some(i.accelerator().into()));
     } else {
-        put("image_type", i.image_type.clone());
-        put("accelerator_type", i.accelerator_type.clone());
+        put("image_type", text(&i.image_type));
+        put("accelerator_type", text(&i.accelerator_type));
     }
-    put("service_type", i.service_type.map(|s| s.as_str().to_ascii_uppercase()));
-    put("origin", i.origin.map(|o| o.as_str().to_ascii_uppercase()));
-    put("dev_services", (!i.dev_services.is_empty()).then(|| join(&i.dev_services, DevService::as_str)));
+    put("service_type", i.service_type.map(|s| s.as_str().to_ascii_uppercase().into()));
+    put("origin", i.origin.map(|o| o.as_str().to_ascii_uppercase().into()));
+    put("dev_services", (!i.dev_services.is_empty()).then(|| join(&i.dev_services, DevService::as_str).into()));
     put(
         "resource_categories",
-        (!i.resource_categories.is_empty()).then(|| join(&i.resource_categories, ResourceCategory::as_str)),
+        (!i.resource_categories.is_empty()).then(|| join(&i.resource_categories, ResourceCategory::as_str).into()),
     );
-    put("flavor_type", i.flavor_type.clone());
-    put("uploaded_by", i.uploaded_by.clone());
+    put("flavor_type", text(&i.flavor_type));
+    put("uploaded_by", text(&i.uploaded_by));
     out
 }
 
@@ -137,48 +147,97 @@ pub fn set_catalog_property(i: &mut Image, key: &str, value: Option<&str>) -> Re
     Ok(true)
 }
 
-fn opt<T: Into<Value>>(v: Option<T>) -> Value {
-    v.map_or(Value::Null, Into::into)
+/// One attribute's value in an image's JSON.
+enum Field<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Text(Cow<'a, str>),
+    List(&'a BTreeSet<String>),
 }
 
-/// The image as Glance shows it.
-pub fn image(i: &Image) -> Value {
+impl Serialize for Field<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Null => s.serialize_none(),
+            Field::Bool(b) => s.serialize_bool(*b),
+            Field::Int(i) => s.serialize_i64(*i),
+            Field::Text(v) => s.serialize_str(v),
+            Field::List(v) => v.serialize(s),
+        }
+    }
+}
+
+fn opt_str(v: Option<&str>) -> Field<'_> {
+    v.map_or(Field::Null, |v| Field::Text(v.into()))
+}
+
+fn opt_int<'a>(v: Option<i64>) -> Field<'a> {
+    v.map_or(Field::Null, Field::Int)
+}
+
+/// The image as Glance shows it: the base attributes, over the catalog-backed
+/// properties, over the extra properties, each key once, in byte order. Written
+/// straight from the record (no intermediate JSON value).
+pub struct ImageJson<'a>(Vec<(&'a str, Field<'a>)>);
+
+impl Serialize for ImageJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+/// `low` and `high` (each sorted by key, each key once) as one sorted list, `high`'s
+/// entry kept where both have a key.
+fn overlay<'a>(low: Vec<(&'a str, Field<'a>)>, high: Vec<(&'a str, Field<'a>)>) -> Vec<(&'a str, Field<'a>)> {
+    let mut out = Vec::with_capacity(low.len() + high.len());
+    let mut low = low.into_iter().peekable();
+    for (key, value) in high {
+        while let Some(l) = low.next_if(|(k, _)| *k <= key) {
+            if l.0 != key {
+                out.push(l);
+            }
+        }
+        out.push((key, value));
+    }
+    out.extend(low);
+    out
+}
+
+pub fn image(i: &Image) -> ImageJson<'_> {
+    // Extra properties come sorted (a BTreeMap); the catalog-backed ones are sorted
+    // here; the base attributes are written in key order.
+    let extra = i.properties.iter().map(|(k, v)| (k.as_str(), Field::Text(v.as_str().into()))).collect();
+    let mut catalog: Vec<(&str, Field<'_>)> =
+        catalog_properties(i).into_iter().map(|(k, v)| (k, Field::Text(v))).collect();
+    catalog.sort_unstable_by_key(|(k, _)| *k);
     let id = i.id.to_string();
-    let mut m = Map::new();
-    for (k, v) in &i.properties {
-        m.insert(k.clone(), Value::String(v.clone()));
-    }
-    for (k, v) in catalog_properties(i) {
-        m.insert(k.to_owned(), Value::String(v));
-    }
-    let base = json!({
-        "id": id,
-        "name": opt(i.name.clone()),
-        "status": i.status.as_str(),
-        "visibility": i.visibility.as_str(),
-        "protected": i.protected,
-        "os_hidden": i.os_hidden,
-        "checksum": opt(i.checksum.clone()),
-        "os_hash_algo": opt(i.os_hash_algo.clone()),
-        "os_hash_value": opt(i.os_hash_value.clone()),
-        "owner": i.owner.as_str(),
-        "size": opt(i.size),
-        "virtual_size": opt(i.virtual_size),
-        "container_format": opt(i.container_format.map(|c| c.as_str())),
-        "disk_format": opt(i.disk_format.map(|d| d.as_str())),
-        "created_at": iso_utc(i.created_at.0),
-        "updated_at": iso_utc(i.updated_at.0),
-        "tags": i.tags.iter().collect::<Vec<_>>(),
-        "min_ram": i.min_ram,
-        "min_disk": i.min_disk,
-        "self": format!("/v2/images/{id}"),
-        "file": format!("/v2/images/{id}/file"),
-        "schema": "/v2/schemas/image",
-    });
-    if let Value::Object(b) = base {
-        m.extend(b);
-    }
-    Value::Object(m)
+    let base = vec![
+        ("checksum", opt_str(i.checksum.as_deref())),
+        ("container_format", opt_str(i.container_format.map(|c| c.as_str()))),
+        ("created_at", Field::Text(iso_utc(i.created_at.0).into())),
+        ("disk_format", opt_str(i.disk_format.map(|d| d.as_str()))),
+        ("file", Field::Text(format!("/v2/images/{id}/file").into())),
+        ("id", Field::Text(id.clone().into())),
+        ("min_disk", Field::Int(i.min_disk)),
+        ("min_ram", Field::Int(i.min_ram)),
+        ("name", opt_str(i.name.as_deref())),
+        ("os_hash_algo", opt_str(i.os_hash_algo.as_deref())),
+        ("os_hash_value", opt_str(i.os_hash_value.as_deref())),
+        ("os_hidden", Field::Bool(i.os_hidden)),
+        ("owner", Field::Text(i.owner.as_str().into())),
+        ("protected", Field::Bool(i.protected)),
+        ("schema", Field::Text("/v2/schemas/image".into())),
+        ("self", Field::Text(format!("/v2/images/{id}").into())),
+        ("size", opt_int(i.size)),
+        ("status", Field::Text(i.status.as_str().into())),
+        ("tags", Field::List(&i.tags)),
+        ("updated_at", Field::Text(iso_utc(i.updated_at.0).into())),
+        ("virtual_size", opt_int(i.virtual_size)),
+        ("visibility", Field::Text(i.visibility.as_str().into())),
+    ];
+    debug_assert!(base.windows(2).all(|w| w[0].0 < w[1].0), "base attributes out of order");
+    ImageJson(overlay(overlay(extra, catalog), base))
 }
 
 /// An image member as Glance shows it.
@@ -191,4 +250,35 @@ pub fn member(m: &Member) -> Value {
         "updated_at": iso_utc(m.updated_at.0),
         "schema": "/v2/schemas/member",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use imagehub_catalog::{ImageId, Millis, ProjectId};
+
+    use super::*;
+
+    /// Base attributes win over catalog-backed properties, which win over extra
+    /// properties of the same name; keys come out once each, in byte order.
+    #[test]
+    fn an_image_is_written_once_per_key_in_order() {
+        let mut i = Image::blank(ImageId::new_random(), ProjectId::system(), Millis(1_700_000_000_000));
+        i.name = Some("real".into());
+        i.arch = Some(Arch::X86_64);
+        i.tags.insert("t1".into());
+        for (k, v) in [("name", "shadow"), ("architecture", "shadow"), ("zzz", "1"), ("aaa", "0")] {
+            i.properties.insert(k.into(), v.into());
+        }
+        let text = serde_json::to_string(&image(&i)).unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        // A `Value` map keeps one entry per key in byte order: the same text means the
+        // same keys, once each, in that order.
+        assert_eq!(serde_json::to_string(&value).unwrap(), text);
+        assert_eq!(value["name"], "real");
+        assert_eq!(value["architecture"], "x86_64");
+        assert_eq!((&value["zzz"], &value["aaa"]), (&json!("1"), &json!("0")));
+        assert_eq!(value["tags"], json!(["t1"]));
+        assert_eq!(value["size"], Value::Null);
+        assert_eq!(value["self"], format!("/v2/images/{}", i.id));
+    }
 }

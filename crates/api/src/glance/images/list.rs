@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use imagehub_catalog::{ImageQuery, PageRequest};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::AppState;
 use crate::face::QueryPairs;
@@ -43,7 +43,7 @@ pub async fn handle(
     let req = params::parse(&q.0, scope.project())?;
     let base = query_without_marker(&q.0);
     let first = if base.is_empty() { "/v2/images".to_owned() } else { format!("/v2/images?{base}") };
-    let mut body = json!({ "images": [], "first": first, "schema": "/v2/schemas/images" });
+    let mut body = PageJson { first, images: Vec::new(), next: None, schema: "/v2/schemas/images" };
     if req.limit == 0 {
         return Ok(super::answer(StatusCode::OK, body));
     }
@@ -54,13 +54,23 @@ pub async fn handle(
     let access = scope.list_access(req.members, req.community);
     let query = ImageQuery { filters: req.filters, sort: req.sort, page, with_total: false };
     let page = state.catalog.list_images_in(&scope, &access, &query).await?;
-    body["images"] = page.items.iter().map(|i| render::image(i)).collect();
+    body.images = page.items.iter().map(|i| render::image(i)).collect();
     if page.has_more
         && let Some(last) = page.items.last()
     {
         let marker = format!("marker={}", last.id);
         let query = if base.is_empty() { marker } else { format!("{base}&{marker}") };
-        body["next"] = json!(format!("/v2/images?{query}"));
+        body.next = Some(format!("/v2/images?{query}"));
     }
     Ok(super::answer(StatusCode::OK, body))
+}
+
+/// The list's envelope (keys in byte order, as Glance's JSON has them).
+#[derive(Serialize)]
+struct PageJson<'a> {
+    first: String,
+    images: Vec<render::ImageJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+    schema: &'static str,
 }

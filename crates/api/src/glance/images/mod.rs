@@ -21,7 +21,7 @@ pub fn parse_id(id: &str) -> Result<ImageId, Error> {
 }
 
 /// A JSON answer of the Glance face.
-pub fn answer(status: StatusCode, body: serde_json::Value) -> Response {
+pub fn answer<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
     let mut resp = crate::face::json(status, &body);
     resp.extensions_mut().insert(GlanceResponse);
     resp
