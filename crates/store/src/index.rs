@@ -565,12 +565,17 @@ impl Index {
         self.rows.get(slot as usize).and_then(Option::as_ref)
     }
 
-    /// Calls `f` with every row of a project's scanned parts that `access` admits: the
-    /// community images and the images shared with it, of other owners (its own and the
-    /// public images are selected from kept parts, [`Index::kept_parts`]); without the
-    /// parts whose visibility a visibility filter among `tests` excludes (the caller
-    /// still applies `tests` to every row).
+    /// Calls `f` with every row of a project's scanned parts that `access` admits and
+    /// that passes `tests`: the community images and the images shared with it, of
+    /// other owners (its own and the public images are selected from kept parts,
+    /// [`Index::kept_parts`]). A part whose visibility a visibility filter among `tests`
+    /// excludes is not walked.
     fn for_each_scanned<'a>(&'a self, access: &AccessScope, tests: &[Test], mut f: impl FnMut(&'a Row)) {
+        let mut f = |r: &'a Row| {
+            if self.passes_all(r, tests) {
+                f(r);
+            }
+        };
         // A part whose visibility the filters exclude is not walked at all.
         let may = |v: Visibility| !excluded(tests, v);
         let viewer = self.strings.find(access.viewer.as_str());
@@ -626,11 +631,7 @@ impl Index {
             }
             return;
         }
-        self.for_each_scanned(access, &tests, |r| {
-            if self.passes_all(r, &tests) {
-                f(r);
-            }
-        });
+        self.for_each_scanned(access, &tests, &mut f);
         let viewer = self.strings.find(access.viewer.as_str());
         let (own, public) = self.kept_parts(viewer, filters, &tests);
         for r in own.iter().flat_map(|s| s.slots.iter()).filter_map(|&s| self.row(s)) {
@@ -827,14 +828,9 @@ impl Index {
             return Some(IndexPage { items: Vec::new(), total: 0, has_more: false });
         };
         let cmp = |a: &Row, b: &Row| self.order(a, b, &NEWEST);
-        let passes = |r: &Row| self.passes_all(r, &tests);
         let viewer = self.strings.find(access.viewer.as_str());
         let mut scanned = Vec::new();
-        self.for_each_scanned(access, &tests, |r| {
-            if passes(r) {
-                scanned.push(r);
-            }
-        });
+        self.for_each_scanned(access, &tests, |r| scanned.push(r));
         scanned.sort_unstable_by(|a, b| cmp(a, b));
         let (own, public) = self.kept_parts(viewer, &q.filters, &tests);
         let (own_slots, own_public) = own.as_deref().map_or((&[][..], 0), |s| (&s.slots[..], s.public));
@@ -986,13 +982,7 @@ impl Index {
         }
         let Some(tests) = self.compile_all(filters) else { return Vec::new() };
         let viewer = self.strings.find(access.viewer.as_str());
-        let mut scanned = self.group_map(|f| {
-            self.for_each_scanned(access, &tests, |r| {
-                if self.passes_all(r, &tests) {
-                    f(r);
-                }
-            })
-        });
+        let mut scanned = self.group_map(|f| self.for_each_scanned(access, &tests, f));
         let (own, public) = self.kept_parts(viewer, filters, &tests);
         let mut groups: Vec<GroupAgg> = own.as_deref().map_or_else(Vec::new, |s| self.selection_groups(s).to_vec());
         for g in public.as_deref().map_or(&[][..], |s| self.selection_groups(s)) {
