@@ -10,7 +10,6 @@ mod words;
 use axum::http::StatusCode;
 use axum::response::Response;
 use imagehub_catalog::Error;
-use serde_json::json;
 
 pub use router::{no_route, router};
 
@@ -48,9 +47,9 @@ impl Face for Scnet {
     }
 }
 
-/// The SCNet envelope with no data.
+/// The SCNet envelope with no data (`"data": null`).
 pub fn envelope(status: StatusCode, code: &str, msg: &str) -> Response {
-    face::json(status, &json!({ "code": code, "msg": msg, "data": null }))
+    face::json(status, &Envelope { code, data: None::<()>, msg })
 }
 
 /// The SCNet envelope around `data` (keys in the order serde_json's maps give them).
