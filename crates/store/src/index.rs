@@ -17,59 +17,14 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::hashing::UuidHashing;
 use imagehub_catalog::{
     AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
     ImageKind, ImageQuery, Member, MemberStatus, NumberField, PageRequest, ServiceType, SortDir, SortKey, Status,
     TextField, TextMatch, TimeField, Visibility, canonical_app_type,
 };
 
-/// A hasher for group ids. They are SHA-1 based UUIDs (v5), as good as random, so a
-/// multiply-rotate mix of their words spreads them well; SipHash, the default, was a
-/// fifth of a group list's time at a million images. Clients pick the names a group id
-/// is derived from, so the mix starts from a per-process random seed: which ids collide
-/// cannot be worked out offline.
-#[derive(Clone, Copy)]
-struct GroupIdHasher(u64);
-
-impl std::hash::Hasher for GroupIdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-}
-
-/// Builds [`GroupIdHasher`]s from one random seed per process.
-#[derive(Clone, Copy)]
-struct GroupIdHashing(u64);
-
-impl Default for GroupIdHashing {
-    fn default() -> Self {
-        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-        // std's RandomState draws its keys from the operating system.
-        Self(
-            *SEED.get_or_init(|| {
-                std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u64)
-            }),
-        )
-    }
-}
-
-impl std::hash::BuildHasher for GroupIdHashing {
-    type Hasher = GroupIdHasher;
-
-    fn build_hasher(&self) -> GroupIdHasher {
-        GroupIdHasher(self.0)
-    }
-}
-
-type ByGroup<V> = HashMap<GroupId, V, GroupIdHashing>;
+type ByGroup<V> = HashMap<GroupId, V, UuidHashing>;
 
 type Sym = u32;
 type Slot = u32;
@@ -207,7 +162,7 @@ pub struct Index {
     strings: Strings,
     rows: Vec<Option<Row>>,
     free: Vec<Slot>,
-    slots: HashMap<ImageId, Slot>,
+    slots: HashMap<ImageId, Slot, UuidHashing>,
     community: SlotSet,
     member_of: HashMap<Sym, SlotSet>,
     groups: ByGroup<SlotSet>,

@@ -31,6 +31,7 @@ use imagehub_catalog::{
 };
 
 use crate::feed::ChangeFeed;
+use crate::hashing::UuidHashing;
 use crate::index::{GroupRow, Index};
 
 /// How many records a start-up scan reads per query.
@@ -68,9 +69,9 @@ const LIST_TRIES: usize = 3;
 /// cached over the write's newer one.
 #[derive(Default)]
 struct Records {
-    map: HashMap<ImageId, Arc<Image>>,
+    map: HashMap<ImageId, Arc<Image>, UuidHashing>,
     /// Group metadata by group (`None`: the group has none).
-    metas: HashMap<GroupId, Option<GroupMeta>>,
+    metas: HashMap<GroupId, Option<GroupMeta>, UuidHashing>,
     generation: u64,
 }
 
@@ -397,16 +398,17 @@ impl IndexedStore {
         self.stale.store(true, Ordering::Release);
     }
 
-    /// Values for `ids` from one of the caches (`map`/`map_mut` pick it); the misses are
-    /// read with `fetch` and cached, unless a write was applied meanwhile (the write
-    /// counter moved), whose newer value must not be overwritten.
+    /// Values for `ids`, in their order, from one of the caches (`map`/`map_mut` pick
+    /// it); `None` where the store has none. The misses are read with `fetch` and cached,
+    /// unless a write was applied meanwhile (the write counter moved), whose newer value
+    /// must not be overwritten.
     async fn through_cache<K, V, Fut>(
         &self,
         ids: &[K],
-        map: fn(&Records) -> &HashMap<K, V>,
-        map_mut: fn(&mut Records) -> &mut HashMap<K, V>,
+        map: fn(&Records) -> &HashMap<K, V, UuidHashing>,
+        map_mut: fn(&mut Records) -> &mut HashMap<K, V, UuidHashing>,
         fetch: impl FnOnce(Vec<K>) -> Fut,
-    ) -> Result<HashMap<K, V>>
+    ) -> Result<Vec<Option<V>>>
     where
         K: Copy + Eq + std::hash::Hash,
         V: Clone,
@@ -415,10 +417,10 @@ impl IndexedStore {
         let (mut found, generation) = {
             let records = self.records.read().map_err(poisoned)?;
             let cached = map(&records);
-            let hits: HashMap<K, V> = ids.iter().filter_map(|id| cached.get(id).map(|v| (*id, v.clone()))).collect();
+            let hits: Vec<Option<V>> = ids.iter().map(|id| cached.get(id).cloned()).collect();
             (hits, records.generation)
         };
-        let missing: Vec<K> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
+        let missing: Vec<K> = ids.iter().zip(&found).filter(|(_, hit)| hit.is_none()).map(|(id, _)| *id).collect();
         if missing.is_empty() {
             return Ok(found);
         }
@@ -429,11 +431,14 @@ impl IndexedStore {
         if cache && cached.len() + fetched.len() > RECORD_CACHE {
             cached.clear();
         }
-        for (k, v) in fetched {
-            if cache {
-                cached.insert(k, v.clone());
+        let fetched: HashMap<K, V, UuidHashing> = fetched.into_iter().collect();
+        if cache {
+            cached.extend(fetched.iter().map(|(k, v)| (*k, v.clone())));
+        }
+        for (id, slot) in ids.iter().zip(found.iter_mut()) {
+            if slot.is_none() {
+                *slot = fetched.get(id).cloned();
             }
-            found.insert(k, v);
         }
         Ok(found)
     }
@@ -451,7 +456,7 @@ impl IndexedStore {
                 },
             )
             .await?;
-        Ok(ids.iter().filter_map(|id| found.get(id)).cloned().collect())
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Forgets the cached metadata of `groups` after a write that may have changed it.
@@ -491,7 +496,7 @@ impl IndexedStore {
                 },
             )
             .await?;
-        Ok(ids.iter().filter_map(|id| found.get(id).cloned().flatten().map(|m| (*id, m))).collect())
+        Ok(ids.iter().zip(found).filter_map(|(id, meta)| meta.flatten().map(|m| (*id, m))).collect())
     }
 
     async fn groups(&self, rows: Vec<GroupRow>) -> Result<Vec<ImageGroup>> {

@@ -6,6 +6,7 @@
 
 mod dialect;
 mod feed;
+mod hashing;
 mod index;
 mod indexed;
 mod migrations;
