@@ -26,8 +26,15 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     Ok(b)
 }
 
+/// Lowercase hex digits of `bytes` (token hashes are computed on every request).
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 pub fn unhex(s: &str) -> Option<Vec<u8>> {

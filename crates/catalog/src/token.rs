@@ -3,6 +3,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::secrets;
 
 /// Prefix of tokens imagehub issues (makes them recognisable in logs and secret scanners).
 pub const TOKEN_PREFIX: &str = "ih_";
@@ -14,17 +15,14 @@ pub fn generate() -> Result<String> {
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
     let mut s = String::with_capacity(TOKEN_PREFIX.len() + 48);
     s.push_str(TOKEN_PREFIX);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
+    s.push_str(&secrets::hex(&bytes));
     Ok(s)
 }
 
 /// Hex SHA-256 of a token value. Tokens carry 192 random bits, so a fast hash is enough:
 /// there is nothing to brute-force.
 pub fn hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    secrets::hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Checks an operator-chosen token (e.g. `IMAGEHUB_BOOTSTRAP_TOKEN`).
