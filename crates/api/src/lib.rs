@@ -4,6 +4,7 @@
 
 pub mod face;
 pub mod glance;
+mod jsonout;
 pub mod modelarts;
 mod observe;
 pub mod scnet;

@@ -32,8 +32,35 @@ pub fn local_seconds(ms: i64, offset_secs: i32) -> String {
 
 /// `YYYY-MM-DDTHH:MM:SSZ` in UTC (Glance).
 pub fn iso_utc(ms: i64) -> String {
+    match iso_utc_digits(ms) {
+        Some(b) => b.iter().map(|&b| char::from(b)).collect(),
+        None => {
+            let (y, m, d, hh, mm, ss) = parts(ms, 0);
+            format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+        }
+    }
+}
+
+/// [`iso_utc`] as 20 ASCII bytes, written without formatting machinery (a Glance page
+/// has two times per image); `None` for years outside 0–9999, which take more digits.
+pub fn iso_utc_digits(ms: i64) -> Option<[u8; 20]> {
     let (y, m, d, hh, mm, ss) = parts(ms, 0);
-    format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
+    if !(0..=9999).contains(&y) {
+        return None;
+    }
+    let mut b = *b"0000-00-00T00:00:00Z";
+    let two = |b: &mut [u8], v: i64| {
+        b[0] = b'0' + (v / 10 % 10) as u8;
+        b[1] = b'0' + (v % 10) as u8;
+    };
+    two(&mut b[0..2], y / 100);
+    two(&mut b[2..4], y % 100);
+    two(&mut b[5..7], i64::from(m));
+    two(&mut b[8..10], i64::from(d));
+    two(&mut b[11..13], hh);
+    two(&mut b[14..16], mm);
+    two(&mut b[17..19], ss);
+    Some(b)
 }
 
 /// Parses `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM]` (both IMS formats) into epoch ms.
@@ -108,6 +135,22 @@ mod tests {
         assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(iso_utc(-1), "1969-12-31T23:59:59Z");
         assert_eq!(iso_utc(1_632_415_390_765), "2021-09-23T16:43:10Z");
+        // Years past 9999 take more digits, and the digits path gives them up.
+        assert_eq!(iso_utc(253_402_300_800_000), "10000-01-01T00:00:00Z");
+        assert_eq!(iso_utc_digits(253_402_300_800_000), None);
+        assert_eq!(iso_utc(253_402_300_799_000), "9999-12-31T23:59:59Z");
+    }
+
+    /// The digits path writes what the formatting path writes.
+    #[test]
+    fn iso_digits_agree_with_formatting() {
+        let mut ms = -62_167_219_200_000i64; // 0000-01-01
+        while ms < 253_402_300_800_000 {
+            let (y, m, d, hh, mm, ss) = parts(ms, 0);
+            let formatted = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z");
+            assert_eq!(iso_utc_digits(ms).map(|b| String::from_utf8(b.to_vec()).unwrap()), Some(formatted), "{ms}");
+            ms += 97_777_777_777;
+        }
     }
 
     #[test]

@@ -7,12 +7,14 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use imagehub_catalog::{
-    Arch, DevService, Error, Image, ImageKind, Member, Origin, ResourceCategory, ServiceType, canonical_app_type,
+    Arch, DevService, Error, Image, ImageId, ImageKind, Member, Origin, ResourceCategory, ServiceType,
+    canonical_app_type,
 };
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::time::iso_utc;
+use crate::face::WriteJson;
+use crate::jsonout;
+use crate::time::{iso_utc, iso_utc_digits};
 
 /// Property name ↔ catalog attribute, for container images (docs/API.md).
 pub const CATALOG_PROPERTIES: &[&str] = &[
@@ -154,16 +156,37 @@ enum Field<'a> {
     Int(i64),
     Text(Cow<'a, str>),
     List(&'a BTreeSet<String>),
+    /// A time, written as [`iso_utc`] writes it.
+    Time(i64),
+    /// The image's id between a fixed beginning and end (`/v2/images/{id}/file`).
+    Id(&'static str, &'a ImageId, &'static str),
 }
 
-impl Serialize for Field<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Field<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
         match self {
-            Field::Null => s.serialize_none(),
-            Field::Bool(b) => s.serialize_bool(*b),
-            Field::Int(i) => s.serialize_i64(*i),
-            Field::Text(v) => s.serialize_str(v),
-            Field::List(v) => v.serialize(s),
+            Field::Null => out.extend_from_slice(b"null"),
+            Field::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Field::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            Field::Text(v) => jsonout::string(out, v),
+            Field::List(v) => jsonout::array(out, v.iter(), |out, s| jsonout::string(out, s)),
+            Field::Time(ms) => match iso_utc_digits(*ms) {
+                Some(digits) => {
+                    out.push(b'"');
+                    out.extend_from_slice(&digits);
+                    out.push(b'"');
+                }
+                None => jsonout::string(out, &iso_utc(*ms)),
+            },
+            Field::Id(before, id, after) => {
+                out.push(b'"');
+                out.extend_from_slice(before.as_bytes());
+                out.extend_from_slice(
+                    id.as_uuid().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes(),
+                );
+                out.extend_from_slice(after.as_bytes());
+                out.push(b'"');
+            }
         }
     }
 }
@@ -181,9 +204,19 @@ fn opt_int<'a>(v: Option<i64>) -> Field<'a> {
 /// straight from the record (no intermediate JSON value).
 pub struct ImageJson<'a>(Vec<(&'a str, Field<'a>)>);
 
-impl Serialize for ImageJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+impl WriteJson for ImageJson<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (n, (key, value)) in self.0.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            // Extra properties' keys are the client's: escaped like any string.
+            jsonout::string(out, key);
+            out.push(b':');
+            value.write(out);
+        }
+        out.push(b'}');
     }
 }
 
@@ -211,14 +244,13 @@ pub fn image(i: &Image) -> ImageJson<'_> {
     let mut catalog: Vec<(&str, Field<'_>)> =
         catalog_properties(i).into_iter().map(|(k, v)| (k, Field::Text(v))).collect();
     catalog.sort_unstable_by_key(|(k, _)| *k);
-    let id = i.id.to_string();
     let base = vec![
         ("checksum", opt_str(i.checksum.as_deref())),
         ("container_format", opt_str(i.container_format.map(|c| c.as_str()))),
-        ("created_at", Field::Text(iso_utc(i.created_at.0).into())),
+        ("created_at", Field::Time(i.created_at.0)),
         ("disk_format", opt_str(i.disk_format.map(|d| d.as_str()))),
-        ("file", Field::Text(format!("/v2/images/{id}/file").into())),
-        ("id", Field::Text(id.clone().into())),
+        ("file", Field::Id("/v2/images/", &i.id, "/file")),
+        ("id", Field::Id("", &i.id, "")),
         ("min_disk", Field::Int(i.min_disk)),
         ("min_ram", Field::Int(i.min_ram)),
         ("name", opt_str(i.name.as_deref())),
@@ -228,11 +260,11 @@ pub fn image(i: &Image) -> ImageJson<'_> {
         ("owner", Field::Text(i.owner.as_str().into())),
         ("protected", Field::Bool(i.protected)),
         ("schema", Field::Text("/v2/schemas/image".into())),
-        ("self", Field::Text(format!("/v2/images/{id}").into())),
+        ("self", Field::Id("/v2/images/", &i.id, "")),
         ("size", opt_int(i.size)),
         ("status", Field::Text(i.status.as_str().into())),
         ("tags", Field::List(&i.tags)),
-        ("updated_at", Field::Text(iso_utc(i.updated_at.0).into())),
+        ("updated_at", Field::Time(i.updated_at.0)),
         ("virtual_size", opt_int(i.virtual_size)),
         ("visibility", Field::Text(i.visibility.as_str().into())),
     ];
@@ -269,7 +301,9 @@ mod tests {
         for (k, v) in [("name", "shadow"), ("architecture", "shadow"), ("zzz", "1"), ("aaa", "0")] {
             i.properties.insert(k.into(), v.into());
         }
-        let text = serde_json::to_string(&image(&i)).unwrap();
+        let mut out = Vec::new();
+        image(&i).write_json(&mut out);
+        let text = String::from_utf8(out).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
         // A `Value` map keeps one entry per key in byte order: the same text means the
         // same keys, once each, in that order.

@@ -55,3 +55,8 @@ pub fn envelope(status: StatusCode, code: &str, msg: &str) -> Response {
 pub fn ok<T: serde::Serialize>(body: &T) -> Response {
     face::json(StatusCode::OK, body)
 }
+
+/// A 200 answer of a shape written by hand (images and their pages).
+pub fn ok_written(body: &impl face::WriteJson) -> Response {
+    face::json_written(StatusCode::OK, body)
+}

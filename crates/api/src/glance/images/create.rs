@@ -50,7 +50,7 @@ pub async fn handle(
     }
     let image = state.catalog.create_image(&writer, image).await?;
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:9292");
-    let mut resp = super::answer(StatusCode::CREATED, render::image(&image));
+    let mut resp = super::answer_written(StatusCode::CREATED, &render::image(&image));
     if let Ok(loc) = HeaderValue::from_str(&format!("http://{host}/v2/images/{}", image.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }

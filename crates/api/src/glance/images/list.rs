@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use imagehub_catalog::{ImageQuery, PageRequest};
-use serde::Serialize;
 
 use crate::AppState;
-use crate::face::QueryPairs;
+use crate::face::{QueryPairs, WriteJson};
 use crate::glance::{Auth, Glance, Result, params, render};
+use crate::jsonout::{self, Object};
 
 /// Percent-encodes a query component (everything but RFC 3986 unreserved characters).
 fn encode(s: &str) -> String {
@@ -45,7 +45,7 @@ pub async fn handle(
     let first = if base.is_empty() { "/v2/images".to_owned() } else { format!("/v2/images?{base}") };
     let mut body = PageJson { first, images: Vec::new(), next: None, schema: "/v2/schemas/images" };
     if req.limit == 0 {
-        return Ok(super::answer(StatusCode::OK, body));
+        return Ok(super::answer_written(StatusCode::OK, &body));
     }
     let page = match req.marker {
         Some(marker) => PageRequest::After { marker, limit: req.limit },
@@ -62,15 +62,24 @@ pub async fn handle(
         let query = if base.is_empty() { marker } else { format!("{base}&{marker}") };
         body.next = Some(format!("/v2/images?{query}"));
     }
-    Ok(super::answer(StatusCode::OK, body))
+    Ok(super::answer_written(StatusCode::OK, &body))
 }
 
 /// The list's envelope (keys in byte order, as Glance's JSON has them).
-#[derive(Serialize)]
 struct PageJson<'a> {
     first: String,
     images: Vec<render::ImageJson<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<String>,
     schema: &'static str,
+}
+
+impl WriteJson for PageJson<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::new(out);
+        o.str("first", &self.first)
+            .with("images", |out| jsonout::array(out, &self.images, |out, i| i.write_json(out)))
+            .opt_str("next", self.next.as_deref())
+            .str("schema", self.schema);
+        o.end();
+    }
 }

@@ -26,3 +26,10 @@ pub fn answer<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
     resp.extensions_mut().insert(GlanceResponse);
     resp
 }
+
+/// [`answer`] for a shape written by hand (images and their pages).
+pub fn answer_written(status: StatusCode, body: &impl crate::face::WriteJson) -> Response {
+    let mut resp = crate::face::json_written(status, body);
+    resp.extensions_mut().insert(GlanceResponse);
+    resp
+}

@@ -15,5 +15,5 @@ pub async fn handle(
 ) -> Result<Response> {
     let scope = state.catalog.own_project(&caller);
     let image = state.catalog.get_image(&scope, super::parse_id(&id)?).await?;
-    Ok(super::answer(StatusCode::OK, render::image(&image)))
+    Ok(super::answer_written(StatusCode::OK, &render::image(&image)))
 }

@@ -133,5 +133,5 @@ pub async fn handle(
     let ops = parse_ops(&body, v20)?;
     let scope = state.catalog.own_project(&caller);
     let image = state.catalog.update_image(&scope.writer()?, id, |image| apply(image, &ops, v20)).await?;
-    Ok(super::answer(StatusCode::OK, render::image(&image)))
+    Ok(super::answer_written(StatusCode::OK, &render::image(&image)))
 }

@@ -28,5 +28,5 @@ pub async fn handle(
     let scope = state.catalog.in_project(&caller, &project)?;
     let id = super::parse_id(&id)?;
     let image = state.catalog.delete_image(&scope.writer()?, id).await?;
-    Ok(modelarts::ok(&render::image(&image, Shape::Detail)))
+    Ok(modelarts::ok_written(&render::image(&image, Shape::Detail)))
 }

@@ -25,5 +25,5 @@ pub async fn handle(
         with_total: true,
     };
     let page = state.catalog.list_images(&scope, &query).await?;
-    Ok(modelarts::ok(&render::image_page(&page, p.offset, p.limit)))
+    Ok(modelarts::ok_written(&render::image_page(&page, p.offset, p.limit)))
 }

@@ -97,5 +97,5 @@ pub async fn handle(
     let scope = state.catalog.in_project(&caller, &project)?;
     let writer = scope.writer()?;
     let image = state.catalog.register_container(&writer, body.into_registration()?).await?;
-    Ok(modelarts::ok(&render::image(&image, Shape::Detail)))
+    Ok(modelarts::ok_written(&render::image(&image, Shape::Detail)))
 }

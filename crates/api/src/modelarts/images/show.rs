@@ -15,5 +15,5 @@ pub async fn handle(
 ) -> Result<Response> {
     let scope = state.catalog.in_project(&caller, &project)?;
     let image = state.catalog.get_image(&scope, super::parse_id(&id)?).await?;
-    Ok(modelarts::ok(&render::image(&image, Shape::Detail)))
+    Ok(modelarts::ok_written(&render::image(&image, Shape::Detail)))
 }
