@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use imagehub_catalog::{
-    AccessScope, Catalog, ContainerFormat, Filter, GroupQuery, GroupSortKey, ImageKind, ImageQuery, MasterKey,
-    PageRequest, Role, SortDir, Store, TextMatch,
+    AccessScope, Catalog, ContainerFormat, Filter, GroupQuery, GroupSortKey, Image, ImageBatches, ImageKind,
+    ImageQuery, MasterKey, PageRequest, Role, SortDir, Store, TextMatch,
 };
 use imagehub_store::{Explain, Explained, PostgresStore, SqliteStore};
 
@@ -78,6 +78,16 @@ fn bare(bind: &str, bytes: usize) -> anyhow::Result<()> {
         axum::serve(listener, app).await?;
         Ok(())
     })
+}
+
+/// The generator's batches, as a bulk load takes them.
+struct Generated(tokio::sync::mpsc::Receiver<Vec<Image>>);
+
+#[async_trait::async_trait]
+impl ImageBatches for Generated {
+    async fn next_batch(&mut self) -> imagehub_catalog::Result<Option<Vec<Image>>> {
+        Ok(self.0.recv().await)
+    }
 }
 
 struct Killed(Child);
@@ -208,14 +218,16 @@ fn run(
     println!("# imagehub benchmark: {n} images on {}", if sqlite_path.is_some() { "SQLite" } else { "PostgreSQL" });
     let started = Instant::now();
     // Generating a batch and writing the previous one overlap (two cores).
-    let (batches, written) = std::sync::mpsc::sync_channel::<Vec<imagehub_catalog::Image>>(2);
+    let (batches, written) = tokio::sync::mpsc::channel::<Vec<Image>>(2);
     let generator = std::thread::spawn(move || {
-        catalog::generate(n, 5000, |batch| batches.send(batch).map_err(|_| anyhow::anyhow!("the loader stopped")))
+        catalog::generate(n, 5000, |batch| {
+            batches.blocking_send(batch).map_err(|_| anyhow::anyhow!("the loader stopped"))
+        })
     });
-    for batch in written {
-        rt.block_on(store.insert_images(&batch)).map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-    }
+    let loaded =
+        rt.block_on(store.load_images(&mut Generated(written))).map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
     generator.join().map_err(|_| anyhow::anyhow!("the catalog generator panicked"))??;
+    anyhow::ensure!(loaded == n as u64, "loaded {loaded} images of {n}");
     let load = started.elapsed();
     println!("\nload: {n} images in {:.1} s ({:.0} images/s)", load.as_secs_f64(), n as f64 / load.as_secs_f64());
     if sqlite_path.is_none() {

@@ -30,4 +30,4 @@ pub use query::{
 pub use register::{ContainerRegistration, RegistryPath};
 pub use secrets::MasterKey;
 pub use service::{Catalog, GroupUpdate, MAX_MEMBERS, MAX_PAGE, MAX_PROPERTIES, MAX_TAGS};
-pub use store::{AccessKeyRecord, Store, TokenRecord};
+pub use store::{AccessKeyRecord, ImageBatches, Store, TokenRecord};

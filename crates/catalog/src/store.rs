@@ -37,6 +37,21 @@ pub struct AccessKeyRecord {
     pub label: Option<String>,
 }
 
+/// Where a bulk load ([`Store::load_images`]) takes its images from, a batch at a time.
+#[async_trait]
+pub trait ImageBatches: Send {
+    /// The next batch; `None` when there are no more.
+    async fn next_batch(&mut self) -> Result<Option<Vec<Image>>>;
+}
+
+/// Batches already in memory.
+#[async_trait]
+impl ImageBatches for std::vec::IntoIter<Vec<Image>> {
+    async fn next_batch(&mut self) -> Result<Option<Vec<Image>>> {
+        Ok(self.next())
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Inserts a new image, and the group's read-me if given, in one transaction.
@@ -47,6 +62,14 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts many images in one transaction (bulk loads: the preset catalog, benchmarks).
     /// The planner's statistics are refreshed when a store is opened, not after each call.
     async fn insert_images(&self, images: &[Image]) -> Result<()>;
+
+    /// Loads every image `batches` gives as one write (imports, the benchmark): all of
+    /// them or, on an error, none. Into an empty catalog, the secondary indexes of the
+    /// image tables are dropped first and built once after the rows, instead of being
+    /// kept up row by row; so a duplicate registry key among the loaded images is found
+    /// at the end (`Duplicate`, nothing loaded). The planner's statistics are refreshed
+    /// after the load. Returns how many images were loaded.
+    async fn load_images(&self, batches: &mut dyn ImageBatches) -> Result<u64>;
 
     /// Inserts the image unless one with its id exists; returns whether it inserted.
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool>;

@@ -21,6 +21,11 @@ pub trait Dialect: Database {
     /// a planner cannot tell that `kind = 'dedicated'` matches most rows while a project's
     /// own images are few, and walks the wrong index.
     const OPTIMIZE: &'static str;
+    /// Lists the secondary indexes of the tables a bulk load writes (`images`,
+    /// `image_tags`, `image_properties`) as (name, statement that creates it): those a
+    /// load into an empty catalog drops and builds again after the rows. Indexes that
+    /// back a primary key are not among them.
+    const SECONDARY_INDEXES: &'static str;
     /// The statement prefix that shows a query's plan.
     const EXPLAIN: &'static str;
     /// Run (in the explaining transaction) before `EXPLAIN`.
@@ -96,6 +101,9 @@ impl Dialect for Sqlite {
     const MIGRATION_LOCK: Option<(&'static str, &'static str)> = None;
     // 0x10002: analyze every table whose statistics are missing or stale.
     const OPTIMIZE: &'static str = "PRAGMA optimize=0x10002";
+    // Indexes SQLite makes for a primary key have no SQL.
+    const SECONDARY_INDEXES: &'static str = "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+        AND sql IS NOT NULL AND tbl_name IN ('images', 'image_tags', 'image_properties') ORDER BY name";
     const EXPLAIN: &'static str = "EXPLAIN QUERY PLAN";
     const EXPLAIN_SETUP: Option<&'static str> = None;
     // One server owns a SQLite file (see `open_for_serving`): it needs no feed.
@@ -157,6 +165,10 @@ impl Dialect for Postgres {
     const MIGRATION_LOCK: Option<(&'static str, &'static str)> =
         Some(("SELECT pg_advisory_lock(7596285439495612770)", "SELECT pg_advisory_unlock(7596285439495612770)"));
     const OPTIMIZE: &'static str = "ANALYZE images, image_members, image_tags, image_properties";
+    const SECONDARY_INDEXES: &'static str = "SELECT i.indexname::text, i.indexdef::text FROM pg_indexes i \
+        WHERE i.schemaname = current_schema() AND i.tablename IN ('images', 'image_tags', 'image_properties') \
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+        WHERE n.nspname = current_schema() AND c.conname = i.indexname) ORDER BY 1";
     const EXPLAIN: &'static str = "EXPLAIN";
     // Small test tables make a sequential scan the cheapest plan whatever the indexes;
     // with it priced out, a `Seq Scan` in the plan means no index can answer the query.

@@ -26,8 +26,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use imagehub_catalog::{
-    AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageGroup, ImageId, ImageQuery,
-    Member, Millis, Page, PageRequest, ProjectId, Result, Store, TokenRecord, Visibility,
+    AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId,
+    ImageQuery, Member, Millis, Page, PageRequest, ProjectId, Result, Store, TokenRecord, Visibility,
 };
 
 use crate::feed::ChangeFeed;
@@ -319,6 +319,29 @@ impl IndexedStore {
         }
     }
 
+    /// After a bulk load: a store that owns its database builds its index afresh (re-reading
+    /// many images one by one would be slower); a following node catches up with the feed,
+    /// which rebuilds when the load was more than the feed keeps.
+    async fn reload(&self) {
+        match &self.follow {
+            Follow::Own => {
+                let _serial = self.refresh.lock().await;
+                let rebuilt = match Self::scan(self.inner.as_ref()).await {
+                    Ok(index) => self.locks().map(|(mut current, mut records)| {
+                        *current = index;
+                        *records = Records { generation: records.generation + 1, ..Records::default() };
+                    }),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = rebuilt {
+                    tracing::error!(error = %e.log_detail(), "read index could not be rebuilt after a bulk load");
+                    self.mark_stale("rebuild after a bulk load failed");
+                }
+            }
+            Follow::Feed(_) => self.follow_write(&[], &[]).await,
+        }
+    }
+
     fn locks(&self) -> Result<(std::sync::RwLockWriteGuard<'_, Index>, std::sync::RwLockWriteGuard<'_, Records>)> {
         Ok((self.index.write().map_err(poisoned)?, self.records.write().map_err(poisoned)?))
     }
@@ -533,6 +556,12 @@ impl Store for IndexedStore {
         let r = self.inner.insert_images(images).await;
         let ids: Vec<ImageId> = images.iter().map(|i| i.id).collect();
         self.follow_write(&ids, &[]).await;
+        r
+    }
+
+    async fn load_images(&self, batches: &mut dyn ImageBatches) -> Result<u64> {
+        let r = self.inner.load_images(batches).await;
+        self.reload().await;
         r
     }
 

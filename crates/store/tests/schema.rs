@@ -3,8 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod contract;
+
 use std::collections::BTreeMap;
 
+use imagehub_catalog::Store;
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{PostgresStore, SqliteStore};
 use sqlx::{Connection, Row};
@@ -75,4 +78,57 @@ async fn sqlite_and_postgres_schemas_match() {
         }
     }
     assert!(lite["images"].len() > 30);
+}
+
+/// Every index of the database, as (name, definition).
+async fn sqlite_indexes(path: &std::path::Path) -> Vec<(String, Option<String>)> {
+    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query_as("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+}
+
+async fn postgres_indexes(url: &str) -> Vec<(String, Option<String>)> {
+    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query_as(
+        "SELECT indexname::text, indexdef::text FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap()
+}
+
+/// A bulk load into an empty catalog drops the image tables' secondary indexes and builds
+/// them again: after a load, and after one that failed, every index is as the migrations
+/// made it.
+#[tokio::test]
+async fn a_bulk_load_leaves_every_index_as_it_was() {
+    let mut rng = contract::Rng::new(7);
+    let mut images = contract::random_catalog(&mut rng, 300);
+    images[0].kind = imagehub_catalog::ImageKind::Dedicated;
+    images[0].name = Some("twin".into());
+    images[0].tag = Some("twin".into());
+    // The same registry key twice: the load fails when the unique index is built.
+    let mut clash = images.clone();
+    clash.push(imagehub_catalog::Image { id: imagehub_catalog::ImageId::new_random(), ..images[0].clone() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("load.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let before = sqlite_indexes(&path).await;
+    assert!(before.iter().any(|(n, _)| n == "images_registry_key"), "{before:?}");
+    assert!(store.load_images(&mut contract::batches(&clash)).await.is_err());
+    assert_eq!(sqlite_indexes(&path).await, before);
+    assert_eq!(store.load_images(&mut contract::batches(&images)).await.unwrap(), 300);
+    assert_eq!(sqlite_indexes(&path).await, before);
+
+    let Some(db) = PgDatabase::create("a_bulk_load_leaves_every_index_as_it_was").await else { return };
+    let store = PostgresStore::connect(&db.url).await.unwrap();
+    let before = postgres_indexes(&db.url).await;
+    assert!(before.iter().any(|(n, _)| n == "images_registry_key"), "{before:?}");
+    assert!(store.load_images(&mut contract::batches(&clash)).await.is_err());
+    assert_eq!(postgres_indexes(&db.url).await, before);
+    assert_eq!(store.load_images(&mut contract::batches(&images)).await.unwrap(), 300);
+    assert_eq!(postgres_indexes(&db.url).await, before);
 }

@@ -630,6 +630,58 @@ pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
     assert_eq!(store.get_image(batch[0].id).await.unwrap(), None);
 }
 
+/// The images of `images` in batches of 97, as a bulk load takes them.
+pub fn batches(images: &[Image]) -> std::vec::IntoIter<Vec<Image>> {
+    images.chunks(97).map(<[Image]>::to_vec).collect::<Vec<_>>().into_iter()
+}
+
+/// A bulk load is all or nothing, into an empty catalog (secondary indexes built after
+/// the rows) and into one that has images (indexes kept up); loaded images then answer
+/// like inserted ones, and the indexes are back.
+pub async fn bulk_load_is_all_or_nothing(store: DynStore) {
+    let mut rng = Rng::new(23);
+    let everything = AccessScope::everything();
+    let count = |filters: Vec<Filter>| ImageQuery {
+        filters,
+        sort: vec![],
+        page: PageRequest::Offset { offset: 0, limit: 1 },
+        with_total: true,
+    };
+    let all = random_catalog(&mut rng, 500);
+    let keyed = all.iter().position(|i| i.kind == ImageKind::Dedicated && i.name.is_some() && i.tag.is_some()).unwrap();
+    // A registry key twice among the loaded images: found when the unique index is built.
+    let mut clash = all.clone();
+    clash.push(Image { id: ImageId::new_random(), ..all[keyed].clone() });
+    assert!(matches!(store.load_images(&mut batches(&clash)).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.list_images(&everything, &count(vec![])).await.unwrap().total, Some(0));
+
+    assert_eq!(store.load_images(&mut batches(&all)).await.unwrap(), 500);
+    assert_eq!(store.list_images(&everything, &count(vec![])).await.unwrap().total, Some(500));
+    for i in all.iter().step_by(13) {
+        assert_eq!(store.get_image(i.id).await.unwrap().as_ref(), Some(i));
+    }
+    let tagged = all.iter().filter(|i| i.tags.contains("b")).count() as u64;
+    assert_eq!(
+        store.list_images(&everything, &count(vec![Filter::Tag("b".into())])).await.unwrap().total,
+        Some(tagged)
+    );
+    // The unique index is back: the same registry key is refused at once.
+    let twin = Image { id: ImageId::new_random(), ..all[keyed].clone() };
+    assert!(matches!(store.insert_image(&twin, None).await, Err(Error::Duplicate(_))));
+
+    // Into a catalog that has images: an id already there fails the whole load.
+    let mut more = random_catalog(&mut rng, 200);
+    for i in &mut more {
+        i.tag = i.tag.take().map(|t| format!("{t}-more"));
+    }
+    let mut bad = more.clone();
+    bad[150].id = all[0].id;
+    assert!(store.load_images(&mut batches(&bad)).await.is_err());
+    assert_eq!(store.get_image(more[0].id).await.unwrap(), None);
+    assert_eq!(store.load_images(&mut batches(&more)).await.unwrap(), 200);
+    assert_eq!(store.list_images(&everything, &count(vec![])).await.unwrap().total, Some(700));
+}
+
 /// `images_after` walks every image once, by id, from any id (also one deleted meanwhile).
 pub async fn images_after_walks_every_image_by_id(store: DynStore) {
     let mut rng = Rng::new(11);
@@ -793,6 +845,7 @@ macro_rules! contract_suite {
             members_lifecycle,
             access_keys_lifecycle,
             bulk_insert_matches_single_inserts,
+            bulk_load_is_all_or_nothing,
             images_after_walks_every_image_by_id,
         );
     };
