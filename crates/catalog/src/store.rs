@@ -64,11 +64,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_images(&self, images: &[Image]) -> Result<()>;
 
     /// Loads every image `batches` gives as one write (imports, the benchmark): all of
-    /// them or, on an error, none. Into an empty catalog, the secondary indexes of the
-    /// image tables are dropped first and built once after the rows, instead of being
-    /// kept up row by row; so a duplicate registry key among the loaded images is found
-    /// at the end (`Duplicate`, nothing loaded). The planner's statistics are refreshed
-    /// after the load. Returns how many images were loaded.
+    /// them or, on an error, none. Into a small catalog (a new one holds only the preset
+    /// images), a store may drop secondary indexes first and build them once after the
+    /// rows instead of keeping them up row by row; a duplicate registry key among the
+    /// loaded images is then found at the end (`Duplicate`, nothing loaded). The
+    /// planner's statistics are refreshed after the load. Returns how many images were
+    /// loaded.
     async fn load_images(&self, batches: &mut dyn ImageBatches) -> Result<u64>;
 
     /// Inserts the image unless one with its id exists; returns whether it inserted.

@@ -470,6 +470,11 @@ impl Explain for SqlStore<sqlx::Postgres> {
     }
 }
 
+/// A bulk load into a catalog of fewer images than this builds the image tables'
+/// secondary indexes again after its rows ([`Store::load_images`]): rebuilding them costs
+/// a sort of the images already there, worth it below this size whatever the load's.
+const LOAD_REBUILDS_INDEXES_BELOW: u64 = 100_000;
+
 #[async_trait]
 impl<DB> Store for SqlStore<DB>
 where
@@ -516,13 +521,14 @@ where
 
     async fn load_images(&self, batches: &mut dyn ImageBatches) -> Result<u64> {
         let mut tx = self.write_tx().await?;
-        let empty =
-            Self::rows(&mut tx, Query::select().expr(Expr::val(1)).from(render::IMAGES).limit(1)).await?.is_empty();
-        // Into an empty catalog, each secondary index is built once from the loaded rows
-        // (a sort) instead of updated for every row, which was most of a million-image
+        let existing =
+            Self::count(&mut tx, Query::select().expr(sea_query::Func::count(Expr::col("id"))).from(render::IMAGES))
+                .await?;
+        // Into a small catalog, each secondary index is built once from all the rows (a
+        // sort) instead of updated for every loaded row, which was most of a million-image
         // load's time. Dropped and created in the load's transaction: all or nothing.
         let mut deferred = Vec::new();
-        if empty {
+        if existing < LOAD_REBUILDS_INDEXES_BELOW {
             for row in sqlx::query(DB::SECONDARY_INDEXES).fetch_all(&mut *tx).await.map_err(DB::map_error)? {
                 let name: String = row.try_get(0).map_err(DB::map_error)?;
                 let create: String = row.try_get(1).map_err(DB::map_error)?;

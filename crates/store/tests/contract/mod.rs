@@ -635,9 +635,9 @@ pub fn batches(images: &[Image]) -> std::vec::IntoIter<Vec<Image>> {
     images.chunks(97).map(<[Image]>::to_vec).collect::<Vec<_>>().into_iter()
 }
 
-/// A bulk load is all or nothing, into an empty catalog (secondary indexes built after
-/// the rows) and into one that has images (indexes kept up); loaded images then answer
-/// like inserted ones, and the indexes are back.
+/// A bulk load is all or nothing, into an empty catalog and into one that has images;
+/// loaded images then answer like inserted ones, and the indexes a load may rebuild are
+/// back.
 pub async fn bulk_load_is_all_or_nothing(store: DynStore) {
     let mut rng = Rng::new(23);
     let everything = AccessScope::everything();
