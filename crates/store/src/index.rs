@@ -433,7 +433,6 @@ impl Index {
     /// Puts (or replaces) an image with its memberships.
     pub fn put(&mut self, image: &Image, members: &[Member]) {
         self.remove(image.id);
-        self.forget_selections();
         let s = &mut self.strings;
         let row = Row {
             id: image.id,
@@ -479,6 +478,7 @@ impl Index {
                 Slot::try_from(self.rows.len() - 1).unwrap_or(Slot::MAX)
             }
         };
+        self.forget_selections_of(row.owner, row.visibility);
         self.link(&row, slot);
         self.rows[slot as usize] = Some(row);
     }
@@ -494,7 +494,7 @@ impl Index {
             }
         }
         self.public_newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
-        self.forget_selections();
+        self.forget_selections_of(row.owner, row.visibility);
         self.community.remove(&slot);
         for &(m, _) in row.cold.members.iter() {
             remove_from(&mut self.member_of, m, slot);
@@ -718,6 +718,27 @@ impl Index {
         if let Ok(selections) = self.selections.get_mut() {
             *selections = Selections::default();
         }
+    }
+
+    /// Forgets the kept selections of the parts a row of `owner` and visibility `v`
+    /// belongs to, as it comes or goes: its owner's own part and, for a public row, the
+    /// public part. A selection holds only rows of its part and its filters look at
+    /// nothing but the row, so every other selection stays true. (A group aggregate
+    /// computed from a selection already forgotten may still count against the budget
+    /// until the next full drop: the budget only errs on the early side.)
+    fn forget_selections_of(&mut self, owner: Sym, v: Visibility) {
+        let Ok(kept) = self.selections.get_mut() else { return };
+        let parts = [Some(Some(owner)), (v == Visibility::Public).then_some(None)];
+        let mut freed = 0;
+        kept.by_filters.retain(|_, by_part| {
+            for part in parts.iter().flatten() {
+                if let Some(gone) = by_part.remove(part) {
+                    freed += gone.slots.len() + gone.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS);
+                }
+            }
+            !by_part.is_empty()
+        });
+        kept.slots = kept.slots.saturating_sub(freed);
     }
 
     /// Keeps `r` if it is among the first `window` rows under `cmp` (`kept` is sorted).
