@@ -55,21 +55,49 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), signing::verify_signatures))
-        .layer(axum::middleware::from_fn(glance::negotiate))
+        // Outside `observe`, so that Glance's error bodies are rendered for what
+        // `observe` answers too (a panic), and its request id is the one `observe` gave.
         .layer(axum::middleware::from_fn(observe::observe))
+        .layer(axum::middleware::from_fn(glance::negotiate))
         .with_state(state)
+}
+
+/// Which face a path belongs to, by its prefix (Glance for everything else).
+enum FaceOf {
+    ModelArts,
+    Scnet,
+    Glance,
+}
+
+fn face_of(path: &str) -> FaceOf {
+    if path.starts_with("/v1/") {
+        FaceOf::ModelArts
+    } else if ["/ai/", "/api/", "/ac/"].iter().any(|p| path.starts_with(p)) {
+        FaceOf::Scnet
+    } else {
+        FaceOf::Glance
+    }
 }
 
 /// Unknown paths: in the envelope of the face whose prefix they carry; Glance's rules
 /// for everything else.
 async fn not_found(method: Method, uri: Uri, req: axum::extract::Request) -> Response {
-    if uri.path().starts_with("/v1/") {
-        return modelarts::no_route(method, uri).await;
+    match face_of(uri.path()) {
+        FaceOf::ModelArts => modelarts::no_route(method, uri).await,
+        FaceOf::Scnet => scnet::no_route(method, uri).await,
+        FaceOf::Glance => glance::fallback(uri, req).await,
     }
-    if ["/ai/", "/api/", "/ac/"].iter().any(|p| uri.path().starts_with(p)) {
-        return scnet::no_route(method, uri).await;
+}
+
+/// `err` in the envelope of the face whose prefix `path` carries (for an error raised
+/// outside any handler, such as a handler's panic).
+fn error_for_path(path: &str, err: imagehub_catalog::Error) -> Response {
+    use axum::response::IntoResponse;
+    match face_of(path) {
+        FaceOf::ModelArts => face::FaceError::<modelarts::ModelArts>::from(err).into_response(),
+        FaceOf::Scnet => face::FaceError::<scnet::Scnet>::from(err).into_response(),
+        FaceOf::Glance => face::FaceError::<glance::Glance>::from(err).into_response(),
     }
-    glance::fallback(uri, req).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains in-flight requests.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::face::LoggedError;
 
@@ -20,7 +20,7 @@ use crate::face::LoggedError;
 /// dropped is harmless (a read transaction is rolled back when dropped, and a catch-up
 /// with the change feed records its progress only after applying it). A task per request
 /// cost a list a seventh of its throughput at a million images. Either way, a handler that
-/// panics is answered 500 and logged.
+/// panics is answered 500 in its face's envelope and logged.
 pub async fn observe(req: Request, next: Next) -> Response {
     let id = request_id();
     let method = req.method().clone();
@@ -37,13 +37,10 @@ pub async fn observe(req: Request, next: Next) -> Response {
     } else {
         tokio::spawn(next.run(req)).await.map_err(|e| e.to_string())
     };
-    let mut resp = match handled {
-        Ok(resp) => resp,
-        Err(e) => {
-            tracing::error!(request_id = %id, %method, %path, error = %e, "request handler panicked");
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    };
+    // A panic is answered as an internal error in the face's envelope, and logged below.
+    let mut resp = handled.unwrap_or_else(|e| {
+        crate::error_for_path(&path, imagehub_catalog::Error::Internal(format!("the request handler panicked: {e}")))
+    });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -129,9 +126,12 @@ mod tests {
             }
         };
         Router::new()
-            .route("/panic", get(boom).post(boom))
+            .route("/v1/p/panic", get(boom).post(boom))
+            .route("/ai/panic", get(boom).post(boom))
+            .route("/v2/panic", get(boom).post(boom))
             .route("/slow", axum::routing::post(slow))
             .layer(axum::middleware::from_fn(observe))
+            .layer(axum::middleware::from_fn(crate::glance::negotiate))
     }
 
     async fn boom() -> &'static str {
@@ -142,14 +142,33 @@ mod tests {
         Request::builder().method(method).uri(path).body(Body::empty()).unwrap()
     }
 
-    /// A panicking handler is answered 500 with a request id, whether it ran in the
-    /// connection's task (GET) or in a task of its own (POST).
+    /// A panicking handler is answered 500 with a request id, in the envelope of the
+    /// face its path belongs to, whether it ran in the connection's task (GET) or in a
+    /// task of its own (POST).
     #[tokio::test]
     async fn a_panicking_handler_is_answered_500() {
+        // SCNet answers its errors with HTTP 200 and the code in the envelope.
+        let faces = [("/v1/p/panic", 500, "error_code", "ModelArts.0001"), ("/ai/panic", 200, "code", "10001")];
         for method in [Method::GET, Method::POST] {
-            let resp = app(Arc::default()).oneshot(request(method.clone(), "/panic")).await.unwrap();
-            assert_eq!(resp.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR, "{method}");
-            assert_eq!(resp.headers()["x-request-id"].len(), 32, "{method}");
+            for (path, status, key, code) in faces {
+                let resp = app(Arc::default()).oneshot(request(method.clone(), path)).await.unwrap();
+                assert_eq!(resp.status().as_u16(), status, "{method} {path}");
+                assert_eq!(resp.headers()["x-request-id"].len(), 32, "{method} {path}");
+                let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+                let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(body[key], code, "{method} {path}: {body}");
+            }
+            // Glance's error body, rendered as the request's Accept asks.
+            let mut req = request(method.clone(), "/v2/panic");
+            req.headers_mut().insert("accept", HeaderValue::from_static("application/json"));
+            let resp = app(Arc::default()).oneshot(req).await.unwrap();
+            assert_eq!(resp.status().as_u16(), 500, "{method} Glance");
+            let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+            let openstack_id = resp.headers()["x-openstack-request-id"].to_str().unwrap().replace('-', "");
+            assert_eq!(openstack_id, format!("req{request_id}"), "{method} Glance: one request id");
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["code"], "500 Internal Server Error", "{method} Glance: {body}");
         }
     }
 

@@ -89,7 +89,8 @@ fn render(status: StatusCode, text: &str, variant: Variant) -> (HeaderValue, Str
 }
 
 /// Renders Glance error bodies as the request asks, and gives every Glance response an
-/// `x-openstack-request-id` (the client's own `req-…` id echoed, else a new one).
+/// `x-openstack-request-id` (the client's own `req-…` id echoed, else the response's
+/// `x-request-id` as a hyphenated UUID).
 pub async fn negotiate(req: Request, next: Next) -> Response {
     let variant = variant(req.headers());
     let client_id = req
@@ -109,7 +110,16 @@ pub async fn negotiate(req: Request, next: Next) -> Response {
         resp.extensions().get::<GlanceResponse>().is_some()
     };
     if is_glance {
-        let id = client_id.unwrap_or_else(|| format!("req-{}", uuid::Uuid::new_v4()));
+        // The request id `observe` gave, spelled as Glance spells its own.
+        let ours = || {
+            let id = resp
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| uuid::Uuid::parse_str(v).ok());
+            format!("req-{}", id.unwrap_or_else(uuid::Uuid::new_v4).hyphenated())
+        };
+        let id = client_id.unwrap_or_else(ours);
         if let Ok(v) = HeaderValue::from_str(&id) {
             resp.headers_mut().insert("x-openstack-request-id", v);
         }
