@@ -20,7 +20,7 @@ use crate::face::LoggedError;
 /// dropped is harmless (a read transaction is rolled back when dropped, and a catch-up
 /// with the change feed records its progress only after applying it). A task per request
 /// cost a list a seventh of its throughput at a million images. Either way, a handler that
-/// panics is answered 500 in its face's envelope and logged.
+/// panics is answered as an internal error in its face's envelope and logged.
 pub async fn observe(req: Request, next: Next) -> Response {
     let id = request_id();
     let method = req.method().clone();
