@@ -23,7 +23,7 @@ pub trait Dialect: Database {
     const OPTIMIZE: &'static str;
     /// Lists the secondary indexes of the tables a bulk load writes (`images`,
     /// `image_tags`, `image_properties`) as (name, statement that creates it): those a
-    /// load into an empty catalog drops and builds again after the rows. Indexes that
+    /// load into a small catalog drops and builds again after the rows. Indexes that
     /// back a primary key are not among them.
     const SECONDARY_INDEXES: &'static str;
     /// The statement prefix that shows a query's plan.

@@ -17,12 +17,13 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::hashing::UuidHashing;
 use imagehub_catalog::{
     AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
     ImageKind, ImageQuery, Member, MemberStatus, NumberField, PageRequest, ServiceType, SortDir, SortKey, Status,
     TextField, TextMatch, TimeField, Visibility, canonical_app_type,
 };
+
+use crate::hashing::UuidHashing;
 
 type ByGroup<V> = HashMap<GroupId, V, UuidHashing>;
 
@@ -171,8 +172,8 @@ pub struct Index {
     public_newest: Newest,
     /// Each project's own images newest first.
     owned_newest: HashMap<Sym, Newest>,
-    /// The rows of those two parts that pass a filter set, kept until the next change:
-    /// per filter set and part (`None`: the public images of every owner; a project:
+    /// The rows of those two parts that pass a filter set, kept until a change reaches
+    /// their part ([`Index::forget_selections_of`]): per filter set and part (`None`: the public images of every owner; a project:
     /// its own images).
     selections: Mutex<Selections>,
 }

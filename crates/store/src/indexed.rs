@@ -287,10 +287,7 @@ impl IndexedStore {
                 None => {
                     tracing::info!(from, "read index fell behind the kept changes; rebuilding it");
                     let version = f.feed.version().await?;
-                    let index = Self::scan(self.inner.as_ref()).await?;
-                    let (mut current, mut records) = self.locks()?;
-                    *current = index;
-                    *records = Records { generation: records.generation + 1, ..Records::default() };
+                    self.rebuild().await?;
                     f.seen.store(version, Ordering::SeqCst);
                 }
             }
@@ -319,6 +316,16 @@ impl IndexedStore {
         }
     }
 
+    /// Builds the index afresh from the store and empties the record cache. The caller
+    /// holds `refresh`.
+    async fn rebuild(&self) -> Result<()> {
+        let index = Self::scan(self.inner.as_ref()).await?;
+        let (mut current, mut records) = self.locks()?;
+        *current = index;
+        *records = Records { generation: records.generation + 1, ..Records::default() };
+        Ok(())
+    }
+
     /// After a bulk load: a store that owns its database builds its index afresh (re-reading
     /// many images one by one would be slower); a following node catches up with the feed,
     /// which rebuilds when the load was more than the feed keeps.
@@ -326,14 +333,7 @@ impl IndexedStore {
         match &self.follow {
             Follow::Own => {
                 let _serial = self.refresh.lock().await;
-                let rebuilt = match Self::scan(self.inner.as_ref()).await {
-                    Ok(index) => self.locks().map(|(mut current, mut records)| {
-                        *current = index;
-                        *records = Records { generation: records.generation + 1, ..Records::default() };
-                    }),
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = rebuilt {
+                if let Err(e) = self.rebuild().await {
                     tracing::error!(error = %e.log_detail(), "read index could not be rebuilt after a bulk load");
                     self.mark_stale("rebuild after a bulk load failed");
                 }
@@ -560,9 +560,10 @@ impl Store for IndexedStore {
     }
 
     async fn load_images(&self, batches: &mut dyn ImageBatches) -> Result<u64> {
-        let r = self.inner.load_images(batches).await;
+        // A load that failed changed nothing (it is one transaction).
+        let loaded = self.inner.load_images(batches).await?;
         self.reload().await;
-        r
+        Ok(loaded)
     }
 
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {

@@ -548,7 +548,11 @@ where
             sqlx::query(create).execute(&mut *tx).await.map_err(DB::map_error)?;
         }
         tx.commit().await.map_err(DB::map_error)?;
-        self.optimize().await?;
+        // The load stands once committed; stale statistics only slow the planner down
+        // until the next refresh (every open runs one).
+        if let Err(e) = self.optimize().await {
+            tracing::warn!(error = %e.log_detail(), "planner statistics not refreshed after a bulk load");
+        }
         Ok(loaded)
     }
 
