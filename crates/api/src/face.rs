@@ -218,6 +218,10 @@ pub trait WriteJson {
 pub fn json_written(status: StatusCode, value: &impl WriteJson) -> Response {
     let mut body = Vec::with_capacity(4096);
     value.write_json(&mut body);
+    json_body(status, body)
+}
+
+fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -227,7 +231,7 @@ pub fn json_written(status: StatusCode, value: &impl WriteJson) -> Response {
 pub fn json<T: serde::Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
     let mut body = Vec::with_capacity(4096);
     match serde_json::to_writer(&mut body, value) {
-        Ok(()) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Ok(()) => json_body(status, body),
         Err(e) => {
             // Only a bug gets here (the faces' shapes always serialize).
             let mut resp = StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -141,8 +141,17 @@ pub fn upper(out: &mut Vec<u8>, word: &str) {
 
 /// Writes a UUID in its hyphenated lowercase form.
 pub fn uuid(out: &mut Vec<u8>, id: &uuid::Uuid) {
+    uuid_between(out, "", id, "");
+}
+
+/// Writes a string made of `before`, a UUID in its hyphenated lowercase form and `after`
+/// (constants that need no escaping, such as `/v2/images/` and `/file`).
+pub fn uuid_between(out: &mut Vec<u8>, before: &str, id: &uuid::Uuid, after: &str) {
+    debug_assert!(!needs_escape(before) && !needs_escape(after));
     out.push(b'"');
+    out.extend_from_slice(before.as_bytes());
     out.extend_from_slice(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes());
+    out.extend_from_slice(after.as_bytes());
     out.push(b'"');
 }
 

@@ -83,14 +83,10 @@ fn request_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     // std's RandomState draws its keys from the operating system.
     let process = *PROCESS
-        .get_or_init(|| std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), nanos_now()));
+        .get_or_init(|| std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u64));
     let high = (process & !0xf000) | 0x4000; // version 4
     let low = (1 << 63) | mix62(NEXT.fetch_add(1, Ordering::Relaxed)); // variant 10
     uuid::Uuid::from_u64_pair(high, low).simple().to_string()
-}
-
-fn nanos_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// A bijection of the low 62 bits (odd multipliers and right xor-shifts are each

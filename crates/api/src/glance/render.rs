@@ -178,15 +178,7 @@ impl Field<'_> {
                 }
                 None => jsonout::string(out, &iso_utc(*ms)),
             },
-            Field::Id(before, id, after) => {
-                out.push(b'"');
-                out.extend_from_slice(before.as_bytes());
-                out.extend_from_slice(
-                    id.as_uuid().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).as_bytes(),
-                );
-                out.extend_from_slice(after.as_bytes());
-                out.push(b'"');
-            }
+            Field::Id(before, id, after) => jsonout::uuid_between(out, before, id.as_uuid(), after),
         }
     }
 }

@@ -119,9 +119,8 @@ pub struct PageJson<T> {
     pub total: u64,
 }
 
-/// ListImage's envelope (seed 000): `size` = limit, `current` = offset / limit (0-based).
-/// ListImage's envelope `{current, data, pages, size, total}`, written by hand like its
-/// images.
+/// ListImage's envelope `{current, data, pages, size, total}` (seed 000): `size` =
+/// limit, `current` = offset / limit (0-based); written by hand like its images.
 pub struct ImagePageJson<'a> {
     page: &'a Page<Arc<Image>>,
     offset: u64,

@@ -22,14 +22,16 @@ pub fn parse_id(id: &str) -> Result<ImageId, Error> {
 
 /// A JSON answer of the Glance face.
 pub fn answer<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
-    let mut resp = crate::face::json(status, &body);
-    resp.extensions_mut().insert(GlanceResponse);
-    resp
+    glance(crate::face::json(status, &body))
 }
 
 /// [`answer`] for a shape written by hand (images and their pages).
 pub fn answer_written(status: StatusCode, body: &impl crate::face::WriteJson) -> Response {
-    let mut resp = crate::face::json_written(status, body);
+    glance(crate::face::json_written(status, body))
+}
+
+/// Marks a response as the Glance face's.
+fn glance(mut resp: Response) -> Response {
     resp.extensions_mut().insert(GlanceResponse);
     resp
 }
