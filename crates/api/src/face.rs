@@ -1,20 +1,31 @@
 //! What every face shares: its error envelope, extractors that reject in that envelope,
-//! and authentication. A face implements [`Face`]; everything here is generic over it.
+//! and authentication ([`InScope`]: the caller's scope, the one prologue of every
+//! authenticated handler). A face implements [`Face`]; everything here is generic over it.
 
 use std::marker::PhantomData;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use imagehub_catalog::{Caller, Error};
+use imagehub_catalog::{Caller, Error, Scope};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
 
-/// An API dialect: how it renders catalog errors.
+/// What RFC 3986 leaves unencoded (`A-Z a-z 0-9 - _ . ~`): the set a URI component is
+/// percent-encoded against.
+pub const URI_UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// An API dialect: how it renders catalog errors, and where its requests name the
+/// project they act in.
 pub trait Face: Send + Sync + 'static {
+    /// The path parameter that names the project a request acts in (ModelArts'
+    /// `{project_id}`); `None`: the caller's own project.
+    const PROJECT_PARAM: Option<&'static str> = None;
+
     /// The face's error response for `err` (status, headers, body).
     fn error_response(err: &Error) -> Response;
 }
@@ -43,9 +54,6 @@ impl<F: Face> IntoResponse for FaceError<F> {
 /// Handler result for face `F`.
 pub type FaceResult<T, F> = Result<T, FaceError<F>>;
 
-/// The caller, authenticated by token. Rejects in `F`'s envelope.
-pub struct Auth<F: Face>(pub Caller, pub PhantomData<F>);
-
 /// The credential a request carries: `X-Auth-Token`, `token` (SCNet) or `Authorization: Bearer`.
 pub fn token_of(headers: &HeaderMap) -> Option<&str> {
     let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
@@ -54,27 +62,49 @@ pub fn token_of(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| value("authorization").and_then(|a| a.strip_prefix("Bearer ")).map(str::trim))
 }
 
-impl<F: Face> FromRequestParts<AppState> for Auth<F> {
+/// The caller a request's credential stands for: the caller of a signed request (verified
+/// by the signing middleware, [`crate::signing`]), or the token's.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Error> {
+    if let Some(crate::signing::SignedCaller(caller)) = parts.extensions.get() {
+        return Ok(caller.clone());
+    }
+    if let Some(crate::signing::SignatureFailure(e)) = parts.extensions.get() {
+        return Err(e.clone());
+    }
+    // A header that is present but not visible ASCII is a bad credential, not a missing one.
+    let present = ["x-auth-token", "token", "authorization"].iter().any(|h| parts.headers.contains_key(*h));
+    let Some(token) = token_of(&parts.headers) else {
+        return Err(if present {
+            Error::InvalidCredential("the token is invalid or unknown".into())
+        } else {
+            Error::Unauthenticated
+        });
+    };
+    state.catalog.authenticate_token(token).await
+}
+
+/// The caller's scope in the project the request acts in: the path's project on a face
+/// that names one ([`Face::PROJECT_PARAM`]; another project than the caller's is refused
+/// unless it is an administrator), else its own. Rejects in `F`'s envelope: 401 without a
+/// valid credential, 403 for another project, 400 for a malformed project id.
+pub struct InScope<F: Face>(pub Scope, pub PhantomData<F>);
+
+impl<F: Face> FromRequestParts<AppState> for InScope<F> {
     type Rejection = FaceError<F>;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        // A signed request (SDK-HMAC-SHA256) was verified by the signing middleware.
-        if let Some(crate::signing::SignedCaller(caller)) = parts.extensions.get() {
-            return Ok(Self(caller.clone(), PhantomData));
-        }
-        if let Some(crate::signing::SignatureFailure(e)) = parts.extensions.get() {
-            return Err(e.clone().into());
-        }
-        // A header that is present but not visible ASCII is a bad credential, not a missing one.
-        let present = ["x-auth-token", "token", "authorization"].iter().any(|h| parts.headers.contains_key(*h));
-        let Some(token) = token_of(&parts.headers) else {
-            return Err(if present {
-                Error::InvalidCredential("the token is invalid or unknown".into()).into()
-            } else {
-                Error::Unauthenticated.into()
-            });
+        let caller = authenticate(parts, state).await?;
+        let scope = match F::PROJECT_PARAM {
+            None => state.catalog.own_project(&caller),
+            Some(name) => {
+                let params = RawPathParams::from_request_parts(parts, state)
+                    .await
+                    .map_err(|e| Error::invalid(format!("invalid path: {}", e.body_text())))?;
+                let project = params.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v);
+                state.catalog.in_project(&caller, project)?
+            }
         };
-        Ok(Self(state.catalog.authenticate_token(token).await?, PhantomData))
+        Ok(Self(scope, PhantomData))
     }
 }
 

@@ -1,5 +1,5 @@
-//! Rendering epoch milliseconds in the faces' time formats (no time zone database: UTC
-//! or a fixed offset).
+//! The faces' time formats: rendering epoch milliseconds (UTC or a fixed offset, no time
+//! zone database) and parsing the times clients send (through `jiff`).
 
 use imagehub_catalog::Millis;
 
@@ -63,47 +63,18 @@ pub fn iso_utc_digits(ms: i64) -> Option<[u8; 20]> {
     Some(b)
 }
 
-/// Parses `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM]` (both IMS formats) into epoch ms.
+/// Parses a date and time as IMS writes them (seed 003): RFC 3339 / ISO 8601 with an
+/// offset (`2021-09-23T16:43:10Z`, `…+08:00`, fractions allowed) or without one, read as
+/// UTC (`2021-09-23 16:43:10`, `2021-09-23T16:43:10`), into epoch milliseconds. Dates that
+/// do not exist (`2024-02-31`) and anything else are `None`.
 pub fn parse_datetime(s: &str) -> Option<Millis> {
     let s = s.trim();
-    if s.len() < 19 {
-        return None;
-    }
-    let (date, rest) = s.split_at(10);
-    let sep = rest.as_bytes()[0];
-    if sep != b'T' && sep != b' ' {
-        return None;
-    }
-    let mut d = date.split('-');
-    let (y, mo, da): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
-    if d.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&da) {
-        return None;
-    }
-    let time = &rest[1..];
-    let (hms, mut zone) = time.split_at(8.min(time.len()));
-    let mut t = hms.split(':');
-    let (h, mi, se): (i64, i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?, t.next()?.parse().ok()?);
-    if t.next().is_some() || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let mut ms = 0;
-    if let Some(frac) = zone.strip_prefix('.') {
-        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
-        zone = &frac[digits.len()..];
-        ms = format!("{:0<3}", &digits[..digits.len().min(3)]).parse().ok()?;
-    }
-    let offset = match zone {
-        "" | "Z" | "z" => 0,
-        z => parse_offset(z)? as i64,
+    let at = match s.parse::<jiff::Timestamp>() {
+        Ok(t) => t,
+        // No offset: a civil date and time, in UTC.
+        Err(_) => jiff::tz::Offset::UTC.to_timestamp(s.parse::<jiff::civil::DateTime>().ok()?).ok()?,
     };
-    // Days from civil (H. Hinnant).
-    let (y2, m2) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + da - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(Millis(((days * 86_400 + h * 3600 + mi * 60 + se - offset) * 1000) + ms))
+    Some(Millis(at.as_millisecond()))
 }
 
 /// Parses a fixed offset `+HH:MM` / `-HH:MM` / `Z` / `UTC` into seconds.
@@ -150,6 +121,38 @@ mod tests {
             let formatted = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z");
             assert_eq!(iso_utc_digits(ms).map(|b| String::from_utf8(b.to_vec()).unwrap()), Some(formatted), "{ms}");
             ms += 97_777_777_777;
+        }
+    }
+
+    #[test]
+    fn datetimes_parse_in_both_ims_formats() {
+        assert_eq!(parse_datetime("2021-09-23T16:43:10Z"), Some(Millis(1_632_415_390_000)));
+        assert_eq!(parse_datetime("2021-09-23 16:43:10"), Some(Millis(1_632_415_390_000)));
+        assert_eq!(parse_datetime("2021-09-23T16:43:10"), Some(Millis(1_632_415_390_000)));
+        assert_eq!(parse_datetime("2021-09-24T00:43:10+08:00"), Some(Millis(1_632_415_390_000)));
+        assert_eq!(parse_datetime("2021-09-23T16:43:10.765Z"), Some(Millis(1_632_415_390_765)));
+        assert_eq!(parse_datetime("2000-02-29T00:00:00Z"), Some(Millis(951_782_400_000)));
+        for bad in [
+            "yesterday",
+            "2021-13-01T00:00:00Z",
+            "2024-02-31T00:00:00Z",
+            "2023-02-29 00:00:00",
+            "",
+            "2021-09-23T16:43:1\u{e9}",
+        ] {
+            assert_eq!(parse_datetime(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, the parser answers (it once sliced by byte offsets,
+        /// and a multi-byte character made it panic).
+        #[test]
+        fn datetime_parsing_never_panics(
+            prefix in "(20[0-9]{2}-[01][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9]:)?",
+            rest in "\\PC{0,40}",
+        ) {
+            let _ = parse_datetime(&format!("{prefix}{rest}"));
         }
     }
 

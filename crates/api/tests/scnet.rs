@@ -145,7 +145,7 @@ async fn filters_come_from_query_or_body_and_only_containers_are_listed(s: Serve
     vm.visibility = Visibility::Public;
     vm.container_format = Some(ContainerFormat::Bare);
     vm.disk_format = Some(DiskFormat::Qcow2);
-    s.catalog.store().insert_image(&vm, None).await.unwrap();
+    s.stores.images.insert_image(&vm, None).await.unwrap();
 
     let get = |q: &'static str, body: Option<Value>| {
         let (s, token) = (&s, token.clone());

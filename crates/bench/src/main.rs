@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use imagehub_catalog::{
-    AccessScope, Catalog, ContainerFormat, Filter, GroupQuery, GroupSortKey, Image, ImageBatches, ImageKind,
-    ImageQuery, MasterKey, PageRequest, Role, SortDir, Store, TextMatch,
+    Catalog, Filter, GroupQuery, GroupSortKey, Image, ImageBatches, ImageKind, ImageQuery, ImageStore, Listing,
+    MasterKey, NameMatch, Needle, PageRequest, Role, SortDir, Stores, View,
 };
 use imagehub_store::{Explain, Explained, PostgresStore, SqliteStore};
 
@@ -198,21 +198,23 @@ fn run(
         }
     };
     let sqlite_path = imagehub_store::sqlite_path(&url).map(PathBuf::from);
-    let (store, explain): (Arc<dyn Store>, Arc<dyn Explain>) = rt.block_on(async {
+    let (stores, explain): (Stores, Arc<dyn Explain>) = rt.block_on(async {
         Ok::<_, anyhow::Error>(match &sqlite_path {
             Some(p) => {
-                let s = SqliteStore::open(p).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-                (Arc::new(s.clone()) as Arc<dyn Store>, Arc::new(s) as Arc<dyn Explain>)
+                let s = Arc::new(SqliteStore::open(p).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?);
+                (Stores::all_in(s.clone()), s as Arc<dyn Explain>)
             }
             None => {
-                let s = PostgresStore::connect(&url).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-                (Arc::new(s.clone()) as Arc<dyn Store>, Arc::new(s) as Arc<dyn Explain>)
+                let s =
+                    Arc::new(PostgresStore::connect(&url).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?);
+                (Stores::all_in(s.clone()), s as Arc<dyn Explain>)
             }
         })
     })?;
+    let store: Arc<dyn ImageStore> = stores.images.clone();
     let master = MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let catalog =
-        rt.block_on(Catalog::new(store.clone()).with_master_key(master.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
+        rt.block_on(Catalog::new(stores).with_master_key(master.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
     rt.block_on(catalog.bootstrap(Some(ADMIN))).map_err(|e| anyhow::anyhow!("{e}"))?;
 
     println!("# imagehub benchmark: {n} images on {}", if sqlite_path.is_some() { "SQLite" } else { "PostgreSQL" });
@@ -245,62 +247,61 @@ fn run(
         println!("vacuum, analyze and checkpoint after the load: {:.1} s", started.elapsed().as_secs_f64());
     }
 
-    // Bench as the owner of the first dedicated image (a typical project).
-    let first = rt
-        .block_on(store.list_images(
-            &AccessScope::everything(),
-            &ImageQuery {
-                filters: vec![Filter::Kind(ImageKind::Dedicated)],
-                sort: vec![],
-                page: PageRequest::Offset { offset: 0, limit: 1 },
-                with_total: false,
-            },
-        ))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let me = first.items.first().map_or_else(|| catalog::project(7), |i| i.owner.clone());
-    let token = rt
-        .block_on(catalog.create_token(&me, Role::Member, Some("bench".into())))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let dedicated = |extra: Vec<Filter>| {
-        let mut f = vec![
-            Filter::ContainerFormat(ContainerFormat::Docker),
-            Filter::Kind(ImageKind::Dedicated),
-            Filter::Workspace("0".into()),
-        ];
-        f.extend(extra);
-        f
-    };
-    let access = AccessScope::project(me.clone());
+    // Bench as the owner of the first dedicated image (a typical project), through the
+    // catalog as the faces ask it.
     let q = |filters, offset, limit| ImageQuery {
         filters,
         sort: vec![],
         page: PageRequest::Offset { offset, limit },
         with_total: true,
     };
-    let visible =
-        rt.block_on(store.list_images(&access, &q(dedicated(vec![]), 0, 1))).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let scope_of = |token: &str| -> anyhow::Result<imagehub_catalog::Scope> {
+        let caller = rt.block_on(catalog.authenticate_token(token)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(catalog.own_project(&caller))
+    };
+    let list = |scope: &imagehub_catalog::Scope, query| {
+        rt.block_on(catalog.list_images(scope, Listing::Containers, View::DEFAULT, query))
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let first = list(&scope_of(ADMIN)?, q(vec![Filter::Kind(ImageKind::Dedicated)], 0, 1))?;
+    let me = first.items.first().map_or_else(|| catalog::project(7), |i| i.owner.clone());
+    let token = rt
+        .block_on(catalog.create_token(&me, Role::Member, Some("bench".into())))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let member = scope_of(&token)?;
+    // ListImage's own filters (type=DEDICATED, the default workspace) and more.
+    let dedicated = |extra: Vec<Filter>| {
+        let mut f = vec![Filter::Kind(ImageKind::Dedicated), Filter::Workspace("0".into())];
+        f.extend(extra);
+        f
+    };
+    let visible = list(&member, q(dedicated(vec![]), 0, 1))?;
     let total = visible.total.unwrap_or(0);
     let deep = total * 9 / 10;
-    let deep_row =
-        rt.block_on(store.list_images(&access, &q(dedicated(vec![]), deep, 1))).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let own = rt
-        .block_on(store.list_images(&access, &q(vec![Filter::Owner(me.clone())], 0, 1)))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let deep_row = list(&member, q(dedicated(vec![]), deep, 1))?;
+    let own = list(&member, q(vec![Filter::Owner(me.clone())], 0, 1))?;
     let show_id = own.items.first().map(|i| i.id.to_string()).unwrap_or_default();
     let marker = deep_row.items.first().map(|i| i.id.to_string()).unwrap_or_default();
     println!("project {me}: {total} visible dedicated container images; deep offset {deep}");
 
     println!("\n## query plans\n");
-    let fuzzy = dedicated(vec![Filter::Name(TextMatch::Contains("torch".into()))]);
+    // What the catalog sends the store: the listing's filters, then the face's.
+    let access = member.access(View::DEFAULT);
+    let listed = |extra: Vec<Filter>| {
+        let mut f = Listing::Containers.filters(&me);
+        f.extend(dedicated(extra));
+        f
+    };
+    let fuzzy = listed(vec![Filter::Name(NameMatch::Contains(Needle::new("torch")))]);
     let groups = GroupQuery {
-        filters: dedicated(vec![]),
+        filters: listed(vec![]),
         sort: vec![(GroupSortKey::UpdatedAt, SortDir::Desc)],
         offset: 0,
         limit: 20,
     };
     for (label, shape) in [
-        ("ListImage DEDICATED page", Explained::List(&access, &q(dedicated(vec![]), 0, 20))),
-        ("ListImage DEDICATED count", Explained::Count(&access, &q(dedicated(vec![]), 0, 20))),
+        ("ListImage DEDICATED page", Explained::List(&access, &q(listed(vec![]), 0, 20))),
+        ("ListImage DEDICATED count", Explained::Count(&access, &q(listed(vec![]), 0, 20))),
         ("ListImage fuzzy count", Explained::Count(&access, &q(fuzzy.clone(), 0, 20))),
         ("ListImageGroup", Explained::Groups(&access, &groups)),
     ] {

@@ -240,6 +240,60 @@ pub fn canonical_app_type(word: &str) -> String {
     KNOWN_APP_TYPES.iter().find(|k| k.eq_ignore_ascii_case(word)).map_or_else(|| word.to_owned(), |k| (*k).to_owned())
 }
 
+/// Whether `w` is a short label: 1 to 64 of letters, digits, `_`, `-` and `.`.
+fn is_label(w: &str) -> bool {
+    !w.is_empty()
+        && w.len() <= LABEL_MAX
+        && w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Longest accelerator or application type.
+pub const LABEL_MAX: usize = 64;
+
+/// An accelerator type (`cpu`, `gpu`, `npu`, `dcu`, …) in lower case, as clients filter on
+/// it ([`Image::accelerator`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Accelerator(String);
+
+impl Accelerator {
+    /// A label of letters, digits, `_`, `-` and `.` (at most 64), in any case.
+    pub fn parse(word: &str) -> crate::Result<Self> {
+        let word = word.trim();
+        if !is_label(word) {
+            return Err(crate::Error::invalid(format!(
+                "invalid accelerator type {word:?}: 1 to {LABEL_MAX} of letters, digits, '_', '-' and '.'"
+            )));
+        }
+        Ok(Self(word.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An application type (`Base`, `JupyterLab`, …): a known one in its canonical spelling,
+/// another as given ([`Image::app_type`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AppType(String);
+
+impl AppType {
+    /// A label of letters, digits, `_`, `-` and `.` (at most 64); known words in any case.
+    pub fn parse(word: &str) -> crate::Result<Self> {
+        let word = word.trim();
+        if !is_label(word) {
+            return Err(crate::Error::invalid(format!(
+                "invalid image type {word:?}: 1 to {LABEL_MAX} of letters, digits, '_', '-' and '.'"
+            )));
+        }
+        Ok(Self(canonical_app_type(word)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An image group: the images of one (owner, namespace, name), i.e. the versions (tags)
 /// of one image name.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,6 +339,16 @@ mod tests {
         assert_eq!(with(vec![], None).accelerator(), "cpu");
         assert_eq!(with(vec![Gpu], Some("DCU")).accelerator(), "dcu");
         assert_eq!(with(vec![Gpu], Some(" ")).accelerator(), "gpu");
+    }
+
+    #[test]
+    fn labels_are_normalized_when_parsed() {
+        assert_eq!(Accelerator::parse(" DCU ").unwrap().as_str(), "dcu");
+        assert_eq!(AppType::parse("jupyterlab").unwrap().as_str(), "JupyterLab");
+        assert_eq!(AppType::parse("Mine").unwrap().as_str(), "Mine");
+        for bad in ["", "a b", "x/y", &"a".repeat(65)] {
+            assert!(Accelerator::parse(bad).is_err() && AppType::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

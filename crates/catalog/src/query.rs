@@ -2,27 +2,33 @@
 //! keyset (marker) paging and an optional total. Stores render it to SQL in one place.
 
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
-use crate::image::{Arch, ContainerFormat, ImageKind, ServiceType, Visibility};
+use crate::image::{
+    Accelerator, AppType, Arch, ContainerFormat, DiskFormat, ImageKind, ServiceType, Status, Visibility,
+};
 
-/// How a text attribute is matched.
+/// How an image's name is matched.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum TextMatch {
-    Exact(String),
-    /// Case-insensitive substring match.
-    Contains(String),
+pub enum NameMatch {
+    /// The name is one of these.
+    AnyOf(Vec<String>),
+    /// The name holds this text, case-insensitively.
+    Contains(Needle),
 }
 
-/// String columns that take exact (or any-of) matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TextField {
-    Id,
-    Name,
-    Status,
-    ContainerFormat,
-    DiskFormat,
-    Owner,
-    Checksum,
-    OsHashValue,
+/// Text to find inside a value, case-insensitively: lower-cased when it is made, so
+/// stores compare it with the lower-cased value as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Needle(String);
+
+impl Needle {
+    pub fn new(text: &str) -> Self {
+        Self(text.to_lowercase())
+    }
+
+    /// The lower-cased text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Integer columns that take equality and range filters.
@@ -66,28 +72,39 @@ impl Cmp {
     }
 }
 
-/// One condition; a query's filters are ANDed.
+/// One condition; a query's filters are ANDed. Values are typed and normalized when a
+/// filter is made (words as enums, ids parsed, case folded where the match ignores it), so
+/// stores compare them as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Filter {
     Kind(ImageKind),
-    Name(TextMatch),
+    Name(NameMatch),
     Namespace(String),
     ServiceType(ServiceType),
     Workspace(String),
     Arch(Arch),
-    ContainerFormat(ContainerFormat),
+    /// Any of these container formats.
+    ContainerFormat(Vec<ContainerFormat>),
+    /// Any of these disk formats.
+    DiskFormat(Vec<DiskFormat>),
+    /// Any of these statuses.
+    Status(Vec<Status>),
+    /// Any of these ids.
+    Id(Vec<ImageId>),
     Owner(ProjectId),
     Group(GroupId),
-    /// The effective accelerator type ([`crate::Image::accelerator`]), lower case.
-    Accelerator(String),
-    /// The effective application type ([`crate::Image::app_type`]), canonical spelling.
-    AppType(String),
+    /// The effective accelerator type ([`crate::Image::accelerator`]).
+    Accelerator(Accelerator),
+    /// The effective application type ([`crate::Image::app_type`]).
+    AppType(AppType),
     /// Any of these visibilities.
     Visibility(Vec<Visibility>),
-    /// Case-insensitive substring of `name:tag` (SCNet's fuzzy name-or-version match).
-    Version(String),
-    /// The column equals one of the values (catalog words for word columns).
-    Text(TextField, Vec<String>),
+    /// `name:tag` holds this text (SCNet's fuzzy name-or-version match).
+    Version(Needle),
+    /// The MD5 checksum is exactly this.
+    Checksum(String),
+    /// The multihash value is exactly this.
+    OsHashValue(String),
     Number(NumberField, Cmp, i64),
     Time(TimeField, Cmp, Millis),
     Protected(bool),

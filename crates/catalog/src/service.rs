@@ -2,22 +2,27 @@
 
 use std::sync::Arc;
 
-use crate::access::{AccessScope, Caller, Role, Scope, Writer};
+use crate::access::{AccessScope, Caller, Role, Scope, View, Writer};
 use crate::error::{Error, Result};
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{
     Arch, ContainerFormat, DevService, DiskFormat, Image, ImageGroup, ImageKind, KvTag, Member, MemberStatus, Origin,
     ResourceCategory, ServiceType, Status, Visibility,
 };
+use crate::listing::Listing;
+use crate::ports::{AccessKeyRecord, Stores, TokenRecord};
 use crate::preset;
 use crate::query::{GroupQuery, ImageQuery, Page, PageRequest};
 use crate::register::{self, ContainerRegistration, RegistryPath};
 use crate::secrets::{self, MasterKey};
-use crate::store::{AccessKeyRecord, Store, TokenRecord};
 use crate::token;
 
 /// The largest page any list returns.
 pub const MAX_PAGE: u64 = 1000;
+
+/// How far the time a signed request names may be from the server's clock, either way:
+/// `X-Sdk-Date` of an `SDK-HMAC-SHA256` signature, `timestamp` of an SCNet login.
+pub const MAX_CLOCK_SKEW_MS: i64 = 15 * 60 * 1000;
 
 const SETTING_PRESETS: &str = "presets_version";
 const SETTING_BOOTSTRAP: &str = "bootstrap_token_issued";
@@ -28,7 +33,7 @@ const TOKEN_CACHE: usize = 65_536;
 
 #[derive(Clone)]
 pub struct Catalog {
-    store: Arc<dyn Store>,
+    stores: Stores,
     master: Option<MasterKey>,
     /// Token records seen, by hash. A stored token never changes and is never deleted
     /// (it only expires, which is checked at every use), so a cached record cannot go
@@ -44,8 +49,8 @@ pub struct GroupUpdate {
 }
 
 impl Catalog {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, master: None, tokens: Arc::default() }
+    pub fn new(stores: Stores) -> Self {
+        Self { stores, master: None, tokens: Arc::default() }
     }
 
     /// Enables access keys, whose secrets this master key seals. The first key used with a
@@ -53,8 +58,8 @@ impl Catalog {
     /// database cannot silently disagree.
     pub async fn with_master_key(mut self, key: MasterKey) -> Result<Self> {
         let check = key.check_value();
-        match self.store.get_setting(SETTING_MASTER_CHECK).await? {
-            None => self.store.put_setting(SETTING_MASTER_CHECK, &check).await?,
+        match self.stores.settings.get_setting(SETTING_MASTER_CHECK).await? {
+            None => self.stores.settings.put_setting(SETTING_MASTER_CHECK, &check).await?,
             Some(stored) if stored == check => {}
             Some(_) => {
                 return Err(Error::invalid(
@@ -89,28 +94,47 @@ impl Catalog {
             revoked_at: None,
             label,
         };
-        self.store.insert_access_key(&record).await?;
+        self.stores.credentials.insert_access_key(&record).await?;
         Ok((ak, sk))
     }
 
     pub async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>> {
-        self.store.list_access_keys().await
+        self.stores.credentials.list_access_keys().await
     }
 
     pub async fn revoke_access_key(&self, ak: &str) -> Result<bool> {
-        self.store.revoke_access_key(ak, Millis::now()).await
+        self.stores.credentials.revoke_access_key(ak, Millis::now()).await
     }
 
-    /// The secret key of an active access key and the caller it stands for (for a face that
-    /// verifies a signature). Unknown and revoked keys are indistinguishable.
-    pub async fn signing_key(&self, ak: &str) -> Result<(Vec<u8>, Caller)> {
-        let refused = || Error::SignatureInvalid(format!("the access key {ak} is unknown or revoked"));
-        let Some(key) = self.store.find_access_key(ak).await? else { return Err(refused()) };
+    /// The caller an access key stands for, once the request it signed verifies.
+    /// `signed_at` is the time the request names; `verify` checks the signature with the
+    /// key's secret, which never leaves the catalog. An unknown or revoked key and a
+    /// signature that does not verify are refused with the same words; a request time
+    /// more than [`MAX_CLOCK_SKEW_MS`] from the server's clock is refused before the key
+    /// is looked up.
+    pub async fn authenticate_signed(
+        &self,
+        access_key: &str,
+        signed_at: Millis,
+        verify: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<Caller> {
+        let now = Millis::now();
+        if (signed_at.0 - now.0).abs() > MAX_CLOCK_SKEW_MS {
+            return Err(Error::SignatureInvalid(format!(
+                "the request time is more than {} minutes from the server time",
+                MAX_CLOCK_SKEW_MS / 60_000
+            )));
+        }
+        let refused = || Error::SignatureInvalid("the access key or the signature is not valid".into());
+        let Some(key) = self.stores.credentials.find_access_key(access_key).await? else { return Err(refused()) };
         if key.revoked_at.is_some() {
             return Err(refused());
         }
         let secret = self.master()?.open(&key.ak, &key.sealed_secret)?;
-        Ok((secret, Caller::new(key.project, key.role)))
+        if !verify(&secret) {
+            return Err(refused());
+        }
+        Ok(Caller::new(key.project, key.role))
     }
 
     /// Issues a token for a caller that proved itself otherwise (SCNet's access-key login),
@@ -127,12 +151,8 @@ impl Catalog {
             label,
             expires_at: Some(expires),
         };
-        self.store.insert_token(&record).await?;
+        self.stores.credentials.insert_token(&record).await?;
         Ok((value, expires))
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     // ---- identity -------------------------------------------------------------------
@@ -147,7 +167,7 @@ impl Catalog {
         let record = match cached {
             Some(t) => Some(t),
             None => {
-                let found = self.store.find_token(&hash).await?;
+                let found = self.stores.credentials.find_token(&hash).await?;
                 if let (Some(t), Ok(mut cache)) = (&found, self.tokens.write()) {
                     if cache.len() >= TOKEN_CACHE {
                         cache.clear();
@@ -201,7 +221,7 @@ impl Catalog {
             label,
             expires_at: None,
         };
-        self.store.insert_token(&record).await
+        self.stores.credentials.insert_token(&record).await
     }
 
     /// First-start setup: loads the preset catalog once and makes sure an admin token
@@ -211,54 +231,51 @@ impl Catalog {
         self.load_presets().await?;
         if let Some(value) = chosen {
             token::validate_chosen(value)?;
-            if self.store.find_token(&token::hash(value)).await?.is_none() {
+            if self.stores.credentials.find_token(&token::hash(value)).await?.is_none() {
                 self.store_token(value, &ProjectId::system(), Role::Admin, Some("bootstrap (chosen)".into())).await?;
             }
-            self.store.put_setting(SETTING_BOOTSTRAP, "chosen").await?;
+            self.stores.settings.put_setting(SETTING_BOOTSTRAP, "chosen").await?;
             return Ok(None);
         }
-        if self.store.get_setting(SETTING_BOOTSTRAP).await?.is_some() {
+        if self.stores.settings.get_setting(SETTING_BOOTSTRAP).await?.is_some() {
             return Ok(None);
         }
         let value = self.create_token(&ProjectId::system(), Role::Admin, Some("bootstrap".into())).await?;
-        self.store.put_setting(SETTING_BOOTSTRAP, "generated").await?;
+        self.stores.settings.put_setting(SETTING_BOOTSTRAP, "generated").await?;
         Ok(Some(value))
     }
 
     /// Loads the built-in images unless this preset version was loaded before (so an
     /// administrator's deletions stick). Returns how many images were inserted.
     pub async fn load_presets(&self) -> Result<usize> {
-        if self.store.get_setting(SETTING_PRESETS).await?.as_deref() == Some(preset::PRESET_VERSION) {
+        if self.stores.settings.get_setting(SETTING_PRESETS).await?.as_deref() == Some(preset::PRESET_VERSION) {
             return Ok(0);
         }
         let mut inserted = 0;
         for image in preset::builtin_images()? {
-            if self.store.insert_image_if_absent(&image).await? {
+            if self.stores.images.insert_image_if_absent(&image).await? {
                 inserted += 1;
             }
         }
-        self.store.put_setting(SETTING_PRESETS, preset::PRESET_VERSION).await?;
+        self.stores.settings.put_setting(SETTING_PRESETS, preset::PRESET_VERSION).await?;
         Ok(inserted)
     }
 
     // ---- reads ----------------------------------------------------------------------
 
-    /// A page of the images the scope lists by default.
-    pub async fn list_images(&self, scope: &Scope, query: &ImageQuery) -> Result<Page<Arc<Image>>> {
-        self.list_images_in(scope, &scope.access(), query).await
-    }
-
-    /// A page of the images `access` (one of `scope`'s views) admits. A marker must exist
-    /// (else `InvalidArgument`) and be visible to the scope (else `Forbidden`).
-    pub async fn list_images_in(
+    /// A page of `listing` as `scope` sees it under `view`, the query's filters added to
+    /// the listing's. A marker must exist (else `InvalidArgument`) and be visible to the
+    /// scope (else `Forbidden`).
+    pub async fn list_images(
         &self,
         scope: &Scope,
-        access: &AccessScope,
-        query: &ImageQuery,
+        listing: Listing,
+        view: View,
+        mut query: ImageQuery,
     ) -> Result<Page<Arc<Image>>> {
         check_limit(query.page.limit())?;
         if let PageRequest::After { marker, .. } = &query.page {
-            match self.store.get_image(*marker).await? {
+            match self.stores.images.get_image(*marker).await? {
                 None => return Err(Error::invalid(format!("No image found with ID {marker}"))),
                 Some(m) if !self.visible(&scope.show_access(), &m).await? => {
                     return Err(Error::Forbidden(format!("the marker image {marker} is not visible to you")));
@@ -266,35 +283,46 @@ impl Catalog {
                 Some(_) => {}
             }
         }
-        self.store.list_images(access, query).await
+        query.filters.splice(0..0, listing.filters(scope.project()));
+        self.stores.images.list_images(&scope.access(view), &query).await
     }
 
     /// Whether `access` admits `image`, looking up the viewer's membership when it matters.
     async fn visible(&self, access: &AccessScope, image: &Image) -> Result<bool> {
-        let membership = if image.visibility == Visibility::Shared && image.owner != access.viewer && !access.admin {
-            self.store.get_member(image.id, &access.viewer).await?.map(|m| m.status)
-        } else {
-            None
-        };
+        let membership =
+            if image.visibility == Visibility::Shared && image.owner != *access.viewer() && !access.is_admin() {
+                self.stores.images.get_member(image.id, access.viewer()).await?.map(|m| m.status)
+            } else {
+                None
+            };
         Ok(access.admits(image, membership))
     }
 
     /// One image the scope may see; an invisible image is reported as not found.
     pub async fn get_image(&self, scope: &Scope, id: ImageId) -> Result<Image> {
-        match self.store.get_image(id).await? {
+        match self.stores.images.get_image(id).await? {
             Some(image) if self.visible(&scope.show_access(), &image).await? => Ok(image),
             _ => Err(Error::not_found_image(id)),
         }
     }
 
-    pub async fn list_groups(&self, scope: &Scope, query: &GroupQuery) -> Result<Page<ImageGroup>> {
+    /// A page of the groups of `listing` as `scope` sees it, the query's filters added to
+    /// the listing's.
+    pub async fn list_groups(
+        &self,
+        scope: &Scope,
+        listing: Listing,
+        mut query: GroupQuery,
+    ) -> Result<Page<ImageGroup>> {
         check_limit(query.limit)?;
-        self.store.list_groups(&scope.access(), query).await
+        query.filters.splice(0..0, listing.filters(scope.project()));
+        self.stores.images.list_groups(&scope.access(View::DEFAULT), &query).await
     }
 
     pub async fn get_group(&self, scope: &Scope, id: GroupId) -> Result<ImageGroup> {
-        self.store
-            .get_group(&scope.access(), id)
+        self.stores
+            .images
+            .get_group(&scope.access(View::DEFAULT), id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("image group {id} not found")))
     }
@@ -325,8 +353,10 @@ impl Catalog {
         {
             return Err(Error::invalid("size must not be negative"));
         }
-        check_word("accelerator_type", reg.accelerator_type.as_deref(), 32)?;
-        check_word("image_type", reg.image_type.as_deref(), 64)?;
+        if let Some(a) = &reg.accelerator_type {
+            crate::image::Accelerator::parse(a)?;
+        }
+        let app_type = reg.image_type.as_deref().map(crate::image::AppType::parse).transpose()?;
         if let Some(u) = &reg.uploaded_by
             && (u.is_empty() || u.chars().count() > 255 || u.chars().any(char::is_control))
         {
@@ -353,13 +383,13 @@ impl Catalog {
         image.kv_tags = reg.kv_tags;
         image.description = reg.description;
         image.accelerator_type = reg.accelerator_type;
-        image.image_type = reg.image_type.as_deref().map(crate::image::canonical_app_type);
+        image.image_type = app_type.map(|t| t.as_str().to_owned());
         image.size = reg.size;
         image.uploaded_by = reg.uploaded_by;
         image.status = Status::Active;
         image.container_format = Some(ContainerFormat::Docker);
         image.disk_format = Some(DiskFormat::Raw);
-        self.store.insert_image(&image, reg.read_me.as_deref()).await.map_err(|e| match e {
+        self.stores.images.insert_image(&image, reg.read_me.as_deref()).await.map_err(|e| match e {
             Error::Duplicate(_) => Error::Duplicate(format!(
                 "{}/{}:{} is already registered in this project",
                 image.namespace.as_deref().unwrap_or_default(),
@@ -378,7 +408,7 @@ impl Catalog {
         if image.protected {
             return Err(Error::Forbidden(format!("Image {id} is protected and cannot be deleted.")));
         }
-        if !self.store.delete_image(id).await? {
+        if !self.stores.images.delete_image(id).await? {
             return Err(Error::not_found_image(id));
         }
         image.status = Status::Deleted;
@@ -389,7 +419,7 @@ impl Catalog {
     /// Deletes every image of a group (the group must be visible and modifiable).
     pub async fn delete_group(&self, writer: &Writer<'_>, id: GroupId) -> Result<ImageGroup> {
         let group = self.modifiable_group(writer, id).await?;
-        self.store.delete_group(id).await?;
+        self.stores.images.delete_group(id).await?;
         Ok(group)
     }
 
@@ -408,7 +438,7 @@ impl Catalog {
         if let Some(t) = update.kv_tags {
             group.meta.kv_tags = t;
         }
-        self.store.put_group_meta(id, &group.meta).await?;
+        self.stores.images.put_group_meta(id, &group.meta).await?;
         Ok(group)
     }
 
@@ -429,10 +459,10 @@ impl Catalog {
             )));
         }
         validate_image(&image)?;
-        if self.store.get_image(image.id).await?.is_some() {
+        if self.stores.images.get_image(image.id).await?.is_some() {
             return Err(Error::Conflict(format!("Image ID {} already exists!", image.id)));
         }
-        self.store.insert_image(&image, None).await.map_err(|e| match e {
+        self.stores.images.insert_image(&image, None).await.map_err(|e| match e {
             Error::Duplicate(_) if image.kind == ImageKind::Dedicated => {
                 Error::Conflict("an image with this namespace/name:tag exists in the project".into())
             }
@@ -472,7 +502,7 @@ impl Catalog {
             return Ok(image);
         }
         image.updated_at = Millis::now().max(before.updated_at);
-        self.store.update_image(&image).await?;
+        self.stores.images.update_image(&image).await?;
         Ok(image)
     }
 
@@ -519,12 +549,12 @@ impl Catalog {
         }
         let member = ProjectId::parse(member.trim())
             .ok_or_else(|| Error::invalid(format!("member {member:?} is not a project id (32 lowercase hex)")))?;
-        if self.store.list_members(id).await?.len() >= MAX_MEMBERS {
+        if self.stores.images.list_members(id).await?.len() >= MAX_MEMBERS {
             return Err(Error::PayloadTooLarge(format!("An image may have at most {MAX_MEMBERS} members.")));
         }
         let now = Millis::now();
         let m = Member { image_id: id, member, status: MemberStatus::Pending, created_at: now, updated_at: now };
-        self.store.add_member(&m).await.map_err(|e| match e {
+        self.stores.images.add_member(&m).await.map_err(|e| match e {
             Error::Duplicate(_) => Error::Conflict(format!("Member {} is duplicated for image {id}", m.member)),
             other => other,
         })?;
@@ -535,7 +565,7 @@ impl Catalog {
     /// for a member.
     pub async fn list_members(&self, scope: &Scope, id: ImageId) -> Result<Vec<Member>> {
         let image = self.shared_image(scope, id).await?;
-        let all = self.store.list_members(id).await?;
+        let all = self.stores.images.list_members(id).await?;
         if Self::is_owner_or_admin(scope, &image) {
             return Ok(all);
         }
@@ -552,7 +582,7 @@ impl Catalog {
         {
             return Err(missing());
         }
-        self.store.get_member(id, &project).await?.ok_or_else(missing)
+        self.stores.images.get_member(id, &project).await?.ok_or_else(missing)
     }
 
     /// A member answers a share. Only that member (or an admin) may; the owner may not.
@@ -570,7 +600,7 @@ impl Catalog {
         }
         m.status = status;
         m.updated_at = Millis::now().max(m.updated_at);
-        self.store.update_member(&m).await?;
+        self.stores.images.update_member(&m).await?;
         Ok(m)
     }
 
@@ -581,7 +611,7 @@ impl Catalog {
             return Err(Error::Forbidden("only the image owner can remove members".into()));
         }
         let m = self.get_member(writer.scope(), id, member).await?;
-        self.store.delete_member(id, &m.member).await?;
+        self.stores.images.delete_member(id, &m.member).await?;
         Ok(())
     }
 
@@ -643,20 +673,6 @@ fn check_limit(limit: u64) -> Result<()> {
         return Err(Error::invalid(format!("limit must be between 1 and {MAX_PAGE}")));
     }
     Ok(())
-}
-
-/// A short label: letters, digits, `_`, `-`, `.`; at most `max` characters.
-fn check_word(name: &str, v: Option<&str>, max: usize) -> Result<()> {
-    match v {
-        Some(w)
-            if w.is_empty()
-                || w.len() > max
-                || !w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
-        {
-            Err(Error::invalid(format!("{name} must be 1 to {max} of letters, digits, '_', '-' and '.'")))
-        }
-        _ => Ok(()),
-    }
 }
 
 fn validate_digest(d: &str) -> Result<()> {

@@ -13,12 +13,12 @@
 //!
 //! The changes of the last `keep` versions are kept (a column of the clock, 100,000 by
 //! default); a node further behind than that rebuilds its index from the tables.
+//!
+//! This module is the contract between the two subsystems: the SQL store writes and
+//! serves the feed (`sql/feed.rs`), the read index follows it (`read_index`).
 
 use async_trait::async_trait;
 use imagehub_catalog::{GroupId, ImageId, Result};
-use sqlx::Postgres;
-
-use crate::sql::SqlStore;
 
 /// What changed between two versions of the feed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -39,15 +39,4 @@ pub trait ChangeFeed: Send + Sync + 'static {
     /// What changed after version `from`, up to the current version; `None` if some of
     /// those changes are no longer kept.
     async fn since(&self, from: i64) -> Result<Option<Changes>>;
-}
-
-#[async_trait]
-impl ChangeFeed for SqlStore<Postgres> {
-    async fn version(&self) -> Result<i64> {
-        self.feed_version().await
-    }
-
-    async fn since(&self, from: i64) -> Result<Option<Changes>> {
-        self.changes_since(from).await
-    }
 }

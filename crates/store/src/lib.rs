@@ -1,61 +1,58 @@
-//! imagehub's persistence: implementations of [`imagehub_catalog::Store`] on SQLite
-//! (embedded default) and PostgreSQL (several nodes on one database).
+//! imagehub's persistence: the catalog's ports ([`Stores`]) on SQLite (embedded default)
+//! and PostgreSQL (several nodes on one database), in two subsystems:
 //!
-//! The store is written once ([`SqlStore`]) over a [`Dialect`]; the catalog's query model
-//! is rendered to SQL in one place ([`render`]) with sea-query.
+//! - `sql`: the SQL store ([`SqlStore`]), written once over a [`Dialect`]; the catalog's
+//!   query model becomes SQL in one place (`sql/render.rs`), with sea-query; migrations;
+//!   the SQL side of the change feed;
+//! - `read_index`: [`IndexedStore`], which answers lists, counts and groups from memory
+//!   and follows the writes (its own, or the change feed of [`feed`]).
 
-mod dialect;
 mod feed;
 mod hashing;
-mod index;
-mod indexed;
-mod migrations;
-mod postgres;
-pub mod render;
-mod row;
+mod read_index;
 mod sql;
-mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use imagehub_catalog::{Error, Result, Store};
+use imagehub_catalog::{Error, Result, Stores};
 
-pub use dialect::Dialect;
 pub use feed::{ChangeFeed, Changes};
-pub use indexed::IndexedStore;
-pub use postgres::PostgresStore;
+pub use read_index::IndexedStore;
+pub use sql::dialect::Dialect;
+pub use sql::postgres::PostgresStore;
+pub use sql::sqlite::SqliteStore;
 pub use sql::{Explain, Explained, SqlStore};
-pub use sqlite::SqliteStore;
 
 /// The file a `sqlite://PATH` / `sqlite:PATH` URL names; `None` for other URLs.
 pub fn sqlite_path(url: &str) -> Option<&str> {
     url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))
 }
 
-/// Opens the store a database URL names: `postgres://…` / `postgresql://…`, or
+/// Opens the stores a database URL names: `postgres://…` / `postgresql://…`, or
 /// `sqlite://PATH` / `sqlite:PATH` (created if missing).
-pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+pub async fn open(url: &str) -> Result<Stores> {
     match sqlite_path(url) {
-        Some(path) => Ok(Arc::new(SqliteStore::open(Path::new(path)).await?)),
-        None => Ok(Arc::new(PostgresStore::connect(url).await?)),
+        Some(path) => Ok(Stores::all_in(Arc::new(SqliteStore::open(Path::new(path)).await?))),
+        None => Ok(Stores::all_in(Arc::new(PostgresStore::connect(url).await?))),
     }
 }
 
-/// The store a server runs on: [`open`] with the read index ([`IndexedStore`]) in front.
+/// The stores a server runs on: [`open`]'s, with the read index ([`IndexedStore`]) in
+/// front of the images.
 ///
 /// On PostgreSQL, shared by several nodes, the index follows the database's change feed
 /// ([`feed`]). On SQLite the index follows this process's own writes, so one server owns
 /// the file: it holds an exclusive lock on `<file>.serve-lock` while it runs, and a second
 /// one is refused with a clear error.
-pub async fn open_for_serving(url: &str) -> Result<Arc<dyn Store>> {
+pub async fn open_for_serving(url: &str) -> Result<Stores> {
     let Some(path) = sqlite_path(url) else {
         let shared = Arc::new(PostgresStore::connect(url).await?);
-        let store = Arc::new(IndexedStore::following(shared.clone(), shared).await?);
-        store.spawn_follower();
-        return Ok(store);
+        let indexed = Arc::new(IndexedStore::following(shared.clone(), shared.clone()).await?);
+        indexed.spawn_follower();
+        return Ok(Stores { images: indexed, ..Stores::all_in(shared) });
     };
     let lock_path = format!("{path}.serve-lock");
     let lock = std::fs::OpenOptions::new()
@@ -70,6 +67,7 @@ pub async fn open_for_serving(url: &str) -> Result<Arc<dyn Store>> {
              run one server per SQLite file, or use PostgreSQL for several"
         )));
     }
-    let store = open(url).await?;
-    Ok(Arc::new(IndexedStore::build(store).await?.holding(lock)))
+    let store = Arc::new(SqliteStore::open(Path::new(path)).await?);
+    let indexed = IndexedStore::build(store.clone()).await?.holding(lock);
+    Ok(Stores { images: Arc::new(indexed), ..Stores::all_in(store) })
 }

@@ -7,10 +7,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::Write;
-use std::str::FromStr;
 
 use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::PgConnection;
 
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -20,6 +19,18 @@ pub fn admin_url() -> String {
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// `url` naming database `name` instead of its own, everything else (user, password,
+/// host, port, parameters) as it is.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let root = base[authority..].find('/').map_or(base, |i| &base[..authority + i]);
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
 }
 
 /// A database created for one test, dropped (with its connections) when this is dropped.
@@ -50,10 +61,7 @@ impl PgDatabase {
         let name = format!("imagehub_t_{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>());
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
         let _ = conn.close().await;
-        let options = PgConnectOptions::from_str(&admin).expect("admin URL").database(&name);
-        let url =
-            format!("postgres://{}@{}:{}/{}", options.get_username(), options.get_host(), options.get_port(), name);
-        Some(Self { url, name })
+        Some(Self { url: with_database(&admin, &name), name })
     }
 }
 
@@ -70,5 +78,22 @@ impl Drop for PgDatabase {
             });
         })
         .join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test database's URL keeps what the server needs (a fresh install asks for a
+    /// password on TCP).
+    #[test]
+    fn test_database_urls_keep_the_credentials() {
+        assert_eq!(
+            with_database("postgres://postgres:secret@127.0.0.1:5432/postgres?sslmode=disable", "t1"),
+            "postgres://postgres:secret@127.0.0.1:5432/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h/db", "t2"), "postgres://u@h/t2");
+        assert_eq!(with_database("postgresql://u:p@h:1", "t3"), "postgresql://u:p@h:1/t3");
     }
 }

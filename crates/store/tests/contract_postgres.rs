@@ -12,7 +12,7 @@ use imagehub_store::testing::PgDatabase;
 async fn fresh(test: &str) -> Option<(contract::DynStore, PgDatabase)> {
     let db = PgDatabase::create(test).await?;
     let store = PostgresStore::connect(&db.url).await.unwrap();
-    Some((Arc::new(store), db))
+    Some((imagehub_catalog::Stores::all_in(Arc::new(store)), db))
 }
 
 contract_suite!(fresh);

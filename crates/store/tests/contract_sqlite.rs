@@ -11,7 +11,7 @@ use imagehub_store::SqliteStore;
 async fn fresh(_test: &str) -> Option<(contract::DynStore, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("test.db")).await.unwrap();
-    Some((Arc::new(store), dir))
+    Some((imagehub_catalog::Stores::all_in(Arc::new(store)), dir))
 }
 
 contract_suite!(fresh);
@@ -23,9 +23,9 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     let img = contract::full_image(&contract::project(1), "ns", "n", "t");
     {
         let store = SqliteStore::open(&path).await.unwrap();
-        imagehub_catalog::Store::insert_image(&store, &img, None).await.unwrap();
+        imagehub_catalog::ImageStore::insert_image(&store, &img, None).await.unwrap();
     }
     let store = SqliteStore::open(&path).await.unwrap();
     assert_eq!(store.migrate().await.unwrap(), Vec::<i64>::new());
-    assert_eq!(imagehub_catalog::Store::get_image(&store, img.id).await.unwrap(), Some(img));
+    assert_eq!(imagehub_catalog::ImageStore::get_image(&store, img.id).await.unwrap(), Some(img));
 }

@@ -7,15 +7,22 @@
 mod contract;
 
 use imagehub_catalog::{
-    AccessScope, Cmp, ContainerFormat, Filter, GroupQuery, GroupSortKey, ImageKind, ImageQuery, MemberRule, Millis,
-    NumberField, PageRequest, ProjectId, ServiceType, SortDir, SortKey, Store, TextField, TextMatch, TimeField,
-    Visibility,
+    Accelerator, AccessScope, AppType, Cmp, DiskFormat, Filter, GroupQuery, GroupSortKey, ImageKind, ImageQuery,
+    ImageStore, Listing, MemberRule, Millis, NameMatch, Needle, NumberField, PageRequest, ProjectId, ServiceType,
+    SortDir, SortKey, Status, TimeField, View, Visibility,
 };
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{Explain, Explained, PostgresStore, SqliteStore};
 
+/// What a listing policy and a face's own filters make, in the order the catalog puts them.
+fn listed(listing: Listing, extra: Vec<Filter>) -> Vec<Filter> {
+    let mut f = listing.filters(&contract::project(1));
+    f.extend(extra);
+    f
+}
+
 fn modelarts_filters(kind: Option<ImageKind>, extra: Vec<Filter>) -> Vec<Filter> {
-    let mut f = vec![Filter::ContainerFormat(ContainerFormat::Docker)];
+    let mut f = Listing::Containers.filters(&contract::project(1));
     f.extend(kind.map(Filter::Kind));
     f.push(Filter::Workspace("0".into()));
     f.extend(extra);
@@ -57,7 +64,10 @@ fn list_shapes() -> Vec<Shape> {
         (
             "ListImage name fuzzy + type + sort_key",
             project.clone(),
-            modelarts_filters(Some(ImageKind::Dedicated), vec![Filter::Name(TextMatch::Contains("torch".into()))]),
+            modelarts_filters(
+                Some(ImageKind::Dedicated),
+                vec![Filter::Name(NameMatch::Contains(Needle::new("torch")))],
+            ),
             vec![(SortKey::UpdatedAt, SortDir::Asc), (SortKey::Name, SortDir::Asc)],
         ),
         (
@@ -66,7 +76,7 @@ fn list_shapes() -> Vec<Shape> {
             modelarts_filters(
                 Some(ImageKind::Dedicated),
                 vec![
-                    Filter::Name(TextMatch::Exact("pytorch".into())),
+                    Filter::Name(NameMatch::AnyOf(vec!["pytorch".into()])),
                     Filter::Namespace("ns1".into()),
                     Filter::ServiceType(ServiceType::Train),
                 ],
@@ -80,14 +90,14 @@ fn list_shapes() -> Vec<Shape> {
             glance_access(false),
             glance_filters(vec![
                 Filter::Visibility(vec![Visibility::Private]),
-                Filter::Text(TextField::DiskFormat, vec!["raw".into()]),
-                Filter::Text(TextField::Status, vec!["active".into()]),
+                Filter::DiskFormat(vec![DiskFormat::Raw]),
+                Filter::Status(vec![Status::Active]),
             ]),
             vec![],
         ),
         (
             "Glance list, visibility=all, member_status=all, sort by name",
-            AccessScope { members: MemberRule::Any, ..glance_access(true) },
+            glance_access(true).with_view(View { members: MemberRule::Any, community: true }),
             glance_filters(vec![]),
             vec![(SortKey::Name, SortDir::Asc)],
         ),
@@ -121,31 +131,25 @@ fn list_shapes() -> Vec<Shape> {
         (
             "SCNet instance-service images",
             project.clone(),
-            vec![
-                Filter::ContainerFormat(ContainerFormat::Docker),
-                Filter::Accelerator("gpu".into()),
-                Filter::AppType("JupyterLab".into()),
-            ],
+            listed(
+                Listing::Containers,
+                vec![
+                    Filter::Accelerator(Accelerator::parse("gpu").unwrap()),
+                    Filter::AppType(AppType::parse("JupyterLab").unwrap()),
+                ],
+            ),
             vec![],
         ),
         (
             "SCNet image/images, public, fuzzy version",
             project.clone(),
-            vec![
-                Filter::ContainerFormat(ContainerFormat::Docker),
-                Filter::Visibility(vec![Visibility::Public]),
-                Filter::Version("torch".into()),
-            ],
+            listed(Listing::PublicContainers, vec![Filter::Version(Needle::new("torch"))]),
             vec![(SortKey::CreatedAt, SortDir::Desc)],
         ),
         (
             "SCNet image/images, private",
             project.clone(),
-            vec![
-                Filter::ContainerFormat(ContainerFormat::Docker),
-                Filter::Visibility(vec![Visibility::Private, Visibility::Shared, Visibility::Community]),
-                Filter::Owner(contract::project(1)),
-            ],
+            listed(Listing::OwnUnpublishedContainers, vec![]),
             vec![(SortKey::UpdatedAt, SortDir::Asc)],
         ),
     ]
@@ -153,19 +157,17 @@ fn list_shapes() -> Vec<Shape> {
 
 /// Glance's access: the caller's default view, or `visibility=all` (community included).
 fn glance_access(community: bool) -> AccessScope {
-    AccessScope { community, ..AccessScope::project(contract::project(1)) }
+    AccessScope::project(contract::project(1)).with_view(View { community, ..View::DEFAULT })
 }
 
 /// The filters every Glance list carries (listed statuses, not hidden), plus `extra`.
 fn glance_filters(extra: Vec<Filter>) -> Vec<Filter> {
-    let listed = ["queued", "saving", "uploading", "importing", "active", "deactivated", "pending_delete"];
-    let mut f = vec![Filter::Text(TextField::Status, listed.iter().map(|s| (*s).to_owned()).collect())];
-    f.extend(extra);
+    let mut f = listed(Listing::Images, extra);
     f.push(Filter::Hidden(false));
     f
 }
 
-async fn check_plans(backend: &str, store: &(impl Store + Explain)) {
+async fn check_plans(backend: &str, store: &(impl ImageStore + Explain)) {
     // A catalog with a realistic spread, so the planner has something to weigh.
     let mut rng = contract::Rng::new(3);
     for i in contract::random_catalog(&mut rng, 2000) {

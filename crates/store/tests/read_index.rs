@@ -12,16 +12,20 @@ use std::sync::Arc;
 
 use contract::{DynStore, Rng, project, random_access, random_catalog, random_filters, random_sort};
 use imagehub_catalog::{
-    AccessScope, ContainerFormat, Filter, GroupMeta, GroupQuery, GroupSortKey, Image, ImageKind, ImageQuery, Member,
-    MemberStatus, Millis, PageRequest, SortDir, Status, Store, TextField, Visibility,
+    AccessScope, ContainerFormat, Filter, GroupMeta, GroupQuery, GroupSortKey, Image, ImageKind, ImageQuery,
+    ImageStore, Member, MemberStatus, Millis, PageRequest, SortDir, Status, Stores, Visibility,
 };
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{IndexedStore, PostgresStore, SqliteStore};
 
+/// An image store alone (the SQL one, or the read index in front of it).
+type Images = Arc<dyn ImageStore>;
+
 async fn fresh(_test: &str) -> Option<(DynStore, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
-    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
-    Some((Arc::new(IndexedStore::build(sql).await.unwrap()), dir))
+    let sql = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let indexed = Arc::new(IndexedStore::build(sql.clone()).await.unwrap());
+    Some((Stores { images: indexed, ..Stores::all_in(sql) }, dir))
 }
 
 contract_suite!(fresh);
@@ -37,8 +41,8 @@ mod following {
 
     async fn fresh(test: &str) -> Option<(DynStore, PgDatabase)> {
         let db = PgDatabase::create(test).await?;
-        let store: DynStore = node(&db.url).await;
-        Some((store, db))
+        let sql = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+        Some((Stores { images: node(&db.url).await, ..Stores::all_in(sql) }, db))
     }
 
     contract_suite!(fresh);
@@ -51,9 +55,9 @@ fn ids(v: &[Arc<Image>]) -> Vec<String> {
 /// Random queries answered by `indexed` and by `sql` must be equal; so must a few fixed
 /// ones, asked again after every batch of writes (anything the index keeps per query
 /// must follow the writes).
-async fn same_answers(indexed: &dyn Store, sql: &dyn Store, rng: &mut Rng, known: &[Image], step: usize) {
+async fn same_answers(indexed: &dyn ImageStore, sql: &dyn ImageStore, rng: &mut Rng, known: &[Image], step: usize) {
     for filters in
-        [vec![], vec![Filter::Kind(ImageKind::Dedicated)], vec![Filter::ContainerFormat(ContainerFormat::Docker)]]
+        [vec![], vec![Filter::Kind(ImageKind::Dedicated)], vec![Filter::ContainerFormat(vec![ContainerFormat::Docker])]]
     {
         for viewer in 0..6 {
             let access = AccessScope::project(project(viewer));
@@ -134,9 +138,9 @@ fn mutate(rng: &mut Rng, image: &mut Image) {
 /// steps, each of `readers` with `sql` (and, after each write, the written image as
 /// every reader shows it). Returns every image registered.
 async fn random_writes(
-    indexed: &dyn Store,
-    readers: &[&dyn Store],
-    sql: &dyn Store,
+    indexed: &dyn ImageStore,
+    readers: &[&dyn ImageStore],
+    sql: &dyn ImageStore,
     rng: &mut Rng,
     steps: usize,
 ) -> Vec<Image> {
@@ -201,7 +205,7 @@ async fn random_writes(
             // The record, and the list that selects it by id (an answer of the index).
             let expected = sql.get_image(id).await.unwrap();
             let q = ImageQuery {
-                filters: vec![Filter::Text(TextField::Id, vec![id.to_string()])],
+                filters: vec![Filter::Id(vec![id])],
                 sort: vec![],
                 page: PageRequest::Offset { offset: 0, limit: 5 },
                 with_total: true,
@@ -227,7 +231,7 @@ async fn random_writes(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_writes_keep_the_index_equal_to_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let sql: Images = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
     let indexed = IndexedStore::build(sql.clone()).await.unwrap();
     let mut rng = Rng::new(2027);
     let known = random_writes(&indexed, &[&indexed], sql.as_ref(), &mut rng, 500).await;
@@ -245,7 +249,7 @@ async fn random_writes_keep_the_index_equal_to_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_node_follows_the_change_feed() {
     let Some(db) = PgDatabase::create("a_second_node_follows_the_change_feed").await else { return };
-    let sql: DynStore = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let sql: Images = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
     let (a, b) = (node(&db.url).await, node(&db.url).await);
     let mut rng = Rng::new(2028);
     let known = random_writes(a.as_ref(), &[a.as_ref(), b.as_ref()], sql.as_ref(), &mut rng, 300).await;
@@ -260,7 +264,7 @@ async fn a_second_node_follows_the_change_feed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_behind_the_kept_changes_rebuilds() {
     let Some(db) = PgDatabase::create("a_node_behind_the_kept_changes_rebuilds").await else { return };
-    let sql: DynStore = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let sql: Images = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
     let (a, b) = (node(&db.url).await, node(&db.url).await);
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url).await.unwrap();
     sqlx::query("UPDATE change_clock SET keep = 10").execute(&mut conn).await.unwrap();
@@ -287,7 +291,7 @@ async fn a_node_behind_the_kept_changes_rebuilds() {
 /// Writers and readers at once, spread over `nodes`: readers never get another
 /// project's private image, and when the writers stop, every node answers exactly as the
 /// SQL store.
-async fn concurrent_writes(nodes: &[DynStore], sql: &dyn Store) {
+async fn concurrent_writes(nodes: &[Images], sql: &dyn ImageStore) {
     let mut rng = Rng::new(4242);
     let all = random_catalog(&mut rng, 600);
     let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
@@ -332,9 +336,9 @@ async fn concurrent_writes(nodes: &[DynStore], sql: &dyn Store) {
                 };
                 for i in node.list_images(&access, &q).await.unwrap().items {
                     assert!(
-                        i.owner == access.viewer || i.visibility != Visibility::Private,
+                        i.owner == *access.viewer() || i.visibility != Visibility::Private,
                         "{:?} saw {}'s private image {}",
-                        access.viewer,
+                        access.viewer(),
                         i.owner,
                         i.id
                     );
@@ -353,16 +357,16 @@ async fn concurrent_writes(nodes: &[DynStore], sql: &dyn Store) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_converge_and_never_leak() {
     let dir = tempfile::tempdir().unwrap();
-    let sql: DynStore = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
-    let indexed: DynStore = Arc::new(IndexedStore::build(sql.clone()).await.unwrap());
+    let sql: Images = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let indexed: Images = Arc::new(IndexedStore::build(sql.clone()).await.unwrap());
     concurrent_writes(&[indexed], sql.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_on_two_nodes_converge_and_never_leak() {
     let Some(db) = PgDatabase::create("concurrent_writes_on_two_nodes_converge_and_never_leak").await else { return };
-    let sql: DynStore = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
-    let nodes: Vec<DynStore> = vec![node(&db.url).await, node(&db.url).await];
+    let sql: Images = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    let nodes: Vec<Images> = vec![node(&db.url).await, node(&db.url).await];
     concurrent_writes(&nodes, sql.as_ref()).await;
 }
 

@@ -1,5 +1,6 @@
 //! The SQLite and PostgreSQL schemas cannot drift: same tables, same columns in the same
 //! order, same nullability, and types that map (TEXT↔text, INTEGER↔bigint|boolean).
+//! (sqlx's migration ledger, `_sqlx_migrations`, is sqlx's own and left out.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,7 +8,7 @@ mod contract;
 
 use std::collections::BTreeMap;
 
-use imagehub_catalog::Store;
+use imagehub_catalog::ImageStore;
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{PostgresStore, SqliteStore};
 use sqlx::{Connection, Row};
@@ -17,11 +18,13 @@ type Schema = BTreeMap<String, Vec<(String, String, bool)>>;
 
 async fn sqlite_schema(path: &std::path::Path) -> Schema {
     let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    let tables: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            .fetch_all(&mut c)
-            .await
-            .unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
     let mut out = Schema::new();
     for t in tables {
         let rows = sqlx::query(&format!("PRAGMA table_info({t})")).fetch_all(&mut c).await.unwrap();
@@ -42,7 +45,8 @@ async fn postgres_schema(url: &str) -> Schema {
     let mut c = sqlx::PgConnection::connect(url).await.unwrap();
     let rows = sqlx::query(
         "SELECT table_name::text AS t, column_name::text AS c, data_type::text AS ty, is_nullable::text AS n \
-         FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+         FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations' \
+         ORDER BY table_name, ordinal_position",
     )
     .fetch_all(&mut c)
     .await

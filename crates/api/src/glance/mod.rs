@@ -22,7 +22,8 @@ use crate::face::{self, Face};
 pub struct Glance;
 
 pub type Result<T> = face::FaceResult<T, Glance>;
-pub type Auth = face::Auth<Glance>;
+/// The caller's scope, as this face's handlers take it.
+pub type Scoped = face::InScope<Glance>;
 
 impl Face for Glance {
     fn error_response(err: &Error) -> Response {

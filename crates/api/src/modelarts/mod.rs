@@ -20,9 +20,12 @@ use crate::face::{self, Face};
 pub struct ModelArts;
 
 pub type Result<T> = face::FaceResult<T, ModelArts>;
-pub type Auth = face::Auth<ModelArts>;
+/// The caller's scope, as this face's handlers take it.
+pub type Scoped = face::InScope<ModelArts>;
 
 impl Face for ModelArts {
+    const PROJECT_PARAM: Option<&'static str> = Some("project_id");
+
     /// `{"error_code": "ModelArts.XXXX", "error_msg": "…"}` with the table of spec/modelarts.md.
     fn error_response(err: &Error) -> Response {
         let (status, code) = match err {

@@ -1,12 +1,12 @@
 //! ModelArts list query parameters → catalog filters, sort and paging.
 
-use imagehub_catalog::{ContainerFormat, Error, Filter, GroupSortKey, SortDir, SortKey, TextMatch};
+use imagehub_catalog::{Error, Filter, GroupSortKey, NameMatch, Needle, SortDir, SortKey};
 
 use super::ModelArts;
 use super::words;
 use crate::face::QueryPairs;
 
-/// Default and largest page size.
+/// Default page size (the catalog refuses more than [`imagehub_catalog::MAX_PAGE`]).
 pub const DEFAULT_LIMIT: u64 = 200;
 
 pub type Query = QueryPairs<ModelArts>;
@@ -52,19 +52,15 @@ fn image_name(v: &str) -> Result<String, Error> {
 
 /// Parses the parameters both lists take. `default_type` is ListImage's BUILD_IN default.
 pub fn parse(q: &Query, default_type: Option<imagehub_catalog::ImageKind>) -> Result<ListParams, Error> {
-    // The ModelArts face lists container images only.
-    let mut filters = vec![Filter::ContainerFormat(ContainerFormat::Docker)];
+    let mut filters = Vec::new();
     let limit = uint(q, "limit", DEFAULT_LIMIT)?;
-    if limit == 0 || limit > imagehub_catalog::MAX_PAGE {
-        return Err(Error::invalid(format!("limit must be between 1 and {}", imagehub_catalog::MAX_PAGE)));
-    }
     let offset = uint(q, "offset", 0)?;
     if let Some(name) = q.get("name")? {
         let name = image_name(name)?;
         filters.push(Filter::Name(if boolean(q, "name_fuzzy_match", true)? {
-            TextMatch::Contains(name)
+            NameMatch::Contains(Needle::new(&name))
         } else {
-            TextMatch::Exact(name)
+            NameMatch::AnyOf(vec![name])
         }));
     } else {
         boolean(q, "name_fuzzy_match", true)?;

@@ -3,15 +3,16 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use imagehub_catalog::{ContainerFormat, Error, Filter, ImageQuery, MAX_PAGE, PageRequest, SortDir, SortKey};
+use imagehub_catalog::{Accelerator, AppType, Error, Filter, ImageQuery, Needle, PageRequest, SortDir, SortKey, View};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::instance_images::word;
+use super::instance_images::given;
 use super::render::image_item;
-use super::{Auth, Result, Scnet, success, words};
+use super::{Result, Scnet, Scoped, success, words};
 use crate::AppState;
 use crate::face;
+use crate::face::InScope;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,10 +44,9 @@ fn integer(name: &str, v: &Value) -> std::result::Result<u64, Error> {
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     face::Json(body, _): face::Json<Body, Scnet>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     let access = words::parse_access(required("access", &body.access)?)?;
     let key = match required("orderBy", &body.order_by)?.as_str() {
         "create_time" => SortKey::CreatedAt,
@@ -68,29 +68,23 @@ pub async fn handle(
     };
     let start = integer("start", required("start", &body.start)?)?;
     let limit = integer("limit", required("limit", &body.limit)?)?;
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(Error::invalid(format!("limit must be between 1 and {MAX_PAGE}")).into());
-    }
-    let mut filters = vec![Filter::ContainerFormat(ContainerFormat::Docker), Filter::Visibility(access.clone())];
-    if access.len() > 1 {
-        // "private": the caller's own non-public images.
-        filters.push(Filter::Owner(scope.project().clone()));
-    }
-    if let Some(name) = body.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+    let mut filters = Vec::new();
+    if let Some(name) = given(body.name.as_deref()) {
         if name.len() > 512 {
             return Err(Error::invalid("name is longer than 512 characters").into());
         }
-        filters.push(Filter::Version(name.to_owned()));
+        filters.push(Filter::Version(Needle::new(name)));
     }
-    filters.extend(word("type", body.kind.as_deref())?.map(Filter::AppType));
-    filters.extend(word("acceleratorType", body.accelerator_type.as_deref())?.map(Filter::Accelerator));
+    filters.extend(given(body.kind.as_deref()).map(AppType::parse).transpose()?.map(Filter::AppType));
+    filters
+        .extend(given(body.accelerator_type.as_deref()).map(Accelerator::parse).transpose()?.map(Filter::Accelerator));
     let query = ImageQuery {
         filters,
         sort: vec![(key, dir)],
         page: PageRequest::Offset { offset: start, limit },
         with_total: true,
     };
-    let page = state.catalog.list_images(&scope, &query).await?;
+    let page = state.catalog.list_images(&scope, access, View::DEFAULT, query).await?;
     let offset = state.settings.scnet_utc_offset_secs;
     let items: Vec<_> = page.items.iter().map(|i| image_item(i, offset)).collect();
     Ok(success(json!({ "total": page.total.unwrap_or(0), "data": items })))

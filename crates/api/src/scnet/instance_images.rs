@@ -4,12 +4,15 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use imagehub_catalog::{ContainerFormat, Error, Filter, ImageQuery, MAX_PAGE, PageRequest, SortDir, SortKey};
+use imagehub_catalog::{
+    Accelerator, AppType, Filter, ImageQuery, Listing, MAX_PAGE, PageRequest, SortDir, SortKey, View,
+};
 use serde::Deserialize;
 
 use super::render::images_vo;
-use super::{Auth, Result, Scnet, success};
+use super::{Result, Scnet, Scoped, success};
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::{OptionalJson, QueryPairs};
 
 #[derive(Deserialize, Default)]
@@ -19,33 +22,30 @@ pub struct Body {
     image_type: Option<String>,
 }
 
-/// A filter word: letters, digits, `_`, `-`, `.`; an empty one means "no filter".
-pub fn word(name: &str, v: Option<&str>) -> std::result::Result<Option<String>, Error> {
-    let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
-    let ok = v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok { Ok(Some(v.to_owned())) } else { Err(Error::invalid(format!("invalid {name} {v:?}"))) }
+/// A filter value; an empty one means "no filter".
+pub fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
 }
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     q: QueryPairs<Scnet>,
     OptionalJson(body, _): OptionalJson<Body, Scnet>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     let body = body.unwrap_or_default();
-    let accelerator = word("acceleratorType", q.get("acceleratorType")?.or(body.accelerator_type.as_deref()))?;
-    let app_type = word("imageType", q.get("imageType")?.or(body.image_type.as_deref()))?;
-    let mut filters = vec![Filter::ContainerFormat(ContainerFormat::Docker)];
-    filters.extend(accelerator.map(Filter::Accelerator));
-    filters.extend(app_type.map(Filter::AppType));
+    let accelerator = given(q.get("acceleratorType")?.or(body.accelerator_type.as_deref()));
+    let app_type = given(q.get("imageType")?.or(body.image_type.as_deref()));
+    let mut filters = Vec::new();
+    filters.extend(accelerator.map(Accelerator::parse).transpose()?.map(Filter::Accelerator));
+    filters.extend(app_type.map(AppType::parse).transpose()?.map(Filter::AppType));
     let query = ImageQuery {
         filters,
         sort: vec![(SortKey::CreatedAt, SortDir::Desc)],
         page: PageRequest::Offset { offset: 0, limit: MAX_PAGE },
         with_total: false,
     };
-    let page = state.catalog.list_images(&scope, &query).await?;
+    let page = state.catalog.list_images(&scope, Listing::Containers, View::DEFAULT, query).await?;
     let offset = state.settings.scnet_utc_offset_secs;
     Ok(success(page.items.iter().map(|i| images_vo(i, offset)).collect::<Vec<_>>()))
 }

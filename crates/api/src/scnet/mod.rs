@@ -19,7 +19,8 @@ use crate::face::{self, Face};
 pub struct Scnet;
 
 pub type Result<T> = face::FaceResult<T, Scnet>;
-pub type Auth = face::Auth<Scnet>;
+/// The caller's scope, as this face's handlers take it.
+pub type Scoped = face::InScope<Scnet>;
 
 impl Face for Scnet {
     /// `{"code": "<string>", "msg": "…", "data": null}`. Business errors are HTTP 200 (as

@@ -1,6 +1,6 @@
 //! SCNet's words for catalog values.
 
-use imagehub_catalog::{Error, Status, Visibility};
+use imagehub_catalog::{Error, Listing, Status, Visibility};
 
 /// `access`: public images are `public`; everything else is the owner's, `private`.
 pub fn access(v: Visibility) -> &'static str {
@@ -10,11 +10,12 @@ pub fn access(v: Visibility) -> &'static str {
     }
 }
 
-/// The visibilities an `access` word selects.
-pub fn parse_access(w: &str) -> Result<Vec<Visibility>, Error> {
+/// The listing an `access` word asks for: the public container images, or the caller's
+/// own that are not public.
+pub fn parse_access(w: &str) -> Result<Listing, Error> {
     match w.to_ascii_lowercase().as_str() {
-        "public" => Ok(vec![Visibility::Public]),
-        "private" => Ok(vec![Visibility::Private, Visibility::Shared, Visibility::Community]),
+        "public" => Ok(Listing::PublicContainers),
+        "private" => Ok(Listing::OwnUnpublishedContainers),
         _ => Err(Error::invalid(format!("access must be public or private, got {w:?}"))),
     }
 }

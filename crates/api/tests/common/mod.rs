@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::sync::Arc;
-
-use imagehub_catalog::{Catalog, ProjectId, Role, Store};
+use imagehub_catalog::{Catalog, ProjectId, Role, Stores};
 use imagehub_store::testing::PgDatabase;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -17,6 +15,8 @@ pub const SYSTEM: &str = imagehub_catalog::SYSTEM_PROJECT;
 pub struct Server {
     pub base: String,
     pub catalog: Catalog,
+    /// The stores the catalog is on (for a test that puts a record in place directly).
+    pub stores: Stores,
     pub http: reqwest::Client,
     /// Keeps the database (a temporary directory or a PostgreSQL database) alive.
     _db: Box<dyn std::any::Any + Send + Sync>,
@@ -73,9 +73,11 @@ impl Server {
         Some(Self::start(store, Box::new(db)).await)
     }
 
-    async fn start(store: Arc<dyn Store>, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
-        let catalog =
-            Catalog::new(store).with_master_key(imagehub_catalog::MasterKey::generate().unwrap()).await.unwrap();
+    async fn start(stores: Stores, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        let catalog = Catalog::new(stores.clone())
+            .with_master_key(imagehub_catalog::MasterKey::generate().unwrap())
+            .await
+            .unwrap();
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(
             catalog.clone(),
@@ -84,7 +86,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(imagehub_api::serve(listener, app, std::future::pending()));
-        Self { base, catalog, http: reqwest::Client::new(), _db: db }
+        Self { base, catalog, stores, http: reqwest::Client::new(), _db: db }
     }
 
     pub async fn token(&self, project: &str, role: &str) -> String {

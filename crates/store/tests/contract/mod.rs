@@ -5,16 +5,16 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use imagehub_catalog::{
-    AccessKeyRecord, AccessScope, Arch, Cmp, ContainerFormat, DevService, DiskFormat, Error, Filter, GroupId,
-    GroupMeta, GroupQuery, GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Member, MemberRule,
-    MemberStatus, Millis, NumberField, Origin, PageRequest, ProjectId, ResourceCategory, Role, ServiceType, SortDir,
-    SortKey, Status, Store, TextField, TextMatch, TimeField, TokenRecord, Visibility,
+    Accelerator, AccessKeyRecord, AccessScope, AppType, Arch, Cmp, ContainerFormat, DevService, DiskFormat, Error,
+    Filter, GroupId, GroupMeta, GroupQuery, GroupSortKey, Image, ImageId, ImageKind, ImageQuery, KvTag, Member,
+    MemberRule, MemberStatus, Millis, NameMatch, Needle, NumberField, Origin, PageRequest, ProjectId, ResourceCategory,
+    Role, ServiceType, SortDir, SortKey, Status, Stores, TimeField, TokenRecord, Visibility,
 };
 
-pub type DynStore = Arc<dyn Store>;
+/// The stores under test (one of each port).
+pub type DynStore = Stores;
 
 pub fn project(n: u8) -> ProjectId {
     ProjectId::parse(&format!("{n:02x}").repeat(16)).unwrap()
@@ -85,55 +85,55 @@ pub fn full_image(owner: &ProjectId, ns: &str, name: &str, tag: &str) -> Image {
 
 pub async fn insert_get_roundtrip(store: DynStore) {
     let img = full_image(&project(1), "ns", "pytorch", "1.0");
-    store.insert_image(&img, None).await.unwrap();
-    assert_eq!(store.get_image(img.id).await.unwrap(), Some(img.clone()));
+    store.images.insert_image(&img, None).await.unwrap();
+    assert_eq!(store.images.get_image(img.id).await.unwrap(), Some(img.clone()));
 
     let mut sparse = Image::blank(ImageId::new_random(), project(1), Millis(5));
     sparse.name = None;
-    store.insert_image(&sparse, None).await.unwrap();
-    assert_eq!(store.get_image(sparse.id).await.unwrap(), Some(sparse));
-    assert_eq!(store.get_image(ImageId::new_random()).await.unwrap(), None);
+    store.images.insert_image(&sparse, None).await.unwrap();
+    assert_eq!(store.images.get_image(sparse.id).await.unwrap(), Some(sparse));
+    assert_eq!(store.images.get_image(ImageId::new_random()).await.unwrap(), None);
 }
 
 pub async fn duplicate_registry_key_is_rejected(store: DynStore) {
     let a = full_image(&project(1), "ns", "pytorch", "1.0");
-    store.insert_image(&a, None).await.unwrap();
+    store.images.insert_image(&a, None).await.unwrap();
     let again = full_image(&project(1), "ns", "pytorch", "1.0");
-    assert!(matches!(store.insert_image(&again, None).await, Err(Error::Duplicate(_))));
+    assert!(matches!(store.images.insert_image(&again, None).await, Err(Error::Duplicate(_))));
     // Same key in another project, another tag, or among built-in images: allowed.
-    store.insert_image(&full_image(&project(2), "ns", "pytorch", "1.0"), None).await.unwrap();
-    store.insert_image(&full_image(&project(1), "ns", "pytorch", "1.1"), None).await.unwrap();
+    store.images.insert_image(&full_image(&project(2), "ns", "pytorch", "1.0"), None).await.unwrap();
+    store.images.insert_image(&full_image(&project(1), "ns", "pytorch", "1.1"), None).await.unwrap();
     let mut b1 = full_image(&project(0), "ns", "same", "t");
     b1.kind = ImageKind::BuiltIn;
     let mut b2 = full_image(&project(0), "ns", "same", "t");
     b2.kind = ImageKind::BuiltIn;
-    store.insert_image(&b1, None).await.unwrap();
-    store.insert_image(&b2, None).await.unwrap();
+    store.images.insert_image(&b1, None).await.unwrap();
+    store.images.insert_image(&b2, None).await.unwrap();
     // The same id twice is a duplicate too.
     let mut same_id = full_image(&project(3), "other", "x", "y");
     same_id.id = a.id;
-    assert!(matches!(store.insert_image(&same_id, None).await, Err(Error::Duplicate(_))));
+    assert!(matches!(store.images.insert_image(&same_id, None).await, Err(Error::Duplicate(_))));
     // A failed insert leaves nothing behind.
-    assert_eq!(store.get_image(a.id).await.unwrap(), Some(a));
+    assert_eq!(store.images.get_image(a.id).await.unwrap(), Some(a));
 }
 
 pub async fn insert_if_absent_is_idempotent(store: DynStore) {
     let a = full_image(&project(1), "ns", "n", "t");
-    assert!(store.insert_image_if_absent(&a).await.unwrap());
+    assert!(store.images.insert_image_if_absent(&a).await.unwrap());
     let mut changed = a.clone();
     changed.description = Some("changed".into());
-    assert!(!store.insert_image_if_absent(&changed).await.unwrap());
-    assert_eq!(store.get_image(a.id).await.unwrap(), Some(a));
+    assert!(!store.images.insert_image_if_absent(&changed).await.unwrap());
+    assert_eq!(store.images.get_image(a.id).await.unwrap(), Some(a));
 }
 
 pub async fn delete_removes_the_image(store: DynStore) {
     let a = full_image(&project(1), "ns", "n", "t");
-    store.insert_image(&a, None).await.unwrap();
-    assert!(store.delete_image(a.id).await.unwrap());
-    assert!(!store.delete_image(a.id).await.unwrap());
-    assert_eq!(store.get_image(a.id).await.unwrap(), None);
+    store.images.insert_image(&a, None).await.unwrap();
+    assert!(store.images.delete_image(a.id).await.unwrap());
+    assert!(!store.images.delete_image(a.id).await.unwrap());
+    assert_eq!(store.images.get_image(a.id).await.unwrap(), None);
     // Its registry key is free again.
-    store.insert_image(&full_image(&project(1), "ns", "n", "t"), None).await.unwrap();
+    store.images.insert_image(&full_image(&project(1), "ns", "n", "t"), None).await.unwrap();
 }
 
 pub async fn tokens_and_settings(store: DynStore) {
@@ -145,30 +145,17 @@ pub async fn tokens_and_settings(store: DynStore) {
         label: Some("ci".into()),
         expires_at: Some(Millis(99)),
     };
-    store.insert_token(&t).await.unwrap();
-    assert_eq!(store.find_token(&t.hash).await.unwrap(), Some(t.clone()));
-    assert_eq!(store.find_token(&"cd".repeat(32)).await.unwrap(), None);
-    assert!(matches!(store.insert_token(&t).await, Err(Error::Duplicate(_))));
-    assert_eq!(store.get_setting("k").await.unwrap(), None);
-    store.put_setting("k", "1").await.unwrap();
-    store.put_setting("k", "2").await.unwrap();
-    assert_eq!(store.get_setting("k").await.unwrap().as_deref(), Some("2"));
+    store.credentials.insert_token(&t).await.unwrap();
+    assert_eq!(store.credentials.find_token(&t.hash).await.unwrap(), Some(t.clone()));
+    assert_eq!(store.credentials.find_token(&"cd".repeat(32)).await.unwrap(), None);
+    assert!(matches!(store.credentials.insert_token(&t).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.settings.get_setting("k").await.unwrap(), None);
+    store.settings.put_setting("k", "1").await.unwrap();
+    store.settings.put_setting("k", "2").await.unwrap();
+    assert_eq!(store.settings.get_setting("k").await.unwrap().as_deref(), Some("2"));
 }
 
 // ---- the oracle ---------------------------------------------------------------------
-
-fn text_of(i: &Image, f: TextField) -> Option<String> {
-    match f {
-        TextField::Id => Some(i.id.to_string()),
-        TextField::Name => i.name.clone(),
-        TextField::Status => Some(i.status.as_str().to_owned()),
-        TextField::ContainerFormat => i.container_format.map(|c| c.as_str().to_owned()),
-        TextField::DiskFormat => i.disk_format.map(|d| d.as_str().to_owned()),
-        TextField::Owner => Some(i.owner.to_string()),
-        TextField::Checksum => i.checksum.clone(),
-        TextField::OsHashValue => i.os_hash_value.clone(),
-    }
-}
 
 fn number_of(i: &Image, f: NumberField) -> Option<i64> {
     match f {
@@ -182,24 +169,28 @@ fn number_of(i: &Image, f: NumberField) -> Option<i64> {
 fn matches(f: &Filter, i: &Image, members: &[Member]) -> bool {
     match f {
         Filter::Kind(k) => i.kind == *k,
-        Filter::Name(TextMatch::Exact(n)) => i.name.as_deref() == Some(n),
-        Filter::Name(TextMatch::Contains(n)) => {
-            i.name.as_deref().is_some_and(|name| name.to_ascii_lowercase().contains(&n.to_ascii_lowercase()))
+        Filter::Name(NameMatch::AnyOf(names)) => i.name.as_ref().is_some_and(|n| names.contains(n)),
+        Filter::Name(NameMatch::Contains(n)) => {
+            i.name.as_deref().is_some_and(|name| name.to_ascii_lowercase().contains(n.as_str()))
         }
         Filter::Namespace(n) => i.namespace.as_deref() == Some(n),
         Filter::ServiceType(s) => i.service_type == Some(*s),
         Filter::Workspace(w) => i.workspace_id == *w,
         Filter::Arch(a) => i.arch == Some(*a),
-        Filter::ContainerFormat(c) => i.container_format == Some(*c),
+        Filter::ContainerFormat(cs) => i.container_format.is_some_and(|c| cs.contains(&c)),
+        Filter::DiskFormat(ds) => i.disk_format.is_some_and(|d| ds.contains(&d)),
+        Filter::Status(ss) => ss.contains(&i.status),
+        Filter::Id(ids) => ids.contains(&i.id),
+        Filter::Checksum(c) => i.checksum.as_ref() == Some(c),
+        Filter::OsHashValue(h) => i.os_hash_value.as_ref() == Some(h),
         Filter::Owner(p) => i.owner == *p,
         Filter::Group(g) => i.group_id() == *g,
-        Filter::Accelerator(a) => i.accelerator() == a.to_ascii_lowercase(),
-        Filter::AppType(t) => i.app_type() == imagehub_catalog::canonical_app_type(t),
+        Filter::Accelerator(a) => i.accelerator() == a.as_str(),
+        Filter::AppType(t) => i.app_type() == t.as_str(),
         Filter::Visibility(v) => v.contains(&i.visibility),
         Filter::Version(t) => format!("{}:{}", i.name.as_deref().unwrap_or(""), i.tag.as_deref().unwrap_or(""))
             .to_ascii_lowercase()
-            .contains(&t.to_ascii_lowercase()),
-        Filter::Text(field, values) => text_of(i, *field).is_some_and(|v| values.contains(&v)),
+            .contains(t.as_str()),
         Filter::Number(field, cmp, v) => number_of(i, *field).is_some_and(|n| cmp.holds(n, *v)),
         Filter::Time(TimeField::CreatedAt, cmp, t) => cmp.holds(i.created_at, *t),
         Filter::Time(TimeField::UpdatedAt, cmp, t) => cmp.holds(i.updated_at, *t),
@@ -214,7 +205,7 @@ fn matches(f: &Filter, i: &Image, members: &[Member]) -> bool {
 
 /// The viewer's membership status for an image.
 fn membership(access: &AccessScope, i: &Image, members: &[Member]) -> Option<MemberStatus> {
-    members.iter().find(|m| m.image_id == i.id && m.member == access.viewer).map(|m| m.status)
+    members.iter().find(|m| m.image_id == i.id && m.member == *access.viewer()).map(|m| m.status)
 }
 
 fn key_cmp(a: &Image, b: &Image, key: SortKey) -> Ordering {
@@ -314,10 +305,10 @@ pub fn random_members(rng: &mut Rng, all: &[Image]) -> Vec<Member> {
 /// Inserts a random catalog with its members.
 pub async fn load(store: &DynStore, all: &[Image], members: &[Member]) {
     for i in all {
-        store.insert_image(i, None).await.unwrap();
+        store.images.insert_image(i, None).await.unwrap();
     }
     for m in members {
-        store.add_member(m).await.unwrap();
+        store.images.add_member(m).await.unwrap();
     }
 }
 
@@ -329,9 +320,9 @@ pub fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
     if rng.below(3) == 0 {
         let n = rng.pick(NAMES).to_string();
         f.push(Filter::Name(if rng.below(2) == 0 {
-            TextMatch::Exact(n)
+            NameMatch::AnyOf(vec![n])
         } else {
-            TextMatch::Contains(n[..n.len().min(3)].to_lowercase())
+            NameMatch::Contains(Needle::new(&n[..n.len().min(3)]))
         }));
     }
     if rng.below(4) == 0 {
@@ -347,7 +338,7 @@ pub fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
         f.push(Filter::Arch(*rng.pick(Arch::ALL)));
     }
     if rng.below(2) == 0 {
-        f.push(Filter::ContainerFormat(ContainerFormat::Docker));
+        f.push(Filter::ContainerFormat(vec![ContainerFormat::Docker]));
     }
     if rng.below(5) == 0 {
         f.push(Filter::Owner(project(rng.below(6) as u8)));
@@ -356,10 +347,10 @@ pub fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
         f.push(Filter::Group(rng.pick(all).group_id()));
     }
     if rng.below(4) == 0 {
-        f.push(Filter::Accelerator(rng.pick(&["gpu", "NPU", "cpu", "dcu"]).to_string()));
+        f.push(Filter::Accelerator(Accelerator::parse(rng.pick::<&str>(&["gpu", "NPU", "cpu", "dcu"])).unwrap()));
     }
     if rng.below(4) == 0 {
-        f.push(Filter::AppType(rng.pick(&["base", "JupyterLab", "rstudio"]).to_string()));
+        f.push(Filter::AppType(AppType::parse(rng.pick::<&str>(&["base", "JupyterLab", "rstudio"])).unwrap()));
     }
     if rng.below(4) == 0 {
         let v: Vec<Visibility> = Visibility::ALL.iter().copied().filter(|_| rng.below(2) == 0).collect();
@@ -368,15 +359,18 @@ pub fn random_filters(rng: &mut Rng, all: &[Image]) -> Vec<Filter> {
         }
     }
     if rng.below(5) == 0 {
-        f.push(Filter::Version(rng.pick(&["torch:1", "ch_2:L", ":late", "a%b", "jupyter"]).to_string()));
+        f.push(Filter::Version(Needle::new(rng.pick::<&str>(&["torch:1", "ch_2:L", ":late", "a%b", "jupyter"]))));
     }
-    if rng.below(5) == 0 {
-        let field = *rng.pick(&[TextField::Status, TextField::DiskFormat, TextField::Name, TextField::Owner]);
-        let pool: Vec<String> = all.iter().filter_map(|i| text_of(i, field)).take(20).collect();
-        if !pool.is_empty() {
-            let n = 1 + rng.below(2) as usize;
-            f.push(Filter::Text(field, (0..n).map(|_| rng.pick(&pool).clone()).collect()));
-        }
+    if rng.below(5) == 0 && !all.is_empty() {
+        // One or two values of a word column, or names or ids, taken from the catalog.
+        let n = 1 + rng.below(2) as usize;
+        let some: Vec<&Image> = (0..n).map(|_| rng.pick(all)).collect();
+        f.push(match rng.below(4) {
+            0 => Filter::Status(some.iter().map(|i| i.status).collect()),
+            1 => Filter::DiskFormat(some.iter().filter_map(|i| i.disk_format).collect()),
+            2 => Filter::Name(NameMatch::AnyOf(some.iter().filter_map(|i| i.name.clone()).collect())),
+            _ => Filter::Id(some.iter().map(|i| i.id).collect()),
+        });
     }
     if rng.below(5) == 0 {
         let field = *rng.pick(&[NumberField::Size, NumberField::MinRam]);
@@ -432,12 +426,10 @@ pub fn random_sort(rng: &mut Rng) -> Vec<(SortKey, SortDir)> {
 }
 
 pub fn random_access(rng: &mut Rng) -> AccessScope {
-    AccessScope {
-        viewer: project(rng.below(6) as u8),
-        admin: rng.below(4) == 0,
-        members: if rng.below(3) == 0 { MemberRule::Any } else { MemberRule::Status(*rng.pick(MemberStatus::ALL)) },
-        community: rng.below(2) == 0,
-    }
+    let viewer = project(rng.below(6) as u8);
+    let admin = rng.below(4) == 0;
+    let members = if rng.below(3) == 0 { MemberRule::Any } else { MemberRule::Status(*rng.pick(MemberStatus::ALL)) };
+    AccessScope::for_tests(viewer, admin, members, rng.below(2) == 0)
 }
 
 fn ids(v: &[impl std::borrow::Borrow<Image>]) -> Vec<String> {
@@ -461,7 +453,7 @@ pub async fn list_matches_oracle(store: DynStore) {
             with_total: true,
         };
         let expected = oracle(&all, &members, &access, &q);
-        let page = store.list_images(&access, &q).await.unwrap();
+        let page = store.images.list_images(&access, &q).await.unwrap();
         let want: Vec<Image> = expected.iter().skip(offset as usize).take(limit as usize).cloned().collect();
         assert_eq!(ids(&page.items), ids(&want), "round {round}: {access:?} {q:?}");
         assert_eq!(page.total, Some(expected.len() as u64), "round {round}: total");
@@ -485,7 +477,7 @@ pub async fn keyset_paging_matches_oracle(store: DynStore) {
         let mut walked: Vec<Image> = Vec::new();
         let mut q = base.clone();
         loop {
-            let page = store.list_images(&access, &q).await.unwrap();
+            let page = store.images.list_images(&access, &q).await.unwrap();
             walked.extend(page.items.iter().map(|i| Image::clone(i)));
             if !page.has_more {
                 break;
@@ -505,7 +497,7 @@ pub async fn unknown_marker_is_invalid(store: DynStore) {
         page: PageRequest::After { marker: ImageId::new_random(), limit: 10 },
         with_total: false,
     };
-    assert!(matches!(store.list_images(&AccessScope::everything(), &q).await, Err(Error::InvalidArgument(_))));
+    assert!(matches!(store.images.list_images(&AccessScope::everything(), &q).await, Err(Error::InvalidArgument(_))));
 }
 
 /// Groups: one per (owner, namespace, name) among admitted images, with count/min/max.
@@ -523,7 +515,7 @@ pub async fn groups_match_oracle(store: DynStore) {
             offset: 0,
             limit: 1000,
         };
-        let page = store.list_groups(&access, &q).await.unwrap();
+        let page = store.images.list_groups(&access, &q).await.unwrap();
         let mut expected: BTreeMap<GroupId, (i64, i64, i64)> = BTreeMap::new();
         for i in all.iter().filter(|i| {
             access.admits(i, membership(&access, i, &members)) && filters.iter().all(|f| matches(f, i, &members))
@@ -555,32 +547,32 @@ pub async fn group_paging_and_meta(store: DynStore) {
             let mut i = full_image(&p, "ns", name, &format!("t{t}"));
             i.created_at = Millis(100 + t);
             i.updated_at = Millis(200 + t);
-            store.insert_image(&i, (t == 0).then_some("read me")).await.unwrap();
+            store.images.insert_image(&i, (t == 0).then_some("read me")).await.unwrap();
         }
     }
     let access = AccessScope::project(p.clone());
     let q =
         |offset, limit| GroupQuery { filters: vec![], sort: vec![(GroupSortKey::Name, SortDir::Asc)], offset, limit };
-    let first = store.list_groups(&access, &q(0, 2)).await.unwrap();
+    let first = store.images.list_groups(&access, &q(0, 2)).await.unwrap();
     assert_eq!(first.items.iter().map(|g| g.name.clone().unwrap()).collect::<Vec<_>>(), ["a", "b"]);
     assert!(first.has_more);
     assert_eq!(first.total, Some(3));
     assert_eq!(first.items[0].version_count, 3);
     assert_eq!(first.items[0].meta.read_me.as_deref(), Some("read me"));
-    let second = store.list_groups(&access, &q(2, 2)).await.unwrap();
+    let second = store.images.list_groups(&access, &q(2, 2)).await.unwrap();
     assert_eq!(second.items.len(), 1);
     assert!(!second.has_more);
 
     let gid = GroupId::derive(&p, Some("ns"), Some("c"));
     let meta = GroupMeta { read_me: Some("new".into()), kv_tags: vec![KvTag { key: "a".into(), value: "b".into() }] };
-    store.put_group_meta(gid, &meta).await.unwrap();
-    let g = store.get_group(&access, gid).await.unwrap().unwrap();
+    store.images.put_group_meta(gid, &meta).await.unwrap();
+    let g = store.images.get_group(&access, gid).await.unwrap().unwrap();
     assert_eq!((g.version_count, g.meta), (2, meta));
     // Another project does not see a private group.
-    assert_eq!(store.get_group(&AccessScope::project(project(2)), gid).await.unwrap(), None);
-    assert_eq!(store.delete_group(gid).await.unwrap(), 2);
-    assert_eq!(store.get_group(&access, gid).await.unwrap(), None);
-    assert_eq!(store.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
+    assert_eq!(store.images.get_group(&AccessScope::project(project(2)), gid).await.unwrap(), None);
+    assert_eq!(store.images.delete_group(gid).await.unwrap(), 2);
+    assert_eq!(store.images.get_group(&access, gid).await.unwrap(), None);
+    assert_eq!(store.images.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
 }
 
 /// A bulk insert equals one insert per image (records and index rows), and is all or nothing.
@@ -596,9 +588,9 @@ pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
         image.tags.insert((*text).to_owned());
         image.properties.insert(format!("k{text}"), (*text).to_owned());
     }
-    store.insert_images(&all).await.unwrap();
+    store.images.insert_images(&all).await.unwrap();
     for i in all.iter().step_by(37).chain(&all[..awkward.len()]) {
-        assert_eq!(store.get_image(i.id).await.unwrap().as_ref(), Some(i));
+        assert_eq!(store.images.get_image(i.id).await.unwrap().as_ref(), Some(i));
     }
     let everything = AccessScope::everything();
     for text in awkward {
@@ -608,7 +600,7 @@ pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
             page: PageRequest::Offset { offset: 0, limit: 10 },
             with_total: true,
         };
-        assert!(store.list_images(&everything, &q).await.unwrap().total >= Some(1), "tag {text:?}");
+        assert!(store.images.list_images(&everything, &q).await.unwrap().total >= Some(1), "tag {text:?}");
     }
     let q = |f: Filter| ImageQuery {
         filters: vec![f],
@@ -617,17 +609,22 @@ pub async fn bulk_insert_matches_single_inserts(store: DynStore) {
         with_total: true,
     };
     let tagged = all.iter().filter(|i| i.tags.contains("a")).count() as u64;
-    assert_eq!(store.list_images(&everything, &q(Filter::Tag("a".into()))).await.unwrap().total, Some(tagged));
+    assert_eq!(store.images.list_images(&everything, &q(Filter::Tag("a".into()))).await.unwrap().total, Some(tagged));
     let ubuntu = all.iter().filter(|i| i.properties.get("os_distro").is_some_and(|v| v == "ubuntu")).count() as u64;
     assert_eq!(
-        store.list_images(&everything, &q(Filter::Property("os_distro".into(), "ubuntu".into()))).await.unwrap().total,
+        store
+            .images
+            .list_images(&everything, &q(Filter::Property("os_distro".into(), "ubuntu".into())))
+            .await
+            .unwrap()
+            .total,
         Some(ubuntu)
     );
     // A batch with one duplicate id inserts nothing.
     let mut batch = random_catalog(&mut rng, 10);
     batch[7].id = all[0].id;
-    assert!(store.insert_images(&batch).await.is_err());
-    assert_eq!(store.get_image(batch[0].id).await.unwrap(), None);
+    assert!(store.images.insert_images(&batch).await.is_err());
+    assert_eq!(store.images.get_image(batch[0].id).await.unwrap(), None);
 }
 
 /// The images of `images` in batches of 97, as a bulk load takes them.
@@ -652,22 +649,22 @@ pub async fn bulk_load_is_all_or_nothing(store: DynStore) {
     // A registry key twice among the loaded images: found when the unique index is built.
     let mut clash = all.clone();
     clash.push(Image { id: ImageId::new_random(), ..all[keyed].clone() });
-    assert!(matches!(store.load_images(&mut batches(&clash)).await, Err(Error::Duplicate(_))));
-    assert_eq!(store.list_images(&everything, &count(vec![])).await.unwrap().total, Some(0));
+    assert!(matches!(store.images.load_images(&mut batches(&clash)).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.images.list_images(&everything, &count(vec![])).await.unwrap().total, Some(0));
 
-    assert_eq!(store.load_images(&mut batches(&all)).await.unwrap(), 500);
-    assert_eq!(store.list_images(&everything, &count(vec![])).await.unwrap().total, Some(500));
+    assert_eq!(store.images.load_images(&mut batches(&all)).await.unwrap(), 500);
+    assert_eq!(store.images.list_images(&everything, &count(vec![])).await.unwrap().total, Some(500));
     for i in all.iter().step_by(13) {
-        assert_eq!(store.get_image(i.id).await.unwrap().as_ref(), Some(i));
+        assert_eq!(store.images.get_image(i.id).await.unwrap().as_ref(), Some(i));
     }
     let tagged = all.iter().filter(|i| i.tags.contains("b")).count() as u64;
     assert_eq!(
-        store.list_images(&everything, &count(vec![Filter::Tag("b".into())])).await.unwrap().total,
+        store.images.list_images(&everything, &count(vec![Filter::Tag("b".into())])).await.unwrap().total,
         Some(tagged)
     );
     // The unique index is back: the same registry key is refused at once.
     let twin = Image { id: ImageId::new_random(), ..all[keyed].clone() };
-    assert!(matches!(store.insert_image(&twin, None).await, Err(Error::Duplicate(_))));
+    assert!(matches!(store.images.insert_image(&twin, None).await, Err(Error::Duplicate(_))));
 
     // Into a catalog that has images: an id already there fails the whole load.
     let mut more = random_catalog(&mut rng, 200);
@@ -676,23 +673,23 @@ pub async fn bulk_load_is_all_or_nothing(store: DynStore) {
     }
     let mut bad = more.clone();
     bad[150].id = all[0].id;
-    assert!(store.load_images(&mut batches(&bad)).await.is_err());
-    assert_eq!(store.get_image(more[0].id).await.unwrap(), None);
-    assert_eq!(store.load_images(&mut batches(&more)).await.unwrap(), 200);
-    assert_eq!(store.list_images(&everything, &count(vec![])).await.unwrap().total, Some(700));
+    assert!(store.images.load_images(&mut batches(&bad)).await.is_err());
+    assert_eq!(store.images.get_image(more[0].id).await.unwrap(), None);
+    assert_eq!(store.images.load_images(&mut batches(&more)).await.unwrap(), 200);
+    assert_eq!(store.images.list_images(&everything, &count(vec![])).await.unwrap().total, Some(700));
 }
 
 /// `images_after` walks every image once, by id, from any id (also one deleted meanwhile).
 pub async fn images_after_walks_every_image_by_id(store: DynStore) {
     let mut rng = Rng::new(11);
     let all = random_catalog(&mut rng, 120);
-    store.insert_images(&all).await.unwrap();
+    store.images.insert_images(&all).await.unwrap();
     let mut ids: Vec<ImageId> = all.iter().map(|i| i.id).collect();
     ids.sort();
     let mut walked = Vec::new();
     let mut after = None;
     loop {
-        let page = store.images_after(after, 7).await.unwrap();
+        let page = store.images.images_after(after, 7).await.unwrap();
         walked.extend(page.iter().map(|i| i.id));
         match page.last() {
             Some(last) if page.len() == 7 => after = Some(last.id),
@@ -700,15 +697,16 @@ pub async fn images_after_walks_every_image_by_id(store: DynStore) {
         }
     }
     assert_eq!(walked, ids);
-    store.delete_image(ids[50]).await.unwrap();
-    let rest: Vec<ImageId> = store.images_after(Some(ids[50]), 1000).await.unwrap().iter().map(|i| i.id).collect();
+    store.images.delete_image(ids[50]).await.unwrap();
+    let rest: Vec<ImageId> =
+        store.images.images_after(Some(ids[50]), 1000).await.unwrap().iter().map(|i| i.id).collect();
     assert_eq!(rest, ids[51..].to_vec());
 }
 
 /// A replaced record reads back whole, and its tags and properties are re-indexed.
 pub async fn update_replaces_record_and_index_rows(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
-    store.insert_image(&img, None).await.unwrap();
+    store.images.insert_image(&img, None).await.unwrap();
     let by_tag = |t: &str| ImageQuery {
         filters: vec![Filter::Tag(t.into())],
         sort: vec![],
@@ -716,22 +714,23 @@ pub async fn update_replaces_record_and_index_rows(store: DynStore) {
         with_total: true,
     };
     let all = AccessScope::everything();
-    assert_eq!(store.list_images(&all, &by_tag("a")).await.unwrap().total, Some(1));
+    assert_eq!(store.images.list_images(&all, &by_tag("a")).await.unwrap().total, Some(1));
     img.name = Some("renamed".into());
     img.tags = BTreeSet::from(["z".to_string()]);
     img.properties = BTreeMap::from([("k".to_string(), "v2".to_string())]);
     img.status = Status::Deactivated;
     img.size = None;
-    store.update_image(&img).await.unwrap();
-    assert_eq!(store.get_image(img.id).await.unwrap(), Some(img.clone()));
-    assert_eq!(store.list_images(&all, &by_tag("a")).await.unwrap().total, Some(0));
-    assert_eq!(store.list_images(&all, &by_tag("z")).await.unwrap().total, Some(1));
+    store.images.update_image(&img).await.unwrap();
+    assert_eq!(store.images.get_image(img.id).await.unwrap(), Some(img.clone()));
+    assert_eq!(store.images.list_images(&all, &by_tag("a")).await.unwrap().total, Some(0));
+    assert_eq!(store.images.list_images(&all, &by_tag("z")).await.unwrap().total, Some(1));
     let by_prop = ImageQuery { filters: vec![Filter::Property("k".into(), "v2".into())], ..by_tag("z") };
-    assert_eq!(store.list_images(&all, &by_prop).await.unwrap().total, Some(1));
+    assert_eq!(store.images.list_images(&all, &by_prop).await.unwrap().total, Some(1));
     let gone = Image::blank(ImageId::new_random(), project(1), Millis(1));
-    assert!(matches!(store.update_image(&gone).await, Err(Error::NotFound(_))));
+    assert!(matches!(store.images.update_image(&gone).await, Err(Error::NotFound(_))));
     // Deleting the image removes its index rows and members.
     store
+        .images
         .add_member(&Member {
             image_id: img.id,
             member: project(2),
@@ -741,15 +740,15 @@ pub async fn update_replaces_record_and_index_rows(store: DynStore) {
         })
         .await
         .unwrap();
-    assert!(store.delete_image(img.id).await.unwrap());
-    assert_eq!(store.list_images(&all, &by_tag("z")).await.unwrap().total, Some(0));
-    assert_eq!(store.list_members(img.id).await.unwrap(), vec![]);
+    assert!(store.images.delete_image(img.id).await.unwrap());
+    assert_eq!(store.images.list_images(&all, &by_tag("z")).await.unwrap().total, Some(0));
+    assert_eq!(store.images.list_members(img.id).await.unwrap(), vec![]);
 }
 
 pub async fn members_lifecycle(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
     img.visibility = Visibility::Shared;
-    store.insert_image(&img, None).await.unwrap();
+    store.images.insert_image(&img, None).await.unwrap();
     let m = |p: u8, status, t| Member {
         image_id: img.id,
         member: project(p),
@@ -757,16 +756,16 @@ pub async fn members_lifecycle(store: DynStore) {
         created_at: Millis(t),
         updated_at: Millis(t),
     };
-    store.add_member(&m(2, MemberStatus::Pending, 10)).await.unwrap();
-    store.add_member(&m(3, MemberStatus::Pending, 20)).await.unwrap();
-    assert!(matches!(store.add_member(&m(2, MemberStatus::Pending, 30)).await, Err(Error::Duplicate(_))));
-    assert_eq!(store.get_member(img.id, &project(2)).await.unwrap(), Some(m(2, MemberStatus::Pending, 10)));
-    assert_eq!(store.get_member(img.id, &project(4)).await.unwrap(), None);
+    store.images.add_member(&m(2, MemberStatus::Pending, 10)).await.unwrap();
+    store.images.add_member(&m(3, MemberStatus::Pending, 20)).await.unwrap();
+    assert!(matches!(store.images.add_member(&m(2, MemberStatus::Pending, 30)).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.images.get_member(img.id, &project(2)).await.unwrap(), Some(m(2, MemberStatus::Pending, 10)));
+    assert_eq!(store.images.get_member(img.id, &project(4)).await.unwrap(), None);
     let mut accepted = m(2, MemberStatus::Accepted, 10);
     accepted.updated_at = Millis(50);
-    store.update_member(&accepted).await.unwrap();
-    assert_eq!(store.list_members(img.id).await.unwrap(), vec![accepted, m(3, MemberStatus::Pending, 20)]);
-    assert!(matches!(store.update_member(&m(5, MemberStatus::Accepted, 1)).await, Err(Error::NotFound(_))));
+    store.images.update_member(&accepted).await.unwrap();
+    assert_eq!(store.images.list_members(img.id).await.unwrap(), vec![accepted, m(3, MemberStatus::Pending, 20)]);
+    assert!(matches!(store.images.update_member(&m(5, MemberStatus::Accepted, 1)).await, Err(Error::NotFound(_))));
     // Project 2 lists it by default now; project 3 (pending) does not.
     let q = ImageQuery {
         filters: vec![],
@@ -774,11 +773,11 @@ pub async fn members_lifecycle(store: DynStore) {
         page: PageRequest::Offset { offset: 0, limit: 10 },
         with_total: true,
     };
-    assert_eq!(store.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(1));
-    assert_eq!(store.list_images(&AccessScope::project(project(3)), &q).await.unwrap().total, Some(0));
-    assert!(store.delete_member(img.id, &project(2)).await.unwrap());
-    assert!(!store.delete_member(img.id, &project(2)).await.unwrap());
-    assert_eq!(store.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(0));
+    assert_eq!(store.images.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(1));
+    assert_eq!(store.images.list_images(&AccessScope::project(project(3)), &q).await.unwrap().total, Some(0));
+    assert!(store.images.delete_member(img.id, &project(2)).await.unwrap());
+    assert!(!store.images.delete_member(img.id, &project(2)).await.unwrap());
+    assert_eq!(store.images.list_images(&AccessScope::project(project(2)), &q).await.unwrap().total, Some(0));
 }
 
 pub async fn access_keys_lifecycle(store: DynStore) {
@@ -791,17 +790,17 @@ pub async fn access_keys_lifecycle(store: DynStore) {
         revoked_at: None,
         label: Some("sdk".into()),
     };
-    store.insert_access_key(&k("AK2", 20)).await.unwrap();
-    store.insert_access_key(&k("AK1", 10)).await.unwrap();
-    assert!(matches!(store.insert_access_key(&k("AK1", 30)).await, Err(Error::Duplicate(_))));
-    assert_eq!(store.find_access_key("AK1").await.unwrap(), Some(k("AK1", 10)));
-    assert_eq!(store.find_access_key("nope").await.unwrap(), None);
-    assert!(store.revoke_access_key("AK1", Millis(40)).await.unwrap());
-    assert!(!store.revoke_access_key("AK1", Millis(50)).await.unwrap(), "already revoked");
-    assert!(!store.revoke_access_key("nope", Millis(50)).await.unwrap());
+    store.credentials.insert_access_key(&k("AK2", 20)).await.unwrap();
+    store.credentials.insert_access_key(&k("AK1", 10)).await.unwrap();
+    assert!(matches!(store.credentials.insert_access_key(&k("AK1", 30)).await, Err(Error::Duplicate(_))));
+    assert_eq!(store.credentials.find_access_key("AK1").await.unwrap(), Some(k("AK1", 10)));
+    assert_eq!(store.credentials.find_access_key("nope").await.unwrap(), None);
+    assert!(store.credentials.revoke_access_key("AK1", Millis(40)).await.unwrap());
+    assert!(!store.credentials.revoke_access_key("AK1", Millis(50)).await.unwrap(), "already revoked");
+    assert!(!store.credentials.revoke_access_key("nope", Millis(50)).await.unwrap());
     let mut revoked = k("AK1", 10);
     revoked.revoked_at = Some(Millis(40));
-    assert_eq!(store.list_access_keys().await.unwrap(), vec![revoked, k("AK2", 20)]);
+    assert_eq!(store.credentials.list_access_keys().await.unwrap(), vec![revoked, k("AK2", 20)]);
 }
 
 /// Concurrent writers never surface a lock error; the unique key lets exactly one win.
@@ -811,7 +810,7 @@ pub async fn concurrent_duplicate_registers(store: DynStore) {
     for _ in 0..16 {
         let store = store.clone();
         let img = full_image(&p, "ns", "race", "1");
-        tasks.push(tokio::spawn(async move { store.insert_image(&img, None).await }));
+        tasks.push(tokio::spawn(async move { store.images.insert_image(&img, None).await }));
     }
     let mut ok = 0;
     for t in tasks {

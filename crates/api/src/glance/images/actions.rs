@@ -5,25 +5,24 @@ use axum::response::Response;
 
 use super::delete::no_content;
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::PathParams;
-use crate::glance::{Auth, Glance, Result};
+use crate::glance::{Glance, Result, Scoped};
 
 pub async fn deactivate(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams(id, _): PathParams<String, Glance>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     state.catalog.deactivate(&scope.writer()?, super::parse_id(&id)?).await?;
     Ok(no_content())
 }
 
 pub async fn reactivate(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams(id, _): PathParams<String, Glance>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     state.catalog.reactivate(&scope.writer()?, super::parse_id(&id)?).await?;
     Ok(no_content())
 }

@@ -8,11 +8,12 @@ use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::face;
-use crate::glance::{Auth, Glance, Result, attrs, render};
+use crate::face::InScope;
+use crate::glance::{Glance, Result, Scoped, attrs, render};
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     headers: HeaderMap,
     face::Json(body, _): face::Json<Value, Glance>,
 ) -> Result<Response> {
@@ -40,7 +41,6 @@ pub async fn handle(
             .into());
         }
     };
-    let scope = state.catalog.own_project(&caller);
     let writer = scope.writer()?;
     let mut image = state.catalog.draft_image(&writer, id);
     for (key, value) in &body {

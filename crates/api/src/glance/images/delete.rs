@@ -5,9 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::PathParams;
 use crate::glance::errors::GlanceResponse;
-use crate::glance::{Auth, Glance, Result};
+use crate::glance::{Glance, Result, Scoped};
 
 /// An empty Glance answer.
 pub fn no_content() -> Response {
@@ -18,10 +19,9 @@ pub fn no_content() -> Response {
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams(id, _): PathParams<String, Glance>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     state.catalog.delete_image(&scope.writer()?, super::parse_id(&id)?).await?;
     Ok(no_content())
 }

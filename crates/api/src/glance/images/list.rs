@@ -3,24 +3,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use imagehub_catalog::{ImageQuery, PageRequest};
+use imagehub_catalog::{ImageQuery, Listing, PageRequest};
+use percent_encoding::utf8_percent_encode;
 
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::{QueryPairs, WriteJson};
-use crate::glance::{Auth, Glance, Result, params, render};
+use crate::glance::{Glance, Result, Scoped, params, render};
 use crate::jsonout::{self, Object};
 
-/// Percent-encodes a query component (everything but RFC 3986 unreserved characters).
+/// A query component, percent-encoded.
 fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(s, crate::face::URI_UNRESERVED).to_string()
 }
 
 /// The request's query without `marker`, every other parameter kept in order (repeated
@@ -36,10 +30,9 @@ fn query_without_marker(pairs: &[(String, String)]) -> String {
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     q: QueryPairs<Glance>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     let req = params::parse(&q.0, scope.project())?;
     let base = query_without_marker(&q.0);
     let first = if base.is_empty() { "/v2/images".to_owned() } else { format!("/v2/images?{base}") };
@@ -51,9 +44,8 @@ pub async fn handle(
         Some(marker) => PageRequest::After { marker, limit: req.limit },
         None => PageRequest::Offset { offset: 0, limit: req.limit },
     };
-    let access = scope.list_access(req.members, req.community);
     let query = ImageQuery { filters: req.filters, sort: req.sort, page, with_total: false };
-    let page = state.catalog.list_images_in(&scope, &access, &query).await?;
+    let page = state.catalog.list_images(&scope, Listing::Images, req.view, query).await?;
     body.images = page.items.iter().map(|i| render::image(i)).collect();
     if page.has_more
         && let Some(last) = page.items.last()

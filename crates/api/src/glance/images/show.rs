@@ -5,15 +5,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::PathParams;
-use crate::glance::{Auth, Glance, Result, render};
+use crate::glance::{Glance, Result, Scoped, render};
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams(id, _): PathParams<String, Glance>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     let image = state.catalog.get_image(&scope, super::parse_id(&id)?).await?;
     Ok(super::answer_written(StatusCode::OK, &render::image(&image)))
 }

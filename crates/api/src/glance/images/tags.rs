@@ -7,12 +7,13 @@ use imagehub_catalog::Error;
 
 use super::delete::no_content;
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::PathParams;
-use crate::glance::{Auth, Glance, Result};
+use crate::glance::{Glance, Result, Scoped};
 
 pub async fn put(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams((id, tag), _): PathParams<(String, String), Glance>,
 ) -> Result<Response> {
     if tag.is_empty() || tag.chars().count() > 255 {
@@ -20,7 +21,6 @@ pub async fn put(
             Error::invalid("Provided object does not match schema 'image': tags must be 1 to 255 characters").into()
         );
     }
-    let scope = state.catalog.own_project(&caller);
     state
         .catalog
         .update_image(&scope.writer()?, super::parse_id(&id)?, |image| {
@@ -33,10 +33,9 @@ pub async fn put(
 
 pub async fn delete(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams((id, tag), _): PathParams<(String, String), Glance>,
 ) -> Result<Response> {
-    let scope = state.catalog.own_project(&caller);
     state
         .catalog
         .update_image(&scope.writer()?, super::parse_id(&id)?, |image| {

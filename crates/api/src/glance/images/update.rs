@@ -8,8 +8,9 @@ use imagehub_catalog::{Error, Image};
 use serde_json::Value;
 
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::{FaceError, PathParams, RawBody};
-use crate::glance::{Auth, Glance, Result, attrs, render};
+use crate::glance::{Glance, Result, Scoped, attrs, render};
 
 const V21: &str = "application/openstack-images-v2.1-json-patch";
 const V20: &str = "application/openstack-images-v2.0-json-patch";
@@ -105,7 +106,7 @@ fn apply(image: &mut Image, ops: &[Operation], v20: bool) -> std::result::Result
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
+    InScope(scope, _): Scoped,
     PathParams(id, _): PathParams<String, Glance>,
     headers: HeaderMap,
     RawBody(body, _): RawBody<Glance>,
@@ -131,7 +132,6 @@ pub async fn handle(
     };
     let id = super::parse_id(&id)?;
     let ops = parse_ops(&body, v20)?;
-    let scope = state.catalog.own_project(&caller);
     let image = state.catalog.update_image(&scope.writer()?, id, |image| apply(image, &ops, v20)).await?;
     Ok(super::answer_written(StatusCode::OK, &render::image(&image)))
 }

@@ -6,9 +6,10 @@ use imagehub_catalog::{GroupUpdate, KvTag};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::{self, PathParams};
 use crate::modelarts::render;
-use crate::modelarts::{self, Auth, ModelArts, Result};
+use crate::modelarts::{self, ModelArts, Result, Scoped};
 
 #[derive(Deserialize)]
 pub struct Body {
@@ -19,11 +20,10 @@ pub struct Body {
 /// Answers the group as it is after the update.
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
-    PathParams((project, id), _): PathParams<(String, String), ModelArts>,
+    InScope(scope, _): Scoped,
+    PathParams((_, id), _): PathParams<(String, String), ModelArts>,
     face::Json(body, _): face::Json<Body, ModelArts>,
 ) -> Result<Response> {
-    let scope = state.catalog.in_project(&caller, &project)?;
     let id = super::parse_id(&id)?;
     let update = GroupUpdate { read_me: body.read_me, kv_tags: body.tags };
     let group = state.catalog.update_group(&scope.writer()?, id, update).await?;

@@ -5,9 +5,10 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::face::InScope;
 use crate::face::{OptionalJson, PathParams};
 use crate::modelarts::render::{self, Shape};
-use crate::modelarts::{self, Auth, ModelArts, Result};
+use crate::modelarts::{self, ModelArts, Result, Scoped};
 
 /// The optional body of DeleteImage and DeleteImageGroup. `is_force` asks ModelArts to
 /// delete the registry content too; imagehub keeps no registry content, so it is accepted
@@ -21,11 +22,10 @@ pub struct Body {
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
-    PathParams((project, id), _): PathParams<(String, String), ModelArts>,
+    InScope(scope, _): Scoped,
+    PathParams((_, id), _): PathParams<(String, String), ModelArts>,
     OptionalJson(_body, _): OptionalJson<Body, ModelArts>,
 ) -> Result<Response> {
-    let scope = state.catalog.in_project(&caller, &project)?;
     let id = super::parse_id(&id)?;
     let image = state.catalog.delete_image(&scope.writer()?, id).await?;
     Ok(modelarts::ok_written(&render::image(&image, Shape::Detail)))

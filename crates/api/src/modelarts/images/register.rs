@@ -6,9 +6,10 @@ use imagehub_catalog::{ContainerRegistration, Error, KvTag};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::face::{self, PathParams};
+use crate::face;
+use crate::face::InScope;
 use crate::modelarts::render::{self, Shape};
-use crate::modelarts::{self, Auth, ModelArts, Result, words};
+use crate::modelarts::{self, ModelArts, Result, Scoped, words};
 
 /// The request body (the SDK's `ImageRegRequest`). Unknown fields are ignored.
 #[derive(Deserialize)]
@@ -90,11 +91,9 @@ impl Body {
 
 pub async fn handle(
     State(state): State<AppState>,
-    crate::face::Auth(caller, _): Auth,
-    PathParams((project,), _): PathParams<(String,), ModelArts>,
+    InScope(scope, _): Scoped,
     face::Json(body, _): face::Json<Body, ModelArts>,
 ) -> Result<Response> {
-    let scope = state.catalog.in_project(&caller, &project)?;
     let writer = scope.writer()?;
     let image = state.catalog.register_container(&writer, body.into_registration()?).await?;
     Ok(modelarts::ok_written(&render::image(&image, Shape::Detail)))

@@ -26,19 +26,22 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use imagehub_catalog::{
-    AccessKeyRecord, AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId,
-    ImageQuery, Member, Millis, Page, PageRequest, ProjectId, Result, Store, TokenRecord, Visibility,
+    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
+    ImageStore, Member, Millis, Page, PageRequest, ProjectId, Result, Visibility,
 };
 
+mod index;
+mod records;
+
+use self::index::{GroupRow, Index};
+use self::records::{Records, poisoned};
 use crate::feed::ChangeFeed;
-use crate::hashing::UuidHashing;
-use crate::index::{GroupRow, Index};
 
 /// How many records a start-up scan reads per query.
 const SCAN_PAGE: u64 = 5_000;
 
-/// How many whole records are kept in memory (for list pages and shows); the cache is
-/// emptied when it is full.
+/// About how many whole records are kept in memory (for list pages and shows), and as
+/// many groups' metadata; the least useful are evicted beyond that.
 const RECORD_CACHE: usize = 50_000;
 
 /// How long a following node holds back a write's answer after its commit. A read, on
@@ -62,24 +65,6 @@ const CATCH_UP_PATIENCE: std::time::Duration = std::time::Duration::from_millis(
 /// How often a list is tried on the index while writes keep changing it under the
 /// reading of its records, before the database answers it.
 const LIST_TRIES: usize = 3;
-
-/// Whole records read recently, kept exactly as fresh as the index: a write replaces
-/// the records it touched (under the same serialization as the index). `generation`
-/// counts writes, so that a record read from the database while a write ran is not
-/// cached over the write's newer one.
-#[derive(Default)]
-struct Records {
-    map: HashMap<ImageId, Arc<Image>, UuidHashing>,
-    /// Group metadata by group (`None`: the group has none).
-    metas: HashMap<GroupId, Option<GroupMeta>, UuidHashing>,
-    generation: u64,
-}
-
-/// The error of a lock that a panicking thread left poisoned (the index or the record
-/// cache).
-fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
-    Error::Internal("read index lock poisoned".into())
-}
 
 /// How the index learns of writes.
 enum Follow {
@@ -110,10 +95,10 @@ impl FeedState {
 }
 
 pub struct IndexedStore {
-    inner: Arc<dyn Store>,
+    inner: Arc<dyn ImageStore>,
     follow: Follow,
     index: RwLock<Index>,
-    records: RwLock<Records>,
+    records: Records,
     refresh: tokio::sync::Mutex<()>,
     stale: AtomicBool,
     /// A file lock kept for as long as the store lives (see [`crate::open_for_serving`]).
@@ -123,13 +108,13 @@ pub struct IndexedStore {
 impl IndexedStore {
     /// Builds the index from every image and membership in `inner`, for a process that
     /// owns the database (every write goes through this store).
-    pub async fn build(inner: Arc<dyn Store>) -> Result<Self> {
+    pub async fn build(inner: Arc<dyn ImageStore>) -> Result<Self> {
         let index = Self::scan(inner.as_ref()).await?;
         Ok(Self {
             inner,
             follow: Follow::Own,
             index: RwLock::new(index),
-            records: RwLock::default(),
+            records: Records::new(RECORD_CACHE),
             refresh: tokio::sync::Mutex::new(()),
             stale: AtomicBool::new(false),
             _lock: None,
@@ -138,7 +123,7 @@ impl IndexedStore {
 
     /// Builds the index from `inner` for a node among several on one database: it then
     /// follows `feed`, the change feed of that database.
-    pub async fn following(inner: Arc<dyn Store>, feed: Arc<dyn ChangeFeed>) -> Result<Self> {
+    pub async fn following(inner: Arc<dyn ImageStore>, feed: Arc<dyn ChangeFeed>) -> Result<Self> {
         // Changes committed while the scan runs are applied again by the first catch-up.
         let seen = feed.version().await?;
         let mut store = Self::build(inner).await?;
@@ -154,7 +139,7 @@ impl IndexedStore {
     }
 
     /// Every image and membership of `inner`, indexed.
-    async fn scan(inner: &dyn Store) -> Result<Index> {
+    async fn scan(inner: &dyn ImageStore) -> Result<Index> {
         let mut index = Index::default();
         let members = inner.all_members().await?;
         let mut by_image: HashMap<ImageId, Vec<Member>> = HashMap::new();
@@ -320,9 +305,10 @@ impl IndexedStore {
     /// holds `refresh`.
     async fn rebuild(&self) -> Result<()> {
         let index = Self::scan(self.inner.as_ref()).await?;
-        let (mut current, mut records) = self.locks()?;
+        let mut current = self.index.write().map_err(poisoned)?;
+        let records = self.records.write()?;
         *current = index;
-        *records = Records { generation: records.generation + 1, ..Records::default() };
+        records.clear();
         Ok(())
     }
 
@@ -340,10 +326,6 @@ impl IndexedStore {
             }
             Follow::Feed(_) => self.follow_write(&[], &[]).await,
         }
-    }
-
-    fn locks(&self) -> Result<(std::sync::RwLockWriteGuard<'_, Index>, std::sync::RwLockWriteGuard<'_, Records>)> {
-        Ok((self.index.write().map_err(poisoned)?, self.records.write().map_err(poisoned)?))
     }
 
     /// Re-reads `ids` from the store and puts their current state into the index.
@@ -377,27 +359,22 @@ impl IndexedStore {
             return Ok(());
         }
         let found = self.current(ids).await?;
-        let (mut index, mut records) = self.locks()?;
-        records.generation += 1;
-        if records.map.len() + found.len() > RECORD_CACHE {
-            records.map.clear();
-        }
+        let mut index = self.index.write().map_err(poisoned)?;
+        let records = self.records.write()?;
         for id in ids {
             index.remove(*id);
-            records.map.remove(id);
+            records.forget_image(id);
         }
         for (image, members) in found {
             index.put(&image, &members);
-            if records.map.len() < RECORD_CACHE {
-                records.map.insert(image.id, Arc::new(image));
-            }
+            records.put_image(Arc::new(image));
         }
         Ok(())
     }
 
     /// The write counter of the caches, read together with an index answer.
     fn generation(&self) -> Result<u64> {
-        Ok(self.records.read().map_err(poisoned)?.generation)
+        self.records.generation()
     }
 
     async fn current(&self, ids: &[ImageId]) -> Result<Vec<(Image, Vec<Member>)>> {
@@ -421,63 +398,14 @@ impl IndexedStore {
         self.stale.store(true, Ordering::Release);
     }
 
-    /// Values for `ids`, in their order, from one of the caches (`map`/`map_mut` pick
-    /// it); `None` where the store has none. The misses are read with `fetch` and cached,
-    /// unless a write was applied meanwhile (the write counter moved), whose newer value
-    /// must not be overwritten.
-    async fn through_cache<K, V, Fut>(
-        &self,
-        ids: &[K],
-        map: fn(&Records) -> &HashMap<K, V, UuidHashing>,
-        map_mut: fn(&mut Records) -> &mut HashMap<K, V, UuidHashing>,
-        fetch: impl FnOnce(Vec<K>) -> Fut,
-    ) -> Result<Vec<Option<V>>>
-    where
-        K: Copy + Eq + std::hash::Hash,
-        V: Clone,
-        Fut: std::future::Future<Output = Result<Vec<(K, V)>>>,
-    {
-        let (mut found, generation) = {
-            let records = self.records.read().map_err(poisoned)?;
-            let cached = map(&records);
-            let hits: Vec<Option<V>> = ids.iter().map(|id| cached.get(id).cloned()).collect();
-            (hits, records.generation)
-        };
-        let missing: Vec<K> = ids.iter().zip(&found).filter(|(_, hit)| hit.is_none()).map(|(id, _)| *id).collect();
-        if missing.is_empty() {
-            return Ok(found);
-        }
-        let fetched = fetch(missing).await?;
-        let mut records = self.records.write().map_err(poisoned)?;
-        let cache = records.generation == generation && self.usable();
-        let cached = map_mut(&mut records);
-        if cache && cached.len() + fetched.len() > RECORD_CACHE {
-            cached.clear();
-        }
-        let fetched: HashMap<K, V, UuidHashing> = fetched.into_iter().collect();
-        if cache {
-            cached.extend(fetched.iter().map(|(k, v)| (*k, v.clone())));
-        }
-        for (id, slot) in ids.iter().zip(found.iter_mut()) {
-            if slot.is_none() {
-                *slot = fetched.get(id).cloned();
-            }
-        }
-        Ok(found)
-    }
-
     /// The records of `ids`, in that order (an id deleted meanwhile is left out).
     async fn records(&self, ids: &[ImageId]) -> Result<Vec<Arc<Image>>> {
         let found = self
-            .through_cache(
-                ids,
-                |r| &r.map,
-                |r| &mut r.map,
-                |missing| async move {
-                    let images = self.inner.get_images(&missing).await?;
-                    Ok(images.into_iter().map(|i| (i.id, Arc::new(i))).collect())
-                },
-            )
+            .records
+            .images(ids, self.usable(), |missing| async move {
+                let images = self.inner.get_images(&missing).await?;
+                Ok(images.into_iter().map(|i| (i.id, Arc::new(i))).collect())
+            })
             .await?;
         Ok(found.into_iter().flatten().collect())
     }
@@ -495,10 +423,9 @@ impl IndexedStore {
         if groups.is_empty() {
             return Ok(());
         }
-        let mut records = self.records.write().map_err(poisoned)?;
-        records.generation += 1;
+        let records = self.records.write()?;
         for g in groups {
-            records.metas.remove(g);
+            records.forget_meta(g);
         }
         Ok(())
     }
@@ -506,18 +433,14 @@ impl IndexedStore {
     /// Group metadata from the cache, or from the store (then cached, as [`Self::records`]).
     async fn metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {
         let found = self
-            .through_cache(
-                ids,
-                |r| &r.metas,
-                |r| &mut r.metas,
-                |missing| async move {
-                    let stored = self.inner.group_metas(&missing).await?;
-                    Ok(missing
-                        .iter()
-                        .map(|id| (*id, stored.iter().find(|(g, _)| g == id).map(|(_, m)| m.clone())))
-                        .collect())
-                },
-            )
+            .records
+            .metas(ids, self.usable(), |missing| async move {
+                let stored = self.inner.group_metas(&missing).await?;
+                Ok(missing
+                    .iter()
+                    .map(|id| (*id, stored.iter().find(|(g, _)| g == id).map(|(_, m)| m.clone())))
+                    .collect())
+            })
             .await?;
         Ok(ids.iter().zip(found).filter_map(|(id, meta)| meta.flatten().map(|m| (*id, m))).collect())
     }
@@ -544,7 +467,7 @@ impl IndexedStore {
 }
 
 #[async_trait]
-impl Store for IndexedStore {
+impl ImageStore for IndexedStore {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
         let r = self.inner.insert_image(image, group_read_me).await;
         let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
@@ -663,7 +586,7 @@ impl Store for IndexedStore {
             // (the rule reads a membership only for a shared image).
             let items = self.read_index(|index| {
                 let membership =
-                    |i: &Image| (i.visibility == Visibility::Shared).then(|| index.membership(i.id, &access.viewer));
+                    |i: &Image| (i.visibility == Visibility::Shared).then(|| index.membership(i.id, access.viewer()));
                 items.into_iter().filter(|i| access.admits(i, membership(i).flatten())).collect()
             })?;
             return Ok(Page { items, total: query.with_total.then_some(page.total), has_more: page.has_more });
@@ -719,37 +642,5 @@ impl Store for IndexedStore {
             return self.inner.group_metas(ids).await;
         }
         self.metas(ids).await
-    }
-
-    async fn insert_token(&self, token: &TokenRecord) -> Result<()> {
-        self.inner.insert_token(token).await
-    }
-
-    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        self.inner.find_token(hash).await
-    }
-
-    async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<()> {
-        self.inner.insert_access_key(key).await
-    }
-
-    async fn find_access_key(&self, ak: &str) -> Result<Option<AccessKeyRecord>> {
-        self.inner.find_access_key(ak).await
-    }
-
-    async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>> {
-        self.inner.list_access_keys().await
-    }
-
-    async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool> {
-        self.inner.revoke_access_key(ak, at).await
-    }
-
-    async fn get_setting(&self, key: &str) -> Result<Option<String>> {
-        self.inner.get_setting(key).await
-    }
-
-    async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.inner.put_setting(key, value).await
     }
 }

@@ -1,6 +1,9 @@
-//! What the catalog needs from persistence. Implementations live in `imagehub-store`;
-//! they map their database errors to [`crate::Error`] at this boundary
-//! (unique violation → `Duplicate`, busy/pool exhausted → `Unavailable`).
+//! What the catalog needs from persistence, as ports by concern: images with their
+//! members and groups ([`ImageStore`]), credentials ([`CredentialStore`]) and the server's
+//! own settings ([`SettingStore`]). Implementations live in `imagehub-store` (the SQL
+//! store implements all three; the read index wraps only [`ImageStore`]); they map their
+//! database errors to [`crate::Error`] at this boundary (unique violation → `Duplicate`,
+//! busy/pool exhausted → `Unavailable`). [`Stores`] bundles one of each for the catalog.
 
 use std::sync::Arc;
 
@@ -53,7 +56,8 @@ impl ImageBatches for std::vec::IntoIter<Vec<Image>> {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+/// Images, their members and their groups.
+pub trait ImageStore: Send + Sync + 'static {
     /// Inserts a new image, and the group's read-me if given, in one transaction.
     /// Fails with `Duplicate` if the id exists or a dedicated image with the same
     /// (owner, namespace, name, tag) exists.
@@ -127,7 +131,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The stored metadata of those of `ids` that have any.
     async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>>;
+}
 
+/// API tokens and access keys.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
@@ -141,9 +149,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Marks a key revoked; returns whether it existed and was active.
     async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool>;
+}
 
-    /// A small key/value table for the server's own state (e.g. "presets loaded").
+/// A small key/value table for the server's own state (e.g. "presets loaded").
+#[async_trait]
+pub trait SettingStore: Send + Sync + 'static {
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+}
+
+/// One store of each port: what a [`crate::Catalog`] is built on.
+#[derive(Clone)]
+pub struct Stores {
+    pub images: Arc<dyn ImageStore>,
+    pub credentials: Arc<dyn CredentialStore>,
+    pub settings: Arc<dyn SettingStore>,
+}
+
+impl Stores {
+    /// Every port served by one store.
+    pub fn all_in<S: ImageStore + CredentialStore + SettingStore>(store: Arc<S>) -> Self {
+        Self { images: store.clone(), credentials: store.clone(), settings: store }
+    }
 }

@@ -9,7 +9,7 @@ use imagehub_catalog::{Error, Result};
 use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::sql::SqlStore;
+use super::SqlStore;
 
 pub type PostgresStore = SqlStore<Postgres>;
 

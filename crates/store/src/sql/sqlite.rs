@@ -14,7 +14,7 @@ use imagehub_catalog::{Error, Result};
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::sql::SqlStore;
+use super::SqlStore;
 
 pub type SqliteStore = SqlStore<Sqlite>;
 

@@ -18,14 +18,14 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use imagehub_catalog::{
-    AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image, ImageId,
-    ImageKind, ImageQuery, Member, MemberStatus, NumberField, PageRequest, ServiceType, SortDir, SortKey, Status,
-    TextField, TextMatch, TimeField, Visibility, canonical_app_type,
+    AccessPart, AccessScope, Arch, Cmp, ContainerFormat, DiskFormat, Filter, GroupId, GroupQuery, GroupSortKey, Image,
+    ImageId, ImageKind, ImageQuery, Member, MemberRule, MemberStatus, NameMatch, NumberField, PageRequest, ServiceType,
+    SortDir, SortKey, Status, TimeField, Visibility,
 };
 
-use crate::hashing::UuidHashing;
+use crate::hashing::IdHashing;
 
-type ByGroup<V> = HashMap<GroupId, V, UuidHashing>;
+type ByGroup<V> = HashMap<GroupId, V, IdHashing>;
 
 type Sym = u32;
 type Slot = u32;
@@ -163,7 +163,7 @@ pub struct Index {
     strings: Strings,
     rows: Vec<Option<Row>>,
     free: Vec<Slot>,
-    slots: HashMap<ImageId, Slot, UuidHashing>,
+    slots: HashMap<ImageId, Slot, IdHashing>,
     community: SlotSet,
     member_of: HashMap<Sym, SlotSet>,
     groups: ByGroup<SlotSet>,
@@ -258,9 +258,34 @@ fn remove_from<K: std::hash::Hash + Eq, H: std::hash::BuildHasher>(
     }
 }
 
-/// Whether a visibility filter among `tests` rejects every image of visibility `v`.
-fn excluded(tests: &[Test], v: Visibility) -> bool {
-    tests.iter().any(|t| matches!(t, Test::Visibility(vs) if !vs.contains(&v)))
+/// The parts of a list ([`AccessScope::parts`]) as the index holds them: the kept
+/// selections of the viewer's own images and of the public ones, the scanned community
+/// and shared sets, or every row (an administrator's view).
+#[derive(Default)]
+struct Parts {
+    every: Option<AccessPart>,
+    own: bool,
+    public: bool,
+    community: bool,
+    shared: Option<MemberRule>,
+}
+
+impl Parts {
+    fn of(access: &AccessScope, filters: &[Filter]) -> Self {
+        let mut parts = Parts::default();
+        for part in access.parts(filters) {
+            match part {
+                AccessPart::Every { .. } => parts.every = Some(part),
+                AccessPart::Own => parts.own = true,
+                AccessPart::Others(Visibility::Public) => parts.public = true,
+                AccessPart::Others(Visibility::Community) => parts.community = true,
+                AccessPart::SharedWith(rule) => parts.shared = Some(rule),
+                // Private images are only ever the owner's (or in an administrator's part).
+                AccessPart::Others(Visibility::Private | Visibility::Shared) => {}
+            }
+        }
+        parts
+    }
 }
 
 fn directed(o: Ordering, dir: SortDir) -> Ordering {
@@ -292,8 +317,8 @@ enum Test {
     StatusIn(Vec<Status>),
     Version(String),
     IdIn(Vec<ImageId>),
-    Checksum(Vec<String>),
-    OsHashValue(Vec<String>),
+    Checksum(String),
+    OsHashValue(String),
     Number(NumberField, Cmp, i64),
     Time(TimeField, Cmp, i64),
     Protected(bool),
@@ -314,44 +339,30 @@ impl Strings {
     }
 }
 
-fn words<W: Copy>(values: &[String], parse: impl Fn(&str) -> Option<W>, spell: impl Fn(W) -> &'static str) -> Vec<W> {
-    // Exact spelling only, as the SQL compares the stored word.
-    values.iter().filter_map(|v| parse(v).filter(|w| spell(*w) == v)).collect()
-}
-
 fn compile(st: &Strings, f: &Filter) -> Test {
     let sym = |s: &str, make: fn(Sym) -> Test| st.find(s).map_or(Test::Never, make);
     match f {
         Filter::Kind(k) => Test::Kind(*k),
-        Filter::Name(TextMatch::Exact(n)) => Test::NameIn(st.find(n).into_iter().collect()),
-        Filter::Name(TextMatch::Contains(n)) => {
-            Test::NameContains(Box::new(memchr::memmem::Finder::new(n.to_lowercase().as_bytes()).into_owned()))
+        Filter::Name(NameMatch::AnyOf(names)) => Test::NameIn(st.all_found(names)),
+        Filter::Name(NameMatch::Contains(n)) => {
+            Test::NameContains(Box::new(memchr::memmem::Finder::new(n.as_str().as_bytes()).into_owned()))
         }
         Filter::Namespace(n) => sym(n, Test::Namespace),
         Filter::ServiceType(s) => Test::ServiceType(*s),
         Filter::Workspace(w) => sym(w, Test::Workspace),
         Filter::Arch(a) => Test::Arch(*a),
-        Filter::ContainerFormat(c) => Test::ContainerFormatIn(vec![*c]),
+        Filter::ContainerFormat(cs) => Test::ContainerFormatIn(cs.clone()),
+        Filter::DiskFormat(ds) => Test::DiskFormatIn(ds.clone()),
+        Filter::Status(ss) => Test::StatusIn(ss.clone()),
+        Filter::Id(ids) => Test::IdIn(ids.clone()),
         Filter::Owner(p) => Test::OwnerIn(st.find(p.as_str()).into_iter().collect()),
         Filter::Group(g) => Test::Group(*g),
-        Filter::Accelerator(a) => sym(&a.to_ascii_lowercase(), Test::Accelerator),
-        Filter::AppType(t) => sym(&canonical_app_type(t), Test::AppType),
+        Filter::Accelerator(a) => sym(a.as_str(), Test::Accelerator),
+        Filter::AppType(t) => sym(t.as_str(), Test::AppType),
         Filter::Visibility(vs) => Test::Visibility(vs.clone()),
-        Filter::Version(t) => Test::Version(t.to_lowercase()),
-        Filter::Text(field, values) => match field {
-            TextField::Id => {
-                Test::IdIn(values.iter().filter_map(|v| ImageId::parse(v).filter(|id| id.to_string() == *v)).collect())
-            }
-            TextField::Name => Test::NameIn(st.all_found(values)),
-            TextField::Status => Test::StatusIn(words(values, Status::parse, Status::as_str)),
-            TextField::ContainerFormat => {
-                Test::ContainerFormatIn(words(values, ContainerFormat::parse, ContainerFormat::as_str))
-            }
-            TextField::DiskFormat => Test::DiskFormatIn(words(values, DiskFormat::parse, DiskFormat::as_str)),
-            TextField::Owner => Test::OwnerIn(st.all_found(values)),
-            TextField::Checksum => Test::Checksum(values.clone()),
-            TextField::OsHashValue => Test::OsHashValue(values.clone()),
-        },
+        Filter::Version(t) => Test::Version(t.as_str().to_owned()),
+        Filter::Checksum(c) => Test::Checksum(c.clone()),
+        Filter::OsHashValue(h) => Test::OsHashValue(h.clone()),
         Filter::Number(field, cmp, v) => Test::Number(*field, *cmp, *v),
         Filter::Time(field, cmp, t) => Test::Time(*field, *cmp, t.0),
         Filter::Protected(b) => Test::Protected(*b),
@@ -521,47 +532,49 @@ impl Index {
         self.rows.get(slot as usize).and_then(Option::as_ref)
     }
 
-    /// Calls `f` with every row of a project's scanned parts that `access` admits and
-    /// that passes `tests`: the community images and the images shared with it, of
-    /// other owners (its own and the public images are selected from kept parts,
-    /// [`Index::kept_parts`]). A part whose visibility a visibility filter among `tests`
-    /// excludes is not walked.
-    fn for_each_scanned<'a>(&'a self, access: &AccessScope, tests: &[Test], mut f: impl FnMut(&'a Row)) {
+    /// Calls `f` with every row of a project's scanned parts that passes `tests`: the
+    /// community images and the images shared with it, of other owners, as far as
+    /// `parts` holds them (its own and the public images are selected from kept parts,
+    /// [`Index::kept_parts`]).
+    fn for_each_scanned<'a>(&'a self, viewer: Option<Sym>, parts: &Parts, tests: &[Test], mut f: impl FnMut(&'a Row)) {
         let mut f = |r: &'a Row| {
             if self.passes_all(r, tests) {
                 f(r);
             }
         };
-        // A part whose visibility the filters exclude is not walked at all.
-        let may = |v: Visibility| !excluded(tests, v);
-        let viewer = self.strings.find(access.viewer.as_str());
         let rows = |set: &'a SlotSet| set.iter().filter_map(|&s| self.row(s));
-        if access.community && may(Visibility::Community) {
+        if parts.community {
             rows(&self.community).filter(|r| Some(r.owner) != viewer).for_each(&mut f);
         }
-        if let Some(v) = viewer.filter(|_| may(Visibility::Shared)) {
+        if let (Some(v), Some(rule)) = (viewer, parts.shared) {
             self.member_of
                 .get(&v)
                 .into_iter()
                 .flat_map(rows)
-                .filter(|r| r.owner != v && self.shared_admits(access, r, v))
+                .filter(|r| {
+                    let part = AccessPart::SharedWith(rule);
+                    part.holds(r.owner == v, r.visibility, Self::member_status(r, v))
+                })
                 .for_each(&mut f);
         }
     }
 
     /// A project's kept parts under a filter set: the selections of its own images and of
-    /// the public ones (`None` when it has no image, or the filters exclude public
-    /// images). The public selection holds the project's own public images too.
+    /// the public ones, as far as `parts` holds them (`None` for the own part when the
+    /// project has no image). The public selection holds the project's own public images
+    /// too.
     fn kept_parts(
         &self,
         viewer: Option<Sym>,
+        parts: &Parts,
         filters: &[Filter],
         tests: &[Test],
     ) -> (Option<Arc<Selection>>, Option<Arc<Selection>>) {
         let passes = |r: &Row| self.passes_all(r, tests);
-        let own = viewer.and_then(|v| Some(self.selection(filters, Some(v), self.owned_newest.get(&v)?, passes)));
-        let public =
-            (!excluded(tests, Visibility::Public)).then(|| self.selection(filters, None, &self.public_newest, passes));
+        let own = viewer
+            .filter(|_| parts.own)
+            .and_then(|v| Some(self.selection(filters, Some(v), self.owned_newest.get(&v)?, passes)));
+        let public = parts.public.then(|| self.selection(filters, None, &self.public_newest, passes));
         (own, public)
     }
 
@@ -576,20 +589,22 @@ impl Index {
     }
 
     /// Calls `f` with every row `access` admits that passes every filter, each once, in
-    /// no order: for a project, its scanned parts and its kept parts.
+    /// no order: every row for an administrator; for a project, its scanned parts and its
+    /// kept parts.
     fn for_each_selected<'a>(&'a self, access: &AccessScope, filters: &[Filter], mut f: impl FnMut(&'a Row)) {
         let Some(tests) = self.compile_all(filters) else { return };
-        if access.admin {
+        let parts = Parts::of(access, filters);
+        let viewer = self.strings.find(access.viewer().as_str());
+        if let Some(every) = parts.every {
             for r in self.rows.iter().flatten() {
-                if self.admits(access, r) && self.passes_all(r, &tests) {
+                if every.holds(Some(r.owner) == viewer, r.visibility, None) && self.passes_all(r, &tests) {
                     f(r);
                 }
             }
             return;
         }
-        self.for_each_scanned(access, &tests, &mut f);
-        let viewer = self.strings.find(access.viewer.as_str());
-        let (own, public) = self.kept_parts(viewer, filters, &tests);
+        self.for_each_scanned(viewer, &parts, &tests, &mut f);
+        let (own, public) = self.kept_parts(viewer, &parts, filters, &tests);
         for r in own.iter().flat_map(|s| s.slots.iter()).filter_map(|&s| self.row(s)) {
             f(r);
         }
@@ -605,14 +620,9 @@ impl Index {
         r.cold.members.iter().find(|(m, _)| *m == viewer).map(|(_, s)| *s)
     }
 
-    /// [`AccessScope::admits_member`] on a shared row.
-    fn shared_admits(&self, access: &AccessScope, r: &Row, viewer: Sym) -> bool {
-        r.visibility == Visibility::Shared && access.admits_member(Self::member_status(r, viewer))
-    }
-
     /// [`AccessScope::admits`] on a row.
     fn admits(&self, access: &AccessScope, r: &Row) -> bool {
-        let viewer = self.strings.find(access.viewer.as_str());
+        let viewer = self.strings.find(access.viewer().as_str());
         let membership = match (r.visibility, viewer) {
             (Visibility::Shared, Some(v)) => Self::member_status(r, v),
             _ => None,
@@ -650,8 +660,8 @@ impl Index {
                 format!("{name}:{tag}").contains(t.as_str())
             }
             Test::IdIn(ids) => ids.contains(&r.id),
-            Test::Checksum(vs) => r.cold.checksum.as_deref().is_some_and(|c| vs.iter().any(|v| v == c)),
-            Test::OsHashValue(vs) => r.cold.os_hash_value.as_deref().is_some_and(|h| vs.iter().any(|v| v == h)),
+            Test::Checksum(v) => r.cold.checksum.as_deref() == Some(v.as_str()),
+            Test::OsHashValue(v) => r.cold.os_hash_value.as_deref() == Some(v.as_str()),
             Test::Number(field, cmp, v) => {
                 let value = match field {
                     NumberField::Size => r.cold.size,
@@ -709,7 +719,7 @@ impl Index {
     pub fn list(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
         // Glance spells the same order with its id tie-break.
         let sort = q.effective_sort();
-        if !access.admin && (sort == NEWEST || sort == [NEWEST[0], (SortKey::Id, SortDir::Desc)]) {
+        if !access.is_admin() && (sort == NEWEST || sort == [NEWEST[0], (SortKey::Id, SortDir::Desc)]) {
             return self.list_newest_first(access, q);
         }
         self.list_scanning(access, q, SCAN_WINDOW)
@@ -805,11 +815,12 @@ impl Index {
             return Some(IndexPage { items: Vec::new(), total: 0, has_more: false });
         };
         let cmp = |a: &Row, b: &Row| self.order(a, b, &NEWEST);
-        let viewer = self.strings.find(access.viewer.as_str());
+        let viewer = self.strings.find(access.viewer().as_str());
+        let parts = Parts::of(access, &q.filters);
         let mut scanned = Vec::new();
-        self.for_each_scanned(access, &tests, |r| scanned.push(r));
+        self.for_each_scanned(viewer, &parts, &tests, |r| scanned.push(r));
         scanned.sort_unstable_by(|a, b| cmp(a, b));
-        let (own, public) = self.kept_parts(viewer, &q.filters, &tests);
+        let (own, public) = self.kept_parts(viewer, &parts, &q.filters, &tests);
         let (own_slots, own_public) = own.as_deref().map_or((&[][..], 0), |s| (&s.slots[..], s.public));
         let public_slots = public.as_deref().map_or(&[][..], |s| &s.slots[..]);
         let total = scanned.len() as u64
@@ -954,13 +965,14 @@ impl Index {
     /// only: a group has one owner, and its own part holds all of its own groups' rows),
     /// a public group merged with what the scanned parts add to it.
     fn selected_groups(&self, access: &AccessScope, filters: &[Filter]) -> Vec<GroupAgg> {
-        if access.admin {
+        if access.is_admin() {
             return self.group_aggs(|f| self.for_each_selected(access, filters, f));
         }
         let Some(tests) = self.compile_all(filters) else { return Vec::new() };
-        let viewer = self.strings.find(access.viewer.as_str());
-        let mut scanned = self.group_map(|f| self.for_each_scanned(access, &tests, f));
-        let (own, public) = self.kept_parts(viewer, filters, &tests);
+        let viewer = self.strings.find(access.viewer().as_str());
+        let parts = Parts::of(access, filters);
+        let mut scanned = self.group_map(|f| self.for_each_scanned(viewer, &parts, &tests, f));
+        let (own, public) = self.kept_parts(viewer, &parts, filters, &tests);
         let mut groups: Vec<GroupAgg> = own.as_deref().map_or_else(Vec::new, |s| self.selection_groups(s).to_vec());
         for g in public.as_deref().map_or(&[][..], |s| self.selection_groups(s)) {
             if Some(g.owner) == viewer {
@@ -1031,7 +1043,7 @@ impl Index {
 
 #[cfg(test)]
 mod tests {
-    use imagehub_catalog::{MemberRule, Millis, ProjectId};
+    use imagehub_catalog::{Millis, ProjectId};
 
     use super::*;
 
@@ -1127,12 +1139,8 @@ mod tests {
             vec![Filter::Number(NumberField::Size, Cmp::Gte, 30)],
         ];
         for round in 0..200u64 {
-            let access = AccessScope {
-                admin: round % 7 == 0,
-                community: round % 3 == 0,
-                members: if round % 2 == 0 { MemberRule::Any } else { MemberRule::Status(MemberStatus::Accepted) },
-                ..AccessScope::project(project(next(6)))
-            };
+            let members = if round % 2 == 0 { MemberRule::Any } else { MemberRule::Status(MemberStatus::Accepted) };
+            let access = AccessScope::for_tests(project(next(6)), round % 7 == 0, members, round % 3 == 0);
             let limit = 1 + next(50);
             let q = ImageQuery {
                 filters: filters[next(4) as usize].clone(),

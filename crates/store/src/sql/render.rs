@@ -2,8 +2,8 @@
 //! query builder; filters, visibility, sort, keyset and paging are rendered here.
 
 use imagehub_catalog::{
-    AccessScope, Cmp, Filter, GroupQuery, GroupSortKey, Image, ImageQuery, MemberRule, NumberField, SortDir, SortKey,
-    TextField, TextMatch, TimeField, Visibility,
+    AccessPart, AccessScope, Cmp, Filter, GroupQuery, GroupSortKey, Image, ImageQuery, MemberRule, NameMatch,
+    NumberField, SortDir, SortKey, TimeField, Visibility,
 };
 use sea_query::{
     Alias, Asterisk, Cond, Condition, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Order, Query, SelectStatement,
@@ -101,62 +101,40 @@ fn id_in(table: &'static str, cond: Condition) -> Expr {
     Expr::col("id").in_subquery(Query::select().column("image_id").from(table).cond_where(cond).to_owned())
 }
 
-/// The disjoint parts of what a (non-admin) `access` admits, each reachable through its
-/// own index: the viewer's own images (`owner`), other projects' public and community
-/// images (`visibility`), and the shared images it is a member of (`image_members`).
-/// Parts that a top-level visibility or owner filter rules out are left out.
-fn access_parts(access: &AccessScope, filters: &[Filter]) -> Vec<Condition> {
-    let viewer = access.viewer.as_str();
-    let mut wanted = [Visibility::Public, Visibility::Shared, Visibility::Community].to_vec();
-    let mut own = true;
-    for f in filters {
-        match f {
-            Filter::Visibility(vs) => wanted.retain(|v| vs.contains(v)),
-            Filter::Owner(p) if p == &access.viewer => wanted.clear(),
-            Filter::Owner(_) => own = false,
-            _ => {}
-        }
-    }
-    if !access.community {
-        wanted.retain(|v| *v != Visibility::Community);
-    }
-    let mut parts = Vec::new();
-    if own {
-        parts.push(Cond::all().add(Expr::col("owner").eq(viewer)));
-    }
-    for v in wanted {
-        let mut part = Cond::all().add(Expr::col("visibility").eq(v.as_str())).add(Expr::col("owner").ne(viewer));
-        if v == Visibility::Shared {
+/// The condition of one access part ([`AccessPart`]): the viewer's own images
+/// (`owner`), other projects' images of a visibility (`visibility`), the shared images
+/// the viewer is a member of (`image_members`), or an administrator's everything.
+fn part_cond(viewer: &str, part: AccessPart) -> Condition {
+    let others =
+        |v: Visibility| Cond::all().add(Expr::col("visibility").eq(v.as_str())).add(Expr::col("owner").ne(viewer));
+    match part {
+        AccessPart::Own => Cond::all().add(Expr::col("owner").eq(viewer)),
+        AccessPart::Others(v) => others(v),
+        AccessPart::SharedWith(rule) => {
             let mut member = Cond::all().add(Expr::col("member").eq(viewer));
-            if let MemberRule::Status(status) = access.members {
+            if let MemberRule::Status(status) = rule {
                 member = member.add(Expr::col("status").eq(status.as_str()));
             }
-            part = part.add(id_in("image_members", member));
+            others(Visibility::Shared).add(id_in("image_members", member))
         }
-        parts.push(part);
+        AccessPart::Every { community: true } => Cond::all(),
+        AccessPart::Every { community: false } => Cond::all().add(
+            Cond::any()
+                .add(Expr::col("visibility").ne(Visibility::Community.as_str()))
+                .add(Expr::col("owner").eq(viewer)),
+        ),
     }
-    parts
 }
 
-/// The WHERE of each disjoint part of a list: an access part AND every filter. An admin's
-/// list is one part; a project's is up to four (see [`access_parts`]), none when its
-/// filters exclude everything it may see.
+/// The WHERE of each disjoint part of a list ([`AccessScope::parts`]): the part's
+/// condition AND every filter. None when the filters exclude everything `access` admits.
 fn where_parts(access: &AccessScope, filters: &[Filter]) -> Vec<Condition> {
-    let parts = if access.admin {
-        // Everything, except other projects' community images unless asked for.
-        let mut all = Cond::all();
-        if !access.community {
-            all = all.add(
-                Cond::any()
-                    .add(Expr::col("visibility").ne("community"))
-                    .add(Expr::col("owner").eq(access.viewer.as_str())),
-            );
-        }
-        vec![all]
-    } else {
-        access_parts(access, filters)
-    };
-    parts.into_iter().map(|part| filters.iter().fold(part, |c, f| c.add(filter_cond(f)))).collect()
+    let viewer = access.viewer().as_str();
+    access
+        .parts(filters)
+        .into_iter()
+        .map(|part| filters.iter().fold(part_cond(viewer, part), |c, f| c.add(filter_cond(f))))
+        .collect()
 }
 
 /// The rows a list is made of, as a select without columns for the caller to finish:
@@ -196,6 +174,11 @@ fn parts_source(
     outer
 }
 
+/// A row count as the databases take it (signed 64 bits: a larger one means as many).
+fn bound(n: u64) -> u64 {
+    Ord::min(n, i64::MAX as u64)
+}
+
 /// Escapes LIKE wildcards so user text matches literally.
 fn like_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -216,30 +199,34 @@ fn filter_cond(f: &Filter) -> Condition {
 }
 
 fn filter_expr(f: &Filter) -> Expr {
+    // One value is an equality (what the indexes' plans are checked with), more an IN.
+    let any_of = |col: &'static str, mut values: Vec<String>| match values.len() {
+        1 => Expr::col(col).eq(values.remove(0)),
+        _ => Expr::col(col).is_in(values),
+    };
+    let words = |col, words: Vec<&'static str>| any_of(col, words.into_iter().map(str::to_owned).collect());
     match f {
         Filter::Kind(k) => Expr::col("kind").eq(k.as_str()),
-        Filter::Name(TextMatch::Exact(n)) => Expr::col("name").eq(n.as_str()),
-        Filter::Name(TextMatch::Contains(n)) => Expr::expr(Func::lower(Expr::col("name")))
-            .like(LikeExpr::new(format!("%{}%", like_literal(&n.to_lowercase()))).escape('\\')),
+        Filter::Name(NameMatch::AnyOf(names)) => any_of("name", names.clone()),
+        Filter::Name(NameMatch::Contains(n)) => Expr::expr(Func::lower(Expr::col("name")))
+            .like(LikeExpr::new(format!("%{}%", like_literal(n.as_str()))).escape('\\')),
         Filter::Namespace(n) => Expr::col("namespace").eq(n.as_str()),
         Filter::ServiceType(s) => Expr::col("service_type").eq(s.as_str()),
         Filter::Workspace(w) => Expr::col("workspace_id").eq(w.as_str()),
         Filter::Arch(a) => Expr::col("arch").eq(a.as_str()),
-        Filter::ContainerFormat(c) => Expr::col("container_format").eq(c.as_str()),
+        Filter::ContainerFormat(cs) => words("container_format", cs.iter().map(|c| c.as_str()).collect()),
+        Filter::DiskFormat(ds) => words("disk_format", ds.iter().map(|d| d.as_str()).collect()),
+        Filter::Status(ss) => words("status", ss.iter().map(|s| s.as_str()).collect()),
+        Filter::Id(ids) => any_of("id", ids.iter().map(ToString::to_string).collect()),
         Filter::Owner(p) => Expr::col("owner").eq(p.as_str()),
         Filter::Group(g) => Expr::col("group_id").eq(g.to_string()),
-        Filter::Accelerator(a) => Expr::col("accelerator").eq(a.to_ascii_lowercase()),
-        Filter::AppType(t) => Expr::col("app_type").eq(imagehub_catalog::canonical_app_type(t)),
-        Filter::Visibility(v) => Expr::col("visibility").is_in(v.iter().map(|v| v.as_str())),
+        Filter::Accelerator(a) => Expr::col("accelerator").eq(a.as_str()),
+        Filter::AppType(t) => Expr::col("app_type").eq(t.as_str()),
+        Filter::Visibility(vs) => Expr::col("visibility").is_in(vs.iter().map(|v| v.as_str())),
         Filter::Version(text) => Expr::cust("LOWER(COALESCE(name, '') || ':' || COALESCE(tag, ''))")
-            .like(LikeExpr::new(format!("%{}%", like_literal(&text.to_lowercase()))).escape('\\')),
-        Filter::Text(field, values) => {
-            let col = text_column(*field);
-            match values.as_slice() {
-                [one] => Expr::col(col).eq(one.as_str()),
-                many => Expr::col(col).is_in(many.iter().map(String::as_str)),
-            }
-        }
+            .like(LikeExpr::new(format!("%{}%", like_literal(text.as_str()))).escape('\\')),
+        Filter::Checksum(c) => Expr::col("checksum").eq(c.as_str()),
+        Filter::OsHashValue(h) => Expr::col("os_hash_value").eq(h.as_str()),
         Filter::Number(field, cmp, v) => compare(number_column(*field), *cmp, Value::BigInt(Some(*v))),
         Filter::Time(field, cmp, t) => {
             let col = match field {
@@ -258,19 +245,6 @@ fn filter_expr(f: &Filter) -> Expr {
         Filter::MemberOf(p) => id_in("image_members", Cond::all().add(Expr::col("member").eq(p.as_str()))),
         // Rendered by filter_cond.
         Filter::Any(_) => Expr::cust("1 = 1"),
-    }
-}
-
-fn text_column(f: TextField) -> &'static str {
-    match f {
-        TextField::Id => "id",
-        TextField::Name => "name",
-        TextField::Status => "status",
-        TextField::ContainerFormat => "container_format",
-        TextField::DiskFormat => "disk_format",
-        TextField::Owner => "owner",
-        TextField::Checksum => "checksum",
-        TextField::OsHashValue => "os_hash_value",
     }
 }
 
@@ -329,16 +303,16 @@ pub fn list_images(access: &AccessScope, q: &ImageQuery, marker: Option<&Image>)
         imagehub_catalog::PageRequest::Offset { offset, .. } => offset,
         imagehub_catalog::PageRequest::After { .. } => 0,
     };
-    let window = q.page.limit() + 1;
+    let window = q.page.limit().saturating_add(1);
     let mut stmt = parts_source(parts, IMAGE_COLUMNS, |part| {
         order_images(part, &sort);
-        part.limit(offset.saturating_add(window));
+        part.limit(bound(offset.saturating_add(window)));
     });
     stmt.columns(IMAGE_COLUMNS.iter().copied());
     order_images(&mut stmt, &sort);
-    stmt.limit(window);
+    stmt.limit(bound(window));
     if offset > 0 {
-        stmt.offset(offset);
+        stmt.offset(bound(offset));
     }
     stmt
 }
@@ -408,9 +382,9 @@ pub fn list_groups(access: &AccessScope, q: &GroupQuery) -> SelectStatement {
     }
     let last_dir = q.effective_sort().last().map_or(SortDir::Desc, |s| s.1);
     stmt.order_by("group_id", order(last_dir));
-    stmt.limit(q.limit + 1);
+    stmt.limit(bound(q.limit.saturating_add(1)));
     if q.offset > 0 {
-        stmt.offset(q.offset);
+        stmt.offset(bound(q.offset));
     }
     stmt
 }
