@@ -1,21 +1,25 @@
-//! Configuration, parsed once, in layers: defaults → `imagehub.toml` → `IMAGEHUB_*`
-//! environment → command-line flags (each layer overrides the ones before it).
+//! Configuration, parsed once, in layers (each overriding the ones before it): the
+//! defaults of [`Settings`] → `imagehub.toml` → `IMAGEHUB_*` environment variables →
+//! `*_FILE` variables that name a file holding a secret → command-line flags. The layers
+//! are merged with `figment`, so an error names where the bad value came from. A key is
+//! declared once, as a field of [`Settings`] (its environment variable is derived from
+//! its name); a flag, where there is one, is declared in [`ServeArgs`] / [`StoreArgs`].
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
-use serde::Deserialize;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Serialize};
 
-pub const DEFAULT_BIND: &str = "127.0.0.1:9292";
-pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const DEFAULT_CONFIG_FILE: &str = "imagehub.toml";
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// A secret that never shows in `Debug` output or logs.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -31,61 +35,155 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Options shared by every command that opens the database. Flags and environment
-/// variables; `None` means "not given here".
-#[derive(Debug, Clone, Default, Args)]
+/// Every configuration key, with its default. `IMAGEHUB_<KEY>` sets a key from the
+/// environment (`IMAGEHUB_DATABASE_URL` for `database`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// Directory of the embedded database (and the master key file).
+    pub data_dir: PathBuf,
+    /// Database URL; `None`: the SQLite file `imagehub.db` in `data_dir`.
+    pub database: Option<Secret>,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Fixed offset from UTC of the times the SCNet face shows.
+    pub scnet_time_offset: String,
+    /// Lifetime of the tokens SCNet clients get with an access key, in seconds.
+    pub scnet_token_ttl: i64,
+    /// Admin token of the system project to create at start.
+    pub bootstrap_token: Option<Secret>,
+    /// The master key that seals access-key secrets (64 hex digits).
+    pub master_key: Option<Secret>,
+    /// Where the master key is kept otherwise; default `<data_dir>/master.key`.
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 9292)),
+            data_dir: PathBuf::from("./data"),
+            database: None,
+            log: "info".into(),
+            body_limit: 1024 * 1024,
+            scnet_time_offset: "UTC".into(),
+            scnet_token_ttl: 12 * 3600,
+            bootstrap_token: None,
+            master_key: None,
+            master_key_file: None,
+        }
+    }
+}
+
+/// Keys whose environment variable has another name than `IMAGEHUB_<KEY>`.
+const ENV_NAMES: &[(&str, &str)] = &[("database_url", "database")];
+
+/// Secrets that may also be read from a file: `IMAGEHUB_<NAME>_FILE=/path` (the file's
+/// content, trimmed, is the value). The master key has `master_key_file` for that.
+const SECRET_FILES: &[(&str, &str)] = &[("BOOTSTRAP_TOKEN", "bootstrap_token"), ("DATABASE_URL", "database")];
+
+/// The names of [`Settings`]' fields, as serde sees them (so the list cannot drift).
+fn keys() -> &'static [&'static str] {
+    struct Fields(&'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for &mut Fields {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("fields only"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(serde::de::Error::custom("fields only"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+    static KEYS: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut fields = Fields(&[]);
+        let _ = Settings::deserialize(&mut fields);
+        fields.0
+    })
+}
+
+/// The `*_FILE` layer: secrets read from the files the environment names.
+struct SecretFiles;
+
+impl Provider for SecretFiles {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("IMAGEHUB_*_FILE secret file")
+    }
+
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        let mut dict = Dict::new();
+        for (name, key) in SECRET_FILES {
+            let var = format!("IMAGEHUB_{name}_FILE");
+            let Some(path) = std::env::var_os(&var).filter(|p| !p.is_empty()) else { continue };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| figment::Error::from(format!("{var}: cannot read {}: {e}", Path::new(&path).display())))?;
+            dict.insert((*key).into(), Value::from(text.trim().to_owned()));
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// Options shared by every command that opens the database.
+#[derive(Debug, Clone, Default, Args, Serialize)]
 pub struct StoreArgs {
-    /// Directory for the embedded SQLite database (and later, image data).
-    #[arg(long, env = "IMAGEHUB_DATA_DIR", value_name = "DIR")]
+    /// Directory for the embedded SQLite database (and the master key file).
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`; default: SQLite file `imagehub.db` in the data directory.
-    #[arg(long, env = "IMAGEHUB_DATABASE_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     /// Configuration file (default: ./imagehub.toml if it exists).
     #[arg(long, env = "IMAGEHUB_CONFIG", value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
 }
 
-/// Flags and environment of `serve`.
-#[derive(Debug, Clone, Default, Args)]
+/// Flags of `serve` (each overrides the same key from the file and the environment).
+#[derive(Debug, Clone, Default, Args, Serialize)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "IMAGEHUB_BIND", value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind: Option<SocketAddr>,
     /// Log filter (e.g. `info`, `imagehub=debug`).
-    #[arg(long, env = "IMAGEHUB_LOG", value_name = "FILTER")]
+    #[arg(long, value_name = "FILTER")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
     /// Largest accepted request body, in bytes.
-    #[arg(long, env = "IMAGEHUB_BODY_LIMIT", value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body_limit: Option<usize>,
     /// Lifetime of SCNet access-key login tokens, in seconds.
-    #[arg(long, env = "IMAGEHUB_SCNET_TOKEN_TTL", value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scnet_token_ttl: Option<i64>,
     /// Fixed offset from UTC of the times the SCNet face shows (`+08:00`, `UTC`).
-    #[arg(long, env = "IMAGEHUB_SCNET_TIME_OFFSET", value_name = "OFFSET")]
+    #[arg(long, value_name = "OFFSET")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scnet_time_offset: Option<String>,
     #[command(flatten)]
+    #[serde(flatten)]
     pub store: StoreArgs,
 }
 
-/// The file layer: every key optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    bind: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    database: Option<String>,
-    log: Option<String>,
-    body_limit: Option<usize>,
-    scnet_time_offset: Option<String>,
-    scnet_token_ttl: Option<i64>,
-    bootstrap_token: Option<Secret>,
-    master_key: Option<Secret>,
-    master_key_file: Option<PathBuf>,
-}
-
-/// The resolved configuration.
-#[derive(Debug, Clone)]
+/// The resolved configuration (`Debug` leaves out the secrets and a URL's password).
+#[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
     pub database: String,
@@ -99,72 +197,106 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// Where the master key is kept otherwise (created on first use).
     pub master_key_file: PathBuf,
-    /// Admin token to create on start instead of generating one (`IMAGEHUB_BOOTSTRAP_TOKEN`).
+    /// Admin token to create on start instead of generating one.
     pub bootstrap_token: Option<Secret>,
 }
 
-fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
-    let (path, required) = match explicit {
-        Some(p) => (p.to_path_buf(), true),
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database", &without_password(&self.database))
+            .field("log", &self.log)
+            .field("body_limit", &self.body_limit)
+            .field("scnet_utc_offset_secs", &self.scnet_utc_offset_secs)
+            .field("scnet_token_ttl_secs", &self.scnet_token_ttl_secs)
+            .field("master_key", &self.master_key)
+            .field("master_key_file", &self.master_key_file)
+            .field("bootstrap_token", &self.bootstrap_token)
+            .finish()
+    }
+}
+
+/// A database URL with its password, if it has one, replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    match authority.rsplit_once('@').and_then(|(userinfo, _)| userinfo.split_once(':')) {
+        Some((user, _)) => {
+            let at = authority.rfind('@').unwrap_or(0);
+            format!("{scheme}://{user}:***{}", &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// The layers, merged (the file is required only when it was named).
+fn figment(args: &ServeArgs) -> anyhow::Result<Figment> {
+    let (file, required) = match &args.store.config {
+        Some(p) => (p.clone(), true),
         None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("in config file {}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(FileConfig::default()),
-        Err(e) => Err(e).with_context(|| format!("cannot read config file {}", path.display())),
+    if required && !file.exists() {
+        bail!("cannot read config file {}: it does not exist", file.display());
     }
+    let env = Env::prefixed("IMAGEHUB_")
+        .map(|k| {
+            let k = k.as_str();
+            ENV_NAMES.iter().find(|(env, _)| k.eq_ignore_ascii_case(env)).map_or(k, |(_, key)| key).to_owned().into()
+        })
+        // Keys arrive in the variables' case; they are lower-cased after.
+        .filter(|k| keys().iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
+    Ok(Figment::from(Serialized::defaults(Settings::default()))
+        .merge(Toml::file(file))
+        .merge(env)
+        .merge(SecretFiles)
+        .merge(Serialized::defaults(args)))
 }
 
 impl Config {
     /// Resolves the layers for `serve`.
     pub fn load(args: &ServeArgs) -> anyhow::Result<Self> {
-        let file = read_file(args.store.config.as_deref())?;
-        let env_token = std::env::var("IMAGEHUB_BOOTSTRAP_TOKEN").ok().filter(|t| !t.is_empty()).map(Secret);
-        let data_dir: PathBuf =
-            args.store.data_dir.clone().or(file.data_dir).unwrap_or_else(|| DEFAULT_DATA_DIR.into());
-        let env_master = std::env::var("IMAGEHUB_MASTER_KEY").ok().filter(|t| !t.is_empty()).map(Secret);
-        let scnet_token_ttl_secs = args.scnet_token_ttl.or(file.scnet_token_ttl).unwrap_or(12 * 3600);
-        if scnet_token_ttl_secs < 1 {
-            bail!("scnet_token_ttl must be at least 1 second");
-        }
-        let database = args.store.database.clone().or(file.database).unwrap_or_else(|| default_database(&data_dir));
-        let body_limit = args.body_limit.or(file.body_limit).unwrap_or(DEFAULT_BODY_LIMIT);
-        if body_limit < 1024 {
-            bail!("body_limit must be at least 1024 bytes");
-        }
-        let offset = args.scnet_time_offset.clone().or(file.scnet_time_offset).unwrap_or_else(|| "UTC".into());
-        let Some(scnet_utc_offset_secs) = imagehub_api::time::parse_offset(&offset) else {
-            bail!("scnet_time_offset {offset:?} is not a fixed offset such as +08:00, -05:30 or UTC");
-        };
-        Ok(Self {
-            bind: match args.bind.or(file.bind) {
-                Some(b) => b,
-                None => DEFAULT_BIND.parse().context("default bind address")?,
-            },
-            database,
-            log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
-            body_limit,
-            scnet_utc_offset_secs,
-            scnet_token_ttl_secs,
-            master_key: env_master.or(file.master_key),
-            master_key_file: file.master_key_file.unwrap_or_else(|| data_dir.join("master.key")),
-            bootstrap_token: env_token.or(file.bootstrap_token),
-        })
+        let s: Settings = figment(args)?.extract().map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        Self::from_settings(s)
     }
 
     /// Resolves only what the administrative commands need (the database).
     pub fn load_store(args: &StoreArgs) -> anyhow::Result<Self> {
         Self::load(&ServeArgs { store: args.clone(), ..ServeArgs::default() })
     }
-}
 
-fn default_database(data_dir: &Path) -> String {
-    format!("sqlite://{}", data_dir.join("imagehub.db").display())
+    fn from_settings(s: Settings) -> anyhow::Result<Self> {
+        if s.scnet_token_ttl < 1 {
+            bail!("scnet_token_ttl must be at least 1 second");
+        }
+        if s.body_limit < 1024 {
+            bail!("body_limit must be at least 1024 bytes");
+        }
+        let Some(scnet_utc_offset_secs) = imagehub_api::time::parse_offset(&s.scnet_time_offset) else {
+            bail!("scnet_time_offset {:?} is not a fixed offset such as +08:00, -05:30 or UTC", s.scnet_time_offset);
+        };
+        let database = match s.database {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", s.data_dir.join("imagehub.db").display()),
+        };
+        Ok(Self {
+            bind: s.bind,
+            database,
+            log: s.log,
+            body_limit: s.body_limit,
+            scnet_utc_offset_secs,
+            scnet_token_ttl_secs: s.scnet_token_ttl,
+            master_key: s.master_key,
+            master_key_file: s.master_key_file.unwrap_or_else(|| s.data_dir.join("master.key")),
+            bootstrap_token: s.bootstrap_token,
+        })
+    }
 }
 
 /// `imagehub config example`: every key, commented, with its default.
 pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown with its default.
-# Precedence: this file < IMAGEHUB_* environment variables < command-line flags.
+# Precedence: this file < IMAGEHUB_* environment variables < IMAGEHUB_*_FILE secret files
+# < command-line flags.
 
 # Address to listen on.                         (IMAGEHUB_BIND, --bind)
 # bind = "127.0.0.1:9292"
@@ -173,7 +305,7 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # data_dir = "./data"
 
 # Database URL; default: SQLite file imagehub.db in data_dir.
-#                                               (IMAGEHUB_DATABASE_URL, --database)
+#                          (IMAGEHUB_DATABASE_URL or IMAGEHUB_DATABASE_URL_FILE, --database)
 # database = "sqlite://./data/imagehub.db"
 
 # Log filter (tracing EnvFilter syntax).       (IMAGEHUB_LOG, --log)
@@ -192,20 +324,23 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 
 # The master key that seals access-key secrets at rest: 64 hex digits. Every node on one
 # database needs the same one. Without it, the key lives in master_key_file (created with
-# mode 0600 on first use).                      (IMAGEHUB_MASTER_KEY)
+# mode 0600 on first use).         (IMAGEHUB_MASTER_KEY; IMAGEHUB_MASTER_KEY_FILE)
 # master_key = "…64 hex digits…"
 # master_key_file = "./data/master.key"
 
 # Admin token of the system project to create at start, instead of printing a
 # generated one on first start. URL-safe characters only, 16 to 256 of them.
-#                                               (IMAGEHUB_BOOTSTRAP_TOKEN)
+#                                 (IMAGEHUB_BOOTSTRAP_TOKEN or IMAGEHUB_BOOTSTRAP_TOKEN_FILE)
 # bootstrap_token = "change-me-to-a-long-random-value"
 "#;
 
 #[cfg(test)]
+// figment's Jail closures return its (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
+    /// Every key of the example file is a key, with the default shown.
     #[test]
     fn example_parses_and_every_key_is_known() {
         let uncommented: String = EXAMPLE
@@ -214,34 +349,68 @@ mod tests {
             .filter(|l| l.contains(" = "))
             .map(|l| format!("{l}\n"))
             .collect();
-        let parsed: FileConfig = toml::from_str(&uncommented).unwrap();
-        assert_eq!(parsed.bind.unwrap().to_string(), DEFAULT_BIND);
-        assert_eq!(parsed.body_limit, Some(DEFAULT_BODY_LIMIT));
+        let parsed: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(&uncommented))
+            .extract()
+            .unwrap();
+        assert_eq!(parsed.bind, Settings::default().bind);
+        assert_eq!(parsed.body_limit, Settings::default().body_limit);
         assert!(format!("{parsed:?}").contains("[redacted]"));
+        for key in keys() {
+            assert!(uncommented.contains(&format!("{key} = ")), "the example lacks {key}");
+        }
     }
 
     #[test]
-    fn flags_override_file_and_defaults_fill_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("imagehub.toml");
-        std::fs::write(&file, "bind = \"127.0.0.1:7000\"\nlog = \"debug\"\n").unwrap();
-        let args = ServeArgs {
-            bind: Some("127.0.0.1:8000".parse().unwrap()),
-            store: StoreArgs { config: Some(file), ..StoreArgs::default() },
-            ..ServeArgs::default()
-        };
-        let c = Config::load(&args).unwrap();
-        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
-        assert_eq!(c.log, "debug");
-        assert_eq!(c.database, "sqlite://./data/imagehub.db");
+    fn layers_override_in_order_and_name_their_source() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("imagehub.toml", "bind = \"127.0.0.1:7000\"\nlog = \"debug\"\nbody_limit = 4096\n")?;
+            jail.set_env("IMAGEHUB_LOG", "warn");
+            jail.set_env("IMAGEHUB_DATABASE_URL", "postgres://u@h/db");
+            jail.create_file("token", "chosen-token-0123456789\n")?;
+            jail.set_env("IMAGEHUB_BOOTSTRAP_TOKEN_FILE", "token");
+            // Variables of other programs (the tests', the client's) are not keys.
+            jail.set_env("IMAGEHUB_TEST_POSTGRES", "postgres://elsewhere");
+            let args = ServeArgs { bind: Some("127.0.0.1:8000".parse().unwrap()), ..ServeArgs::default() };
+            let c = Config::load(&args).unwrap();
+            assert_eq!(c.bind.to_string(), "127.0.0.1:8000", "a flag beats the file");
+            assert_eq!(c.log, "warn", "the environment beats the file");
+            assert_eq!(c.body_limit, 4096, "the file beats the default");
+            assert_eq!(c.database, "postgres://u@h/db");
+            assert_eq!(c.bootstrap_token.as_ref().map(Secret::expose), Some("chosen-token-0123456789"));
+            jail.set_env("IMAGEHUB_BODY_LIMIT", "lots");
+            let e = Config::load(&args).unwrap_err().to_string();
+            assert!(e.contains("IMAGEHUB_") && e.to_lowercase().contains("body_limit"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]
-    fn unknown_file_keys_are_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("x.toml");
-        std::fs::write(&file, "bnd = \"127.0.0.1:7000\"\n").unwrap();
-        let args = StoreArgs { config: Some(file), ..StoreArgs::default() };
-        assert!(Config::load_store(&args).is_err());
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(without_password("postgres://u:secret@h:5432/db?x=1"), "postgres://u:***@h:5432/db?x=1");
+        assert_eq!(without_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(without_password("sqlite://./data/imagehub.db"), "sqlite://./data/imagehub.db");
+    }
+
+    #[test]
+    fn defaults_fill_what_no_layer_gives() {
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(&ServeArgs::default()).unwrap();
+            assert_eq!(c.bind.to_string(), "127.0.0.1:9292");
+            assert_eq!(c.database, "sqlite://./data/imagehub.db");
+            assert_eq!(c.master_key_file, PathBuf::from("./data/master.key"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors_that_name_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("x.toml", "bnd = \"127.0.0.1:7000\"\n")?;
+            let args = StoreArgs { config: Some("x.toml".into()), ..StoreArgs::default() };
+            let e = Config::load_store(&args).unwrap_err().to_string();
+            assert!(e.contains("bnd") && e.contains("x.toml"), "{e}");
+            Ok(())
+        });
     }
 }

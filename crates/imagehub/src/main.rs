@@ -185,7 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(store) => {
             let config = Config::load_store(&store)?;
             open_catalog(&config, false).await?;
-            println!("database {} is at the latest schema", config.database);
+            println!("database {} is at the latest schema", config::without_password(&config.database));
             Ok(())
         }
         Command::Config(ConfigCommand::Example) => {

@@ -14,6 +14,7 @@ use std::hash::Hash;
 use std::sync::{Arc, RwLock, RwLockWriteGuard};
 
 use imagehub_catalog::{Error, GroupId, GroupMeta, Image, ImageId, Result};
+use quick_cache::UnitWeighter;
 use quick_cache::sync::Cache;
 
 use crate::hashing::IdHashing;
@@ -23,10 +24,16 @@ pub(super) fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
     Error::Internal("read index lock poisoned".into())
 }
 
+type IdCache<K, V> = Cache<K, V, UnitWeighter, IdHashing>;
+
+fn id_cache<K: Eq + Hash, V: Clone>(capacity: usize) -> IdCache<K, V> {
+    Cache::with(capacity, capacity as u64, UnitWeighter, IdHashing::default(), Default::default())
+}
+
 pub(super) struct Records {
-    images: Cache<ImageId, Arc<Image>>,
+    images: IdCache<ImageId, Arc<Image>>,
     /// Group metadata by group (`None`: the group has none).
-    metas: Cache<GroupId, Option<GroupMeta>>,
+    metas: IdCache<GroupId, Option<GroupMeta>>,
     generation: RwLock<u64>,
 }
 
@@ -39,7 +46,7 @@ pub(super) struct RecordsWrite<'a> {
 impl Records {
     /// Caches of about `capacity` records and as many group metadata.
     pub(super) fn new(capacity: usize) -> Self {
-        Self { images: Cache::new(capacity), metas: Cache::new(capacity), generation: RwLock::new(0) }
+        Self { images: id_cache(capacity), metas: id_cache(capacity), generation: RwLock::new(0) }
     }
 
     /// The write counter, read together with an index answer.
@@ -84,7 +91,7 @@ impl Records {
 
     async fn through<K, V, Fut>(
         &self,
-        map: &Cache<K, V>,
+        map: &IdCache<K, V>,
         ids: &[K],
         cache: bool,
         fetch: impl FnOnce(Vec<K>) -> Fut,

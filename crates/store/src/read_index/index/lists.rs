@@ -1,0 +1,213 @@
+//! Pages of images. The default order (newest first, what every face asks for unless
+//! told otherwise; Glance spells it `created_at desc, id desc`) is cut, at any offset or
+//! marker, from the merge of the kept selections with the sorted scanned rows, which
+//! stops right after the page; a marker is found in each part by bisection. Other
+//! orders scan what the caller may see, keeping windows up to [`SCAN_WINDOW`] rows in a
+//! sorted buffer and cutting deeper pages with two selections.
+
+use std::cmp::Ordering;
+
+use imagehub_catalog::{AccessScope, ImageId, ImageQuery, PageRequest, SortDir, SortKey};
+
+use super::parts::Parts;
+use super::{Index, IndexPage, Row, Slot};
+
+/// The `limit` items after the first `offset` under `cmp`, sorted, without sorting the
+/// rest: `items` is partitioned at `offset`, then at `offset + limit`.
+pub(super) fn page_of<T>(items: &mut [T], offset: usize, limit: usize, cmp: impl Fn(&T, &T) -> Ordering) -> &mut [T] {
+    if offset >= items.len() || limit == 0 {
+        return &mut [];
+    }
+    if offset > 0 {
+        // items[..offset] <= items[offset] <= items[offset + 1..]
+        items.select_nth_unstable_by(offset, &cmp);
+    }
+    let tail = &mut items[offset..];
+    if limit < tail.len() {
+        tail.select_nth_unstable_by(limit, &cmp);
+    }
+    let end = limit.min(tail.len());
+    let page = &mut tail[..end];
+    page.sort_unstable_by(&cmp);
+    page
+}
+
+/// The default order of every face: newest first (then the greater id).
+pub(super) const NEWEST: [(SortKey, SortDir); 1] = [(SortKey::CreatedAt, SortDir::Desc)];
+
+pub(super) fn directed(o: Ordering, dir: SortDir) -> Ordering {
+    match dir {
+        SortDir::Asc => o,
+        SortDir::Desc => o.reverse(),
+    }
+}
+
+/// The first sort key of a row as an integer, where it is one (NULL below every value).
+pub(super) fn leading_key(r: &Row, key: SortKey) -> Option<(bool, i64)> {
+    match key {
+        SortKey::CreatedAt => Some((true, r.created_at)),
+        SortKey::UpdatedAt => Some((true, r.updated_at)),
+        SortKey::Size => Some(r.cold.size.map_or((false, 0), |s| (true, s))),
+        _ => None,
+    }
+}
+
+/// Windows up to this size are kept while scanning (insertion into a sorted buffer);
+/// larger ones (deep offsets) collect every hit and select.
+pub(super) const SCAN_WINDOW: usize = 512;
+
+impl Index {
+    /// Order of two rows under a sort (NULL first ascending), then the id in the last
+    /// key's direction.
+    pub(super) fn order(&self, a: &Row, b: &Row, sort: &[(SortKey, SortDir)]) -> Ordering {
+        let st = &self.strings;
+        for &(key, dir) in sort {
+            let o = match key {
+                SortKey::CreatedAt => a.created_at.cmp(&b.created_at),
+                SortKey::UpdatedAt => a.updated_at.cmp(&b.updated_at),
+                SortKey::Name => a.name.map(|s| st.get(s)).cmp(&b.name.map(|s| st.get(s))),
+                SortKey::Tag => a.cold.tag.map(|s| st.get(s)).cmp(&b.cold.tag.map(|s| st.get(s))),
+                SortKey::Size => a.cold.size.cmp(&b.cold.size),
+                SortKey::Status => a.status.as_str().cmp(b.status.as_str()),
+                SortKey::ContainerFormat => {
+                    a.container_format.map(|c| c.as_str()).cmp(&b.container_format.map(|c| c.as_str()))
+                }
+                SortKey::DiskFormat => a.disk_format.map(|d| d.as_str()).cmp(&b.disk_format.map(|d| d.as_str())),
+                SortKey::Id => a.id.cmp(&b.id),
+            };
+            if o != Ordering::Equal {
+                return directed(o, dir);
+            }
+        }
+        let last = sort.last().map_or(SortDir::Desc, |s| s.1);
+        directed(a.id.cmp(&b.id), last)
+    }
+
+    /// A page of image ids; `None` if the marker is unknown. A project's lists in the
+    /// default order are cut from kept selections ([`Index::list_newest_first`]); every
+    /// other list scans what the caller may see.
+    pub fn list(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
+        // Glance spells the same order with its id tie-break.
+        let sort = q.effective_sort();
+        if !access.is_admin() && (sort == NEWEST || sort == [NEWEST[0], (SortKey::Id, SortDir::Desc)]) {
+            return self.list_newest_first(access, q);
+        }
+        self.list_scanning(access, q, SCAN_WINDOW)
+    }
+
+    /// Keeps `r` if it is among the first `window` rows under `cmp` (`kept` is sorted).
+    pub(super) fn offer<'a>(kept: &mut Vec<&'a Row>, r: &'a Row, window: usize, cmp: impl Fn(&Row, &Row) -> Ordering) {
+        if kept.len() == window {
+            match kept.last() {
+                Some(worst) if cmp(r, worst) == Ordering::Less => {
+                    kept.pop();
+                }
+                _ => return,
+            }
+        }
+        let at = kept.partition_point(|k| cmp(k, r) == Ordering::Less);
+        kept.insert(at, r);
+    }
+
+    /// A project's list in the default order (newest first), at any offset or marker.
+    /// The community and shared parts are scanned and sorted; the own and public parts
+    /// are kept selections, in that order already, so a marker is found by bisection and
+    /// the page is cut from the merge of the three, which stops after it. The total adds
+    /// the parts' sizes; the caller's own public images, in both kept parts, are merged
+    /// from the own part and counted once.
+    pub(super) fn list_newest_first(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
+        let (skip, marker) = match &q.page {
+            PageRequest::Offset { offset, .. } => (usize::try_from(*offset).unwrap_or(usize::MAX), None),
+            PageRequest::After { marker, .. } => (0, Some(self.slots.get(marker).and_then(|&s| self.row(s))?)),
+        };
+        let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
+        let Some(tests) = self.compile_all(&q.filters) else {
+            return Some(IndexPage { items: Vec::new(), total: 0, has_more: false });
+        };
+        let cmp = |a: &Row, b: &Row| self.order(a, b, &NEWEST);
+        let viewer = self.strings.find(access.viewer().as_str());
+        let parts = Parts::of(access, &q.filters);
+        let mut scanned = Vec::new();
+        self.for_each_scanned(viewer, &parts, &tests, |r| scanned.push(r));
+        scanned.sort_unstable_by(|a, b| cmp(a, b));
+        let (own, public) = self.kept_parts(viewer, &parts, &q.filters, &tests);
+        let (own_slots, own_public) = own.as_deref().map_or((&[][..], 0), |s| (&s.slots[..], s.public));
+        let public_slots = public.as_deref().map_or(&[][..], |s| &s.slots[..]);
+        let total = scanned.len() as u64
+            + own_slots.len() as u64
+            + public.as_ref().map_or(0, |_| (public_slots.len() as u64).saturating_sub(own_public));
+        // Each part continues after the rows up to the marker (from its start, without one).
+        let up_to_marker = |r: &Row| marker.is_some_and(|m| cmp(r, m) != Ordering::Greater);
+        let slot_up_to_marker = |&s: &Slot| self.row(s).is_some_and(up_to_marker);
+        let mut scanned = scanned[scanned.partition_point(|r| up_to_marker(r))..].iter().copied().peekable();
+        let mut own =
+            own_slots[own_slots.partition_point(slot_up_to_marker)..].iter().filter_map(|&s| self.row(s)).peekable();
+        let mut public = public_slots[public_slots.partition_point(slot_up_to_marker)..]
+            .iter()
+            .filter_map(|&s| self.row(s))
+            .filter(|r| Some(r.owner) != viewer)
+            .peekable();
+        let mut merged = std::iter::from_fn(|| {
+            let heads = [scanned.peek().copied(), own.peek().copied(), public.peek().copied()];
+            let (part, _) =
+                heads.into_iter().enumerate().filter_map(|(i, r)| r.map(|r| (i, r))).min_by(|a, b| cmp(a.1, b.1))?;
+            match part {
+                0 => scanned.next(),
+                1 => own.next(),
+                _ => public.next(),
+            }
+        })
+        .skip(skip);
+        let items = merged.by_ref().take(limit).map(|r| r.id).collect();
+        let has_more = merged.next().is_some();
+        Some(IndexPage { items, total, has_more })
+    }
+
+    /// [`Index::list`], keeping windows up to `scan_window` while scanning.
+    pub(super) fn list_scanning(
+        &self,
+        access: &AccessScope,
+        q: &ImageQuery,
+        scan_window: usize,
+    ) -> Option<IndexPage<ImageId>> {
+        let sort = q.effective_sort();
+        let (offset, marker) = match &q.page {
+            PageRequest::Offset { offset, .. } => (usize::try_from(*offset).unwrap_or(usize::MAX), None),
+            PageRequest::After { marker, .. } => (0, Some(self.slots.get(marker).and_then(|&s| self.row(s))?)),
+        };
+        let limit = usize::try_from(q.page.limit()).unwrap_or(usize::MAX);
+        let window = offset.saturating_add(limit).saturating_add(1);
+        // Most sorts lead with an integer key: compare it first, without the interner.
+        let lead =
+            sort.first().copied().filter(|(k, _)| matches!(k, SortKey::CreatedAt | SortKey::UpdatedAt | SortKey::Size));
+        let cmp = |a: &Row, b: &Row| {
+            if let Some((key, dir)) = lead {
+                let o = leading_key(a, key).cmp(&leading_key(b, key));
+                if o != Ordering::Equal {
+                    return directed(o, dir);
+                }
+            }
+            self.order(a, b, &sort)
+        };
+        let mut total = 0u64;
+        let mut kept: Vec<&Row> = Vec::with_capacity(window.min(scan_window) + 1);
+        self.for_each_selected(access, &q.filters, |r| {
+            total += 1;
+            if marker.is_some_and(|m| cmp(r, m) != Ordering::Greater) {
+                return;
+            }
+            if window > scan_window {
+                kept.push(r);
+                return;
+            }
+            Self::offer(&mut kept, r, window, cmp);
+        });
+        let has_more = kept.len() > offset.saturating_add(limit);
+        let items = if window > scan_window {
+            page_of(&mut kept, offset, limit, |a, b| cmp(a, b)).iter().map(|r| r.id).collect()
+        } else {
+            kept.iter().skip(offset).take(limit).map(|r| r.id).collect()
+        };
+        Some(IndexPage { items, total, has_more })
+    }
+}
