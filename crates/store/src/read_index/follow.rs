@@ -181,7 +181,7 @@ impl IndexedStore {
     pub(super) async fn rebuild(&self) -> Result<()> {
         let index = Self::scan(self.inner.as_ref()).await?;
         let mut current = self.index.write().map_err(poisoned)?;
-        let records = self.records.write()?;
+        let mut records = self.records.write()?;
         *current = index;
         records.clear();
         Ok(())
@@ -235,7 +235,7 @@ impl IndexedStore {
         }
         let found = self.current(ids).await?;
         let mut index = self.index.write().map_err(poisoned)?;
-        let records = self.records.write()?;
+        let mut records = self.records.write()?;
         for id in ids {
             index.remove(*id);
             records.forget_image(id);

@@ -1,0 +1,381 @@
+//! One catalog, every face: the rules every face keeps alike, checked table-driven over a
+//! descriptor of each face (its envelope, a list, a show, a write, bad input), and the
+//! faces' views of the same images.
+
+use imagehub_catalog::ImageId;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{PROJECT_A, PROJECT_B, Resp, Server};
+use crate::glance::{V21, assert_glance_error, create, patch};
+
+/// A malformed request: what is wrong, method, path, content type, body, and the HTTP
+/// status its refusal comes with.
+type BadRequest = (&'static str, Method, String, Option<&'static str>, Option<String>, u16);
+
+/// What the shared rules need to know of a face.
+struct Face {
+    name: &'static str,
+    /// A list the caller may read, in its own project.
+    list: (Method, String, Option<Value>),
+    /// The path that shows an image to a caller of a project (project, image id);
+    /// `None`: the face shows no single image.
+    show: Option<fn(&str, &str) -> String>,
+    /// A request that changes the catalog; `None`: the face has no write.
+    write: Option<(Method, String, Value)>,
+    /// Requests that are malformed in some way, each answered in the face's envelope with
+    /// the given HTTP status (SCNet answers its business errors with 200).
+    bad: Vec<BadRequest>,
+    /// HTTP status of a refused credential and of a refused action.
+    unauthenticated: u16,
+    forbidden: u16,
+    /// Whether a response carries this face's error envelope.
+    envelope: fn(&Resp) -> bool,
+}
+
+fn modelarts_envelope(r: &Resp) -> bool {
+    r.body["error_code"].as_str().is_some_and(|c| c.starts_with("ModelArts.") || c.starts_with("APIGW."))
+        && r.body["error_msg"].as_str().is_some_and(|m| !m.is_empty())
+}
+
+/// Glance's JSON error body (the requests here ask for JSON).
+fn glance_envelope(r: &Resp) -> bool {
+    r.body["code"].as_str().is_some_and(|c| c.starts_with(&r.status.as_u16().to_string()))
+        && r.body["title"].is_string()
+        && r.body["message"].is_string()
+}
+
+fn scnet_envelope(r: &Resp) -> bool {
+    r.body["code"].as_str().is_some_and(|c| c != "0" && c != "10001")
+        && r.body["msg"].is_string()
+        && r.body["data"].is_null()
+}
+
+fn faces() -> Vec<Face> {
+    let p = PROJECT_A;
+    let images = format!("/v1/{p}/images");
+    let scnet_list = "/ai/openapi/v2/image/images".to_owned();
+    let scnet_body = json!({"access": "private", "orderBy": "create_time", "sort": "DESC", "start": 0, "limit": 10});
+    vec![
+        Face {
+            name: "ModelArts",
+            list: (Method::GET, format!("{images}?type=DEDICATED"), None),
+            show: Some(|project, id| format!("/v1/{project}/images/{id}")),
+            write: Some((Method::POST, images.clone(), json!({"swr_path": "swr.example.com/ns/written:1"}))),
+            bad: vec![
+                ("unknown sort key", Method::GET, format!("{images}?sort_key=colour"), None, None, 400),
+                ("limit not a number", Method::GET, format!("{images}?limit=ten"), None, None, 400),
+                ("limit over the cap", Method::GET, format!("{images}?limit=1001"), None, None, 400),
+                ("unknown type word", Method::GET, format!("{images}?type=MINE"), None, None, 400),
+                ("not JSON", Method::POST, images.clone(), Some("application/json"), Some("{".into()), 400),
+                ("wrong media type", Method::POST, images.clone(), Some("text/plain"), Some("{}".into()), 415),
+                ("bad registry path", Method::POST, images.clone(), None, Some(r#"{"swr_path":"nope"}"#.into()), 400),
+                ("id not a UUID", Method::GET, format!("{images}/xyz"), None, None, 400),
+                ("project id malformed", Method::GET, "/v1/NOTAPROJECT/images".into(), None, None, 400),
+                ("another project's path", Method::GET, format!("/v1/{PROJECT_B}/images"), None, None, 403),
+                ("no such route", Method::GET, format!("/v1/{p}/nothing"), None, None, 404),
+            ],
+            unauthenticated: 401,
+            forbidden: 403,
+            envelope: modelarts_envelope,
+        },
+        Face {
+            name: "Glance",
+            list: (Method::GET, "/v2/images".into(), None),
+            show: Some(|_, id| format!("/v2/images/{id}")),
+            write: Some((Method::POST, "/v2/images".into(), json!({"name": "written", "visibility": "private"}))),
+            bad: vec![
+                ("unknown sort key", Method::GET, "/v2/images?sort_key=colour".into(), None, None, 400),
+                ("unknown status word", Method::GET, "/v2/images?status=bogus".into(), None, None, 400),
+                ("bad time", Method::GET, "/v2/images?created_at=gt:yesterday".into(), None, None, 400),
+                (
+                    "multi-byte time",
+                    Method::GET,
+                    "/v2/images?created_at=gt:2021-09-23T16:43:1%C3%A9".into(),
+                    None,
+                    None,
+                    400,
+                ),
+                ("no such day", Method::GET, "/v2/images?created_at=2024-02-31T00:00:00Z".into(), None, None, 400),
+                (
+                    "marker unknown",
+                    Method::GET,
+                    format!("/v2/images?marker={}", ImageId::new_random()),
+                    None,
+                    None,
+                    400,
+                ),
+                ("not JSON", Method::POST, "/v2/images".into(), Some("application/json"), Some("{".into()), 400),
+                (
+                    "read-only attribute",
+                    Method::POST,
+                    "/v2/images".into(),
+                    None,
+                    Some(r#"{"status":"active"}"#.into()),
+                    403,
+                ),
+                (
+                    "patch media type",
+                    Method::PATCH,
+                    format!("/v2/images/{}", ImageId::new_random()),
+                    Some("application/json"),
+                    Some("[]".into()),
+                    415,
+                ),
+                ("unknown image", Method::GET, format!("/v2/images/{}", ImageId::new_random()), None, None, 404),
+            ],
+            unauthenticated: 401,
+            forbidden: 403,
+            envelope: glance_envelope,
+        },
+        Face {
+            name: "SCNet",
+            list: (Method::POST, scnet_list.clone(), Some(scnet_body)),
+            show: None,
+            write: None,
+            bad: vec![
+                (
+                    "missing access",
+                    Method::POST,
+                    scnet_list.clone(),
+                    None,
+                    Some(r#"{"orderBy":"create_time","sort":"DESC","start":0,"limit":1}"#.into()),
+                    200,
+                ),
+                (
+                    "unknown orderBy",
+                    Method::POST,
+                    scnet_list.clone(),
+                    None,
+                    Some(r#"{"access":"public","orderBy":"colour","sort":"DESC","start":0,"limit":1}"#.into()),
+                    200,
+                ),
+                (
+                    "limit over the cap",
+                    Method::POST,
+                    scnet_list.clone(),
+                    None,
+                    Some(r#"{"access":"public","orderBy":"create_time","sort":"DESC","start":0,"limit":5000}"#.into()),
+                    200,
+                ),
+                ("not JSON", Method::POST, scnet_list.clone(), Some("application/json"), Some("{".into()), 200),
+                (
+                    "bad accelerator word",
+                    Method::GET,
+                    "/ai/openapi/v2/instance-service/images?acceleratorType=a%20b".into(),
+                    None,
+                    None,
+                    200,
+                ),
+                ("no such route", Method::GET, "/ai/openapi/v2/nothing".into(), None, None, 404),
+            ],
+            unauthenticated: 401,
+            forbidden: 200,
+            envelope: scnet_envelope,
+        },
+    ]
+}
+
+/// Sends `req` with `token` (in the header every face reads) asking for JSON.
+async fn send(
+    s: &Server,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    ct: Option<&str>,
+    body: Option<String>,
+) -> Resp {
+    let mut headers = vec![("Accept", "application/json")];
+    if let Some(ct) = ct {
+        headers.push(("Content-Type", ct));
+    } else if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    s.raw(method, path, token, &headers, body.as_deref()).await
+}
+
+async fn call(s: &Server, req: &(Method, String, Option<Value>), token: Option<&str>) -> Resp {
+    send(s, req.0.clone(), &req.1, token, None, req.2.as_ref().map(Value::to_string)).await
+}
+
+fn assert_envelope(face: &Face, what: &str, r: &Resp, status: u16) {
+    assert_eq!(r.status.as_u16(), status, "{} {what}: {}", face.name, r.text);
+    assert!((face.envelope)(r), "{} {what}: not the face's error envelope: {}", face.name, r.text);
+    assert!(r.headers.contains_key("x-request-id"), "{} {what}: no request id", face.name);
+}
+
+/// No credential, or one that is not a token, is refused in the face's envelope.
+async fn credentials_are_required_on_every_face(s: Server) {
+    for face in faces() {
+        assert_envelope(&face, "without a token", &call(&s, &face.list, None).await, face.unauthenticated);
+        let r = call(&s, &face.list, Some("ih_000000000000000000000000000000000000000000000000")).await;
+        assert_envelope(&face, "with an unknown token", &r, face.unauthenticated);
+    }
+}
+
+/// A reader lists and shows, and every write of it is refused in the face's envelope;
+/// a member's same write succeeds.
+async fn readers_read_but_do_not_write_on_every_face(s: Server) {
+    let member = s.token(PROJECT_A, "member").await;
+    let reader = s.token(PROJECT_A, "reader").await;
+    let image = s.register(PROJECT_A, &member, "swr.example.com/ns/readable:1", json!({})).await;
+    let id = image["id"].as_str().unwrap();
+    for face in faces() {
+        let listed = call(&s, &face.list, Some(&reader)).await;
+        assert_eq!(listed.status, 200, "{} list as a reader: {}", face.name, listed.text);
+        if let Some(show) = face.show {
+            let shown = s.get(&show(PROJECT_A, id), &reader).await;
+            assert_eq!(shown.status, 200, "{} show as a reader: {}", face.name, shown.text);
+        }
+        if let Some((method, path, body)) = &face.write {
+            let refused = send(&s, method.clone(), path, Some(&reader), None, Some(body.to_string())).await;
+            assert_envelope(&face, "write as a reader", &refused, face.forbidden);
+            let written = send(&s, method.clone(), path, Some(&member), None, Some(body.to_string())).await;
+            assert!(written.status.is_success(), "{} write as a member: {}", face.name, written.text);
+        }
+    }
+}
+
+/// Malformed input gets a 4xx (SCNet: its error code) in the face's envelope, never a 5xx.
+async fn bad_input_gets_a_4xx_in_the_faces_envelope(s: Server) {
+    let t = s.token(PROJECT_A, "member").await;
+    for face in faces() {
+        for (what, method, path, ct, body, status) in &face.bad {
+            let r = send(&s, method.clone(), path, Some(&t), *ct, body.clone()).await;
+            assert_envelope(&face, what, &r, *status);
+        }
+    }
+}
+
+/// A private image of project A, registered through ModelArts or created through Glance,
+/// is in no answer to project B on any face, listed or shown, whatever view it asks for.
+async fn private_images_stay_private_on_every_face(s: Server) {
+    let a = s.token(PROJECT_A, "member").await;
+    let b = s.token(PROJECT_B, "member").await;
+    let registered = s.register(PROJECT_A, &a, "swr.example.com/secret/model:1", json!({})).await;
+    let created = create(
+        &s,
+        &a,
+        json!({"name": "secret-vm", "container_format": "docker", "disk_format": "raw", "visibility": "private"}),
+    )
+    .await;
+    let ids: Vec<String> = [&registered, &created].iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+    let lists = [
+        format!("/v1/{PROJECT_B}/images?type=DEDICATED&limit=1000"),
+        format!("/v1/{PROJECT_B}/images/group?limit=1000"),
+        "/v2/images?visibility=all&member_status=all&limit=1000".to_owned(),
+        "/v2/images?owner=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
+        "/ai/openapi/v2/instance-service/images".to_owned(),
+    ];
+    for path in &lists {
+        let r = s.get(path, &b).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        for id in &ids {
+            assert!(!r.text.contains(id.as_str()) && !r.text.contains(&id.replace('-', "")), "{path} shows {id}");
+        }
+        assert!(!r.text.contains("secret"), "{path}: {}", r.text);
+    }
+    for access in ["private", "public"] {
+        let body = json!({"access": access, "orderBy": "create_time", "sort": "DESC", "start": 0, "limit": 1000});
+        let r = call(&s, &(Method::POST, "/ai/openapi/v2/image/images".into(), Some(body)), Some(&b)).await;
+        assert!(!r.text.contains("secret"), "SCNet {access}: {}", r.text);
+    }
+    for id in &ids {
+        for face in faces() {
+            if let Some(show) = face.show {
+                let r = send(&s, Method::GET, &show(PROJECT_B, id), Some(&b), None, None).await;
+                assert_envelope(&face, "show of another project's private image", &r, 404);
+            }
+        }
+    }
+}
+
+/// One catalog, every face: a ModelArts image in Glance and SCNet; a Glance docker image in
+/// ModelArts and SCNet; a Glance VM image in neither.
+async fn cross_face(s: Server) {
+    let t = s.token(PROJECT_A, "member").await;
+    let ma = s
+        .register(
+            PROJECT_A,
+            &t,
+            "swr.example.com/team/pytorch:2.1",
+            json!({"service_type": "TRAIN", "arch": "AARCH64", "image_type": "JupyterLab", "description": "d"}),
+        )
+        .await;
+    let g = s.get(&format!("/v2/images/{}", ma["id"].as_str().unwrap()), &t).await.body;
+    assert_eq!(
+        (g["container_format"].as_str(), g["disk_format"].as_str(), g["status"].as_str()),
+        (Some("docker"), Some("raw"), Some("active"))
+    );
+    assert_eq!(g["swr_path"], "swr.example.com/team/pytorch:2.1");
+    assert_eq!((g["swr_namespace"].as_str(), g["swr_tag"].as_str()), (Some("team"), Some("2.1")));
+    assert_eq!((g["service_type"].as_str(), g["architecture"].as_str()), (Some("TRAIN"), Some("aarch64")));
+    assert_eq!(
+        (g["image_type"].as_str(), g["modelarts_type"].as_str(), g["description"].as_str()),
+        (Some("JupyterLab"), Some("DEDICATED"), Some("d"))
+    );
+    assert_eq!(g["visibility"], "private");
+    // A Glance-created container image with SCNet attributes as properties.
+    let docker = create(&s, &t, json!({"name": "from-glance", "container_format": "docker", "disk_format": "raw", "visibility": "private",
+        "image_type": "codeserver", "accelerator_type": "dcu", "swr_path": "registry:5000/dcu/from-glance:1", "resource_categories": "CPU,GPU"})).await;
+    assert_eq!(docker["image_type"], "CodeServer");
+    let vm = create(
+        &s,
+        &t,
+        json!({"name": "ubuntu-vm", "container_format": "bare", "disk_format": "qcow2", "visibility": "public"}),
+    )
+    .await;
+    let ma_list = s.get(&format!("/v1/{PROJECT_A}/images?type=DEDICATED"), &t).await;
+    assert!(ma_list.text.contains(docker["id"].as_str().unwrap()), "{}", ma_list.text);
+    assert!(!ma_list.text.contains(vm["id"].as_str().unwrap()));
+    let shown = s.get(&format!("/v1/{PROJECT_A}/images/{}", docker["id"].as_str().unwrap()), &t).await;
+    assert_eq!(
+        (shown.body["name"].as_str(), shown.body["resource_categories"].clone()),
+        (Some("from-glance"), json!(["CPU", "GPU"]))
+    );
+    let scnet = Server::read(
+        s.http
+            .get(format!("{}/ai/openapi/v2/instance-service/images?imageType=CodeServer", s.base))
+            .header("token", &t)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let items = scnet.body["data"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", scnet.text);
+    assert_eq!(
+        (items[0]["acceleratorType"].as_str(), items[0]["path"].as_str()),
+        (Some("dcu"), Some("registry:5000/dcu/from-glance:1"))
+    );
+    let all = Server::read(
+        s.http
+            .get(format!("{}/ai/openapi/v2/instance-service/images", s.base))
+            .header("token", &t)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(!all.text.contains(&vm["id"].as_str().unwrap().replace('-', "")), "a VM image is not an SCNet image");
+    // Glance lists built-in images too (public, system project).
+    let builtin = s.get("/v2/images?owner=00000000000000000000000000000000&limit=100", &t).await;
+    assert_eq!(builtin.body["images"].as_array().unwrap().len(), 24);
+    // A PATCH through Glance shows through ModelArts; modelarts_type cannot be set.
+    let id = ma["id"].as_str().unwrap();
+    patch(&s, &t, id, V21, json!([{"op": "replace", "path": "/description", "value": "changed"}])).await;
+    assert_eq!(s.get(&format!("/v1/{PROJECT_A}/images/{id}"), &t).await.body["description"], "changed");
+    assert_glance_error(
+        &patch(&s, &t, id, V21, json!([{"op": "replace", "path": "/modelarts_type", "value": "BUILD_IN"}])).await,
+        403,
+        "read-only",
+    );
+}
+
+both_backends!(
+    credentials_are_required_on_every_face,
+    readers_read_but_do_not_write_on_every_face,
+    bad_input_gets_a_4xx_in_the_faces_envelope,
+    private_images_stay_private_on_every_face,
+    cross_face,
+);

@@ -1,0 +1,32 @@
+//! `/`, `/versions`, `/v2`, the schemas, and the request id every Glance answer carries.
+
+use reqwest::Method;
+
+use super::{JSON, assert_glance_error};
+use crate::common::Server;
+
+async fn discovery_and_schemas(s: Server) {
+    let root = s.raw(Method::GET, "/", None, &[], None).await;
+    assert_eq!(root.status, 300);
+    assert_eq!(root.body["versions"][0]["id"], "v2.7");
+    assert_eq!(root.body["versions"][0]["status"], "CURRENT");
+    assert!(root.body["versions"][0]["links"][0]["href"].as_str().unwrap().ends_with("/v2/"));
+    for path in ["/versions", "/v2", "/v2/"] {
+        let r = s.raw(Method::GET, path, None, &[], None).await;
+        assert_eq!((r.status.as_u16(), &r.body), (200, &root.body), "{path}");
+    }
+    assert_eq!(s.raw(Method::GET, "/v3/images", None, &[], None).await.status, 300);
+    let schema = s.raw(Method::GET, "/v2/schemas/image", None, &[], None).await;
+    assert_eq!(schema.body["name"], "image");
+    assert_eq!(schema.body["additionalProperties"]["type"], "string");
+    assert_eq!(schema.body["properties"]["os_distro"]["is_base"], false);
+    assert!(!schema.text.contains("\"default\""), "warlock copies defaults into requests");
+    for (path, name) in
+        [("/v2/schemas/images", "images"), ("/v2/schemas/member", "member"), ("/v2/schemas/members", "members")]
+    {
+        assert_eq!(s.raw(Method::GET, path, None, &[], None).await.body["name"], name);
+    }
+    assert_glance_error(&s.raw(Method::GET, "/v2/nothing", None, &[JSON], None).await, 404, "could not be found");
+}
+
+both_backends!(discovery_and_schemas,);

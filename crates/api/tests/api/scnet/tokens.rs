@@ -1,0 +1,86 @@
+//! SCNet's access-key login (`POST /api/user/v3/tokens`) and token check (`GET /ac/openapi/v2/tokens/state`).
+
+use imagehub_catalog::Millis;
+use serde_json::json;
+
+use crate::common::{PROJECT_A, Resp, Server};
+use imagehub_catalog::secrets::{hex, hmac_sha256};
+
+use crate::signed::{Key, key};
+
+fn scnet_login_headers(k: &Key, user: &str, ts: i64, secret: &str) -> Vec<(String, String)> {
+    let message = format!(r#"{{"accessKey":"{}","timestamp":"{ts}","user":"{user}"}}"#, k.ak);
+    let sig = hex(&hmac_sha256(secret.as_bytes(), message.as_bytes()));
+    vec![
+        ("user".into(), user.into()),
+        ("accessKey".into(), k.ak.clone()),
+        ("timestamp".into(), ts.to_string()),
+        ("signature".into(), sig),
+    ]
+}
+
+async fn login(s: &Server, headers: &[(String, String)]) -> Resp {
+    let mut req = s.http.post(format!("{}/api/user/v3/tokens", s.base));
+    for (k, v) in headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    Server::read(req.send().await.unwrap()).await
+}
+
+async fn scnet_access_key_login(s: Server) {
+    let k = key(&s, PROJECT_A).await;
+    let now = Millis::now().0 / 1000;
+    let r = login(&s, &scnet_login_headers(&k, "alice", now, &k.sk)).await;
+    assert_eq!(r.body["code"], "0", "{}", r.text);
+    let entry = &r.body["data"][0];
+    assert!(entry["clusterId"].is_string() && entry["clusterName"].is_string());
+    let token = entry["token"].as_str().unwrap().to_owned();
+    let state = Server::read(
+        s.http.get(format!("{}/ac/openapi/v2/tokens/state", s.base)).header("token", &token).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(state.body, json!({"code": "0", "msg": "success", "data": "token is valid"}));
+    let images = Server::read(
+        s.http
+            .get(format!("{}/ai/openapi/v2/instance-service/images", s.base))
+            .header("token", &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(images.body["code"], "0");
+    // Refusals.
+    for (what, headers, code) in [
+        ("wrong secret", scnet_login_headers(&k, "alice", now, "wrong"), "10009"),
+        ("20 minutes old", scnet_login_headers(&k, "alice", now - 1200, &k.sk), "10009"),
+        (
+            "signature for another user",
+            {
+                let mut h = scnet_login_headers(&k, "alice", now, &k.sk);
+                h[0].1 = "mallory".into();
+                h
+            },
+            "10009",
+        ),
+        ("missing signature", scnet_login_headers(&k, "alice", now, &k.sk)[..3].to_vec(), "10003"),
+    ] {
+        let r = login(&s, &headers).await;
+        assert_eq!(r.body["code"], code, "{what}: {}", r.text);
+        assert!(r.body["data"].is_null());
+    }
+    // Tokens expire: 10008, which SCNet clients read as "log in again".
+    let caller = s.catalog.authenticate_token(&token).await.unwrap();
+    let (short, _) = s.catalog.issue_token(&caller, 1, None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for path in ["/ac/openapi/v2/tokens/state", "/ai/openapi/v2/instance-service/images"] {
+        let r =
+            Server::read(s.http.get(format!("{}{path}", s.base)).header("token", &short).send().await.unwrap()).await;
+        assert_eq!((r.status.as_u16(), r.body["code"].as_str()), (401, Some("10008")), "{path}: {}", r.text);
+    }
+    let r = s.get(&format!("/v1/{PROJECT_A}/images"), &short).await;
+    assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("ModelArts.0203")));
+    assert_eq!(s.get("/v2/images", &short).await.status, 401, "the Glance face refuses it too");
+}
+
+both_backends!(scnet_access_key_login,);

@@ -1,0 +1,193 @@
+//! Real clients against the real binary, on both backends:
+//! - tests/python/glance_scenario.py: python-glanceclient, openstacksdk and the `glance` CLI;
+//! - tests/python/huawei_scenario.py: the official Huawei Cloud SDKs (ModelArts and IMS,
+//!   signing with access keys) and an SCNet client that logs in with an access key.
+//!
+//! The interpreter is `IMAGEHUB_TEST_PYTHON`, else `.venv/bin/python` of the workspace
+//! (made by `scripts/python-env`), else `python3`. Without the client libraries a test says
+//! loudly that it skipped, unless `CI` is set, where that is a failure.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use imagehub_store::testing::PgDatabase;
+
+use crate::BIN;
+const ADMIN: &str = "clients-admin-token-0123456789";
+const PROJECT_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const PROJECT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+/// Given explicitly, so no key file is written into the working directory.
+const MASTER_KEY: &str = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A Python that imports `modules`.
+fn python(modules: &str) -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = std::env::var("IMAGEHUB_TEST_PYTHON")
+        .ok()
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([workspace().join(".venv/bin/python"), PathBuf::from("python3")])
+        .collect();
+    for p in candidates {
+        let ok = Command::new(&p).args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success());
+        if ok {
+            return Some(p);
+        }
+    }
+    assert!(!in_ci(), "no Python with {modules} in CI (run scripts/python-env)");
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED a client scenario: no Python with {modules}. Run scripts/python-env or set IMAGEHUB_TEST_PYTHON. ***\n"
+    );
+    None
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn admin(database: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--database", database])
+        .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn token(database: &str, project: &str) -> String {
+    admin(database, &["token", "create", "--project", project, "--role", "member"]).trim().to_owned()
+}
+
+/// A new access key pair of a project: (AK, SK).
+fn access_key(database: &str, project: &str) -> (String, String) {
+    let out = admin(database, &["access-key", "create", "--project", project, "--role", "member"]);
+    let field = |name: &str| out.lines().find_map(|l| l.strip_prefix(name)).unwrap().trim().to_owned();
+    (field("access_key "), field("secret_key "))
+}
+
+/// Starts the real server on `database`; returns it and its port.
+fn serve(database: &str) -> (Server, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = Server(
+        Command::new(BIN)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", database])
+            .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
+            .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
+            .env("IMAGEHUB_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
+}
+
+fn run_script(python: &Path, script: &str, envs: &[(&str, String)]) {
+    let out = Command::new(python)
+        .arg(workspace().join("tests/python").join(script))
+        .envs(envs.iter().map(|(k, v)| (*k, v)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn openstack_scenario(database: &str) {
+    let Some(python) = python("glanceclient, openstack") else { return };
+    let (server, port) = serve(database);
+    let glance =
+        python.parent().map(|d| d.join("glance")).filter(|g| g.exists()).unwrap_or_else(|| PathBuf::from("glance"));
+    run_script(
+        &python,
+        "glance_scenario.py",
+        &[
+            ("IMAGEHUB_URL", format!("http://127.0.0.1:{port}")),
+            ("IMAGEHUB_TOKEN_A", token(database, PROJECT_A)),
+            ("IMAGEHUB_PROJECT_A", PROJECT_A.into()),
+            ("IMAGEHUB_TOKEN_B", token(database, PROJECT_B)),
+            ("IMAGEHUB_PROJECT_B", PROJECT_B.into()),
+            ("IMAGEHUB_TOKEN_ADMIN", ADMIN.into()),
+            ("IMAGEHUB_GLANCE_BIN", glance.display().to_string()),
+        ],
+    );
+    drop(server);
+}
+
+fn huawei_scenario(database: &str) {
+    let Some(python) = python("huaweicloudsdkcore, huaweicloudsdkmodelarts, huaweicloudsdkims, requests") else {
+        return;
+    };
+    let (server, port) = serve(database);
+    let (ak_a, sk_a) = access_key(database, PROJECT_A);
+    let (ak_b, sk_b) = access_key(database, PROJECT_B);
+    let home = tempfile::tempdir().unwrap();
+    run_script(
+        &python,
+        "huawei_scenario.py",
+        &[
+            ("IMAGEHUB_URL", format!("http://127.0.0.1:{port}")),
+            ("IMAGEHUB_AK_A", ak_a),
+            ("IMAGEHUB_SK_A", sk_a),
+            ("IMAGEHUB_PROJECT_A", PROJECT_A.into()),
+            ("IMAGEHUB_AK_B", ak_b),
+            ("IMAGEHUB_SK_B", sk_b),
+            ("IMAGEHUB_PROJECT_B", PROJECT_B.into()),
+            // The SDK writes ~/.huaweicloud/application_id.
+            ("HOME", home.path().display().to_string()),
+        ],
+    );
+    drop(server);
+}
+
+fn on_postgres(test: &str, scenario: fn(&str)) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let Some(db) = rt.block_on(PgDatabase::create(test)) else { return };
+    scenario(&db.url);
+}
+
+fn on_sqlite(scenario: fn(&str)) {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(&format!("sqlite://{}", dir.path().join("clients.db").display()));
+}
+
+#[test]
+fn openstack_clients_work_on_sqlite() {
+    on_sqlite(openstack_scenario);
+}
+
+#[test]
+fn openstack_clients_work_on_postgres() {
+    on_postgres("openstack_clients_work_on_postgres", openstack_scenario);
+}
+
+#[test]
+fn huawei_sdks_and_scnet_clients_work_on_sqlite() {
+    on_sqlite(huawei_scenario);
+}
+
+#[test]
+fn huawei_sdks_and_scnet_clients_work_on_postgres() {
+    on_postgres("huawei_sdks_and_scnet_clients_work_on_postgres", huawei_scenario);
+}
