@@ -114,13 +114,7 @@ pub fn canonical_request(
             .map_err(|_| format!("signed header {name} is not text"))?;
         canon_headers.push_str(&format!("{name}:{}\n", value.trim()));
     }
-    // As the SDK signs: an empty body hashes as empty, whatever X-Sdk-Content-Sha256 says;
-    // otherwise that header (e.g. UNSIGNED-PAYLOAD) stands in for the body's hash.
-    let declared = headers.get("x-sdk-content-sha256").and_then(|v| v.to_str().ok());
-    let payload = match declared {
-        Some(v) if !body.is_empty() => v.to_owned(),
-        _ => hex(&Sha256::digest(body)),
-    };
+    let payload = payload_hash(headers, signed_headers, body)?;
     Ok(format!(
         "{method}\n{}\n{}\n{canon_headers}\n{}\n{payload}",
         canonical_uri(raw_path),
@@ -128,6 +122,41 @@ pub fn canonical_request(
         signed_headers.join(";")
     ))
 }
+
+/// The payload hash of the canonical request, which makes the signature cover the body.
+///
+/// As the official signer computes it: an empty body hashes as empty, whatever
+/// `X-Sdk-Content-Sha256` says; otherwise that header, when present, stands in for the
+/// body's hash. The header is honoured only when it is signed. Its literal
+/// `UNSIGNED-PAYLOAD` is accepted only where the official SDK sends it: with a body whose
+/// `Content-Type` is neither JSON nor BSON (JSON-patch, octet streams); a JSON body is
+/// always covered. Any other value must be the SHA-256 of the body received.
+pub fn payload_hash(headers: &HeaderMap, signed_headers: &[String], body: &[u8]) -> Result<String, String> {
+    let actual = hex(&Sha256::digest(body));
+    let Some(declared) = headers.get(CONTENT_SHA256) else { return Ok(actual) };
+    if body.is_empty() {
+        return Ok(actual);
+    }
+    if !signed_headers.iter().any(|h| h == CONTENT_SHA256) {
+        return Err("the header X-Sdk-Content-Sha256 must be signed".into());
+    }
+    let declared = declared.to_str().map_err(|_| "X-Sdk-Content-Sha256 is not text".to_owned())?.trim();
+    if declared == UNSIGNED_PAYLOAD {
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if essence.is_empty() || essence.starts_with("application/json") || essence.starts_with("application/bson") {
+            return Err(format!("{UNSIGNED_PAYLOAD} is not accepted for a JSON body: the signature must cover it"));
+        }
+        return Ok(declared.to_owned());
+    }
+    if !declared.eq_ignore_ascii_case(&actual) {
+        return Err("the body does not match X-Sdk-Content-Sha256".into());
+    }
+    Ok(declared.to_owned())
+}
+
+const CONTENT_SHA256: &str = "x-sdk-content-sha256";
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 
 pub fn string_to_sign(date: &str, canonical: &str) -> String {
     format!("{ALGORITHM}\n{date}\n{}", hex(&Sha256::digest(canonical.as_bytes())))
@@ -389,6 +418,38 @@ mod tests {
         .unwrap();
         let r = verify(&unsigned_host, "GET", "/v1/0123456789abcdef0123456789abcdef/images", "", &h, b"", SK, now);
         assert!(matches!(r, Err(Error::SignatureInvalid(m)) if m.contains("host must be signed")));
+    }
+
+    /// The payload hash binds the body: an unsigned or mismatched declared hash is
+    /// refused, UNSIGNED-PAYLOAD only where the SDK sends it (a non-JSON body).
+    #[test]
+    fn the_signature_covers_the_body() {
+        let body = br#"{"swr_path": "swr.example.com/ns/n:t"}"#;
+        let with = |ct: &str, declared: Option<&str>| {
+            let mut h = HeaderMap::new();
+            h.insert("content-type", HeaderValue::from_str(ct).unwrap());
+            if let Some(d) = declared {
+                h.insert("x-sdk-content-sha256", HeaderValue::from_str(d).unwrap());
+            }
+            h
+        };
+        let signed = vec!["content-type".to_owned(), "x-sdk-content-sha256".to_owned()];
+        let actual = hex(&Sha256::digest(body));
+        assert_eq!(payload_hash(&with("application/json", None), &signed, body).unwrap(), actual);
+        assert_eq!(payload_hash(&with("application/json", Some(&actual)), &signed, body).unwrap(), actual);
+        let other = hex(&Sha256::digest(b"another body"));
+        assert!(payload_hash(&with("application/json", Some(&other)), &signed, body).is_err(), "another body's hash");
+        let unsigned = vec!["content-type".to_owned()];
+        assert!(payload_hash(&with("application/json", Some(&actual)), &unsigned, body).is_err(), "not signed");
+        assert!(payload_hash(&with("application/json", Some("UNSIGNED-PAYLOAD")), &signed, body).is_err());
+        assert!(payload_hash(&with("", Some("UNSIGNED-PAYLOAD")), &signed, body).is_err(), "no media type");
+        let patch = "application/openstack-images-v2.1-json-patch";
+        assert_eq!(payload_hash(&with(patch, Some("UNSIGNED-PAYLOAD")), &signed, body).unwrap(), "UNSIGNED-PAYLOAD");
+        // An empty body hashes as empty, as the SDK signs it.
+        assert_eq!(
+            payload_hash(&with(patch, Some("UNSIGNED-PAYLOAD")), &unsigned, b"").unwrap(),
+            hex(&Sha256::digest(b""))
+        );
     }
 
     #[test]

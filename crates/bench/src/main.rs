@@ -266,7 +266,7 @@ fn run(
     let first = list(&scope_of(ADMIN)?, q(vec![Filter::Kind(ImageKind::Dedicated)], 0, 1))?;
     let me = first.items.first().map_or_else(|| catalog::project(7), |i| i.owner.clone());
     let token = rt
-        .block_on(catalog.create_token(&me, Role::Member, Some("bench".into())))
+        .block_on(catalog.create_token(&me, Role::Member, Some("bench".into()), None))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let member = scope_of(&token)?;
     // ListImage's own filters (type=DEDICATED, the default workspace) and more.

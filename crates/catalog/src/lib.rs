@@ -3,6 +3,7 @@
 //! persistence is behind ports by concern ([`Stores`]), implemented in `imagehub-store`.
 
 mod access;
+mod credentials;
 mod error;
 mod ids;
 mod image;
@@ -17,6 +18,7 @@ pub mod token;
 mod words;
 
 pub use access::{AccessPart, AccessScope, Caller, MemberRule, Role, Scope, View, Writer};
+pub use credentials::{CREDENTIAL_FRESHNESS, expiry_after};
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};
 pub use image::{

@@ -13,7 +13,7 @@ use crate::access::{AccessScope, Role};
 use crate::error::Result;
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{GroupMeta, Image, ImageGroup, Member};
-use crate::query::{GroupQuery, ImageQuery, Page};
+use crate::query::{Filter, GroupQuery, ImageQuery, Page};
 
 /// A stored API token (only its hash is kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,20 @@ pub struct TokenRecord {
     pub label: Option<String>,
     /// When the token stops working (`None`: never).
     pub expires_at: Option<Millis>,
+    /// When it was revoked (it stopped working then).
+    pub revoked_at: Option<Millis>,
+    /// The access key whose login issued it (SCNet's): revoking the key ends the token.
+    pub issued_by: Option<String>,
+    /// When it was last used (recorded at most once a minute).
+    pub last_used_at: Option<Millis>,
+}
+
+impl TokenRecord {
+    /// The token's public id: the first 16 hex digits of its hash (what `imagehub token
+    /// list` shows and `token revoke` takes; it reveals nothing of the token).
+    pub fn id(&self) -> &str {
+        self.hash.get(..16).unwrap_or(&self.hash)
+    }
 }
 
 /// A stored access key; the secret is sealed with the master key.
@@ -40,7 +54,7 @@ pub struct AccessKeyRecord {
     pub label: Option<String>,
 }
 
-/// Where a bulk load ([`Store::load_images`]) takes its images from, a batch at a time.
+/// Where a bulk load ([`ImageStore::load_images`]) takes its images from, a batch at a time.
 #[async_trait]
 pub trait ImageBatches: Send {
     /// The next batch; `None` when there are no more.
@@ -121,11 +135,13 @@ pub trait ImageStore: Send + Sync + 'static {
     /// The page of groups formed by the images that `access` admits and the filters select.
     async fn list_groups(&self, access: &AccessScope, query: &GroupQuery) -> Result<Page<ImageGroup>>;
 
-    /// One group as `access` sees it; `None` if it has no image `access` admits.
-    async fn get_group(&self, access: &AccessScope, id: GroupId) -> Result<Option<ImageGroup>>;
+    /// One group as `access` sees it, made of its images that pass `filters`; `None` if
+    /// it has no such image `access` admits.
+    async fn get_group(&self, access: &AccessScope, id: GroupId, filters: &[Filter]) -> Result<Option<ImageGroup>>;
 
-    /// Deletes every image of the group and its metadata; returns how many images went.
-    async fn delete_group(&self, id: GroupId) -> Result<u64>;
+    /// Deletes the images of the group that pass `filters`, and its metadata, in one
+    /// transaction; returns how many images went.
+    async fn delete_group(&self, id: GroupId, filters: &[Filter]) -> Result<u64>;
 
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()>;
 
@@ -139,6 +155,15 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn insert_token(&self, token: &TokenRecord) -> Result<()>;
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Every token, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>>;
+
+    /// Marks the token with this id revoked; returns whether it existed and was active.
+    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool>;
+
+    /// Records that a token was used at `at`.
+    async fn touch_token(&self, hash: &str, at: Millis) -> Result<()>;
 
     async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::access::{AccessScope, Caller, Role, Scope, View, Writer};
+use crate::access::{AccessScope, MemberRule, Role, Scope, View, Writer};
+use crate::credentials::CredentialCache;
 use crate::error::{Error, Result};
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{
@@ -10,11 +11,11 @@ use crate::image::{
     ResourceCategory, ServiceType, Status, Visibility,
 };
 use crate::listing::Listing;
-use crate::ports::{AccessKeyRecord, Stores, TokenRecord};
+use crate::ports::Stores;
 use crate::preset;
-use crate::query::{GroupQuery, ImageQuery, Page, PageRequest};
+use crate::query::{Filter, GroupQuery, ImageQuery, Page, PageRequest};
 use crate::register::{self, ContainerRegistration, RegistryPath};
-use crate::secrets::{self, MasterKey};
+use crate::secrets::MasterKey;
 use crate::token;
 
 /// The largest page any list returns.
@@ -26,19 +27,13 @@ pub const MAX_CLOCK_SKEW_MS: i64 = 15 * 60 * 1000;
 
 const SETTING_PRESETS: &str = "presets_version";
 const SETTING_BOOTSTRAP: &str = "bootstrap_token_issued";
-const SETTING_MASTER_CHECK: &str = "master_key_check";
-
-/// How many token records a process keeps in memory.
-const TOKEN_CACHE: usize = 65_536;
 
 #[derive(Clone)]
 pub struct Catalog {
-    stores: Stores,
-    master: Option<MasterKey>,
-    /// Token records seen, by hash. A stored token never changes and is never deleted
-    /// (it only expires, which is checked at every use), so a cached record cannot go
-    /// stale, on any node; unknown tokens are not cached.
-    tokens: Arc<std::sync::RwLock<std::collections::HashMap<String, TokenRecord>>>,
+    pub(crate) stores: Stores,
+    pub(crate) master: Option<MasterKey>,
+    /// Credentials read recently ([`crate::credentials`]).
+    pub(crate) credentials: Arc<CredentialCache>,
 }
 
 /// What changes on a group (ModelArts UpdateImageGroup).
@@ -50,178 +45,7 @@ pub struct GroupUpdate {
 
 impl Catalog {
     pub fn new(stores: Stores) -> Self {
-        Self { stores, master: None, tokens: Arc::default() }
-    }
-
-    /// Enables access keys, whose secrets this master key seals. The first key used with a
-    /// database is recorded (as a check value); another one is refused, so nodes sharing a
-    /// database cannot silently disagree.
-    pub async fn with_master_key(mut self, key: MasterKey) -> Result<Self> {
-        let check = key.check_value();
-        match self.stores.settings.get_setting(SETTING_MASTER_CHECK).await? {
-            None => self.stores.settings.put_setting(SETTING_MASTER_CHECK, &check).await?,
-            Some(stored) if stored == check => {}
-            Some(_) => {
-                return Err(Error::invalid(
-                    "this master key is not the one this database's access keys were sealed with \
-                     (every node must use the same IMAGEHUB_MASTER_KEY / master key file)",
-                ));
-            }
-        }
-        self.master = Some(key);
-        Ok(self)
-    }
-
-    fn master(&self) -> Result<&MasterKey> {
-        self.master.as_ref().ok_or_else(|| Error::Internal("access keys need a master key".into()))
-    }
-
-    /// Creates an access key pair for a project; the secret is returned once.
-    pub async fn create_access_key(
-        &self,
-        project: &ProjectId,
-        role: Role,
-        label: Option<String>,
-    ) -> Result<(String, String)> {
-        let ak = secrets::new_access_key_id()?;
-        let sk = secrets::new_secret_key()?;
-        let record = AccessKeyRecord {
-            sealed_secret: self.master()?.seal(&ak, sk.as_bytes())?,
-            ak: ak.clone(),
-            project: project.clone(),
-            role,
-            created_at: Millis::now(),
-            revoked_at: None,
-            label,
-        };
-        self.stores.credentials.insert_access_key(&record).await?;
-        Ok((ak, sk))
-    }
-
-    pub async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>> {
-        self.stores.credentials.list_access_keys().await
-    }
-
-    pub async fn revoke_access_key(&self, ak: &str) -> Result<bool> {
-        self.stores.credentials.revoke_access_key(ak, Millis::now()).await
-    }
-
-    /// The caller an access key stands for, once the request it signed verifies.
-    /// `signed_at` is the time the request names; `verify` checks the signature with the
-    /// key's secret, which never leaves the catalog. An unknown or revoked key and a
-    /// signature that does not verify are refused with the same words; a request time
-    /// more than [`MAX_CLOCK_SKEW_MS`] from the server's clock is refused before the key
-    /// is looked up.
-    pub async fn authenticate_signed(
-        &self,
-        access_key: &str,
-        signed_at: Millis,
-        verify: impl FnOnce(&[u8]) -> bool,
-    ) -> Result<Caller> {
-        let now = Millis::now();
-        if (signed_at.0 - now.0).abs() > MAX_CLOCK_SKEW_MS {
-            return Err(Error::SignatureInvalid(format!(
-                "the request time is more than {} minutes from the server time",
-                MAX_CLOCK_SKEW_MS / 60_000
-            )));
-        }
-        let refused = || Error::SignatureInvalid("the access key or the signature is not valid".into());
-        let Some(key) = self.stores.credentials.find_access_key(access_key).await? else { return Err(refused()) };
-        if key.revoked_at.is_some() {
-            return Err(refused());
-        }
-        let secret = self.master()?.open(&key.ak, &key.sealed_secret)?;
-        if !verify(&secret) {
-            return Err(refused());
-        }
-        Ok(Caller::new(key.project, key.role))
-    }
-
-    /// Issues a token for a caller that proved itself otherwise (SCNet's access-key login),
-    /// valid for `ttl_ms`.
-    pub async fn issue_token(&self, caller: &Caller, ttl_ms: i64, label: Option<String>) -> Result<(String, Millis)> {
-        let value = token::generate()?;
-        let now = Millis::now();
-        let expires = Millis(now.0.saturating_add(ttl_ms));
-        let record = TokenRecord {
-            hash: token::hash(&value),
-            project: caller.project().clone(),
-            role: caller.role(),
-            created_at: now,
-            label,
-            expires_at: Some(expires),
-        };
-        self.stores.credentials.insert_token(&record).await?;
-        Ok((value, expires))
-    }
-
-    // ---- identity -------------------------------------------------------------------
-
-    /// Resolves a token value to its caller.
-    pub async fn authenticate_token(&self, value: &str) -> Result<Caller> {
-        if value.is_empty() {
-            return Err(Error::Unauthenticated);
-        }
-        let hash = token::hash(value);
-        let cached = self.tokens.read().ok().and_then(|t| t.get(&hash).cloned());
-        let record = match cached {
-            Some(t) => Some(t),
-            None => {
-                let found = self.stores.credentials.find_token(&hash).await?;
-                if let (Some(t), Ok(mut cache)) = (&found, self.tokens.write()) {
-                    if cache.len() >= TOKEN_CACHE {
-                        cache.clear();
-                    }
-                    cache.insert(hash, t.clone());
-                }
-                found
-            }
-        };
-        match record {
-            Some(TokenRecord { expires_at: Some(e), .. }) if e <= Millis::now() => {
-                Err(Error::CredentialExpired("the token has expired".into()))
-            }
-            Some(t) => Ok(Caller::new(t.project, t.role)),
-            None => Err(Error::InvalidCredential("the token is invalid or unknown".into())),
-        }
-    }
-
-    /// The caller acting in the project a request names (ModelArts' path project).
-    /// Another project than the caller's is refused unless the caller is an administrator.
-    pub fn in_project(&self, caller: &Caller, project: &str) -> Result<Scope> {
-        let Some(project) = ProjectId::parse(project) else {
-            return Err(Error::invalid(format!("project_id {project:?} is not 32 lowercase hexadecimal characters")));
-        };
-        if project != *caller.project() && !caller.is_admin() {
-            return Err(Error::ProjectMismatch(format!(
-                "project {project} in the request does not match the credentials' project"
-            )));
-        }
-        Ok(Scope::new(caller.clone(), project))
-    }
-
-    /// The caller acting in its own project (faces without a project in the path).
-    pub fn own_project(&self, caller: &Caller) -> Scope {
-        Scope::new(caller.clone(), caller.project().clone())
-    }
-
-    /// Issues a token for a project (administration; the plain value is returned once).
-    pub async fn create_token(&self, project: &ProjectId, role: Role, label: Option<String>) -> Result<String> {
-        let value = token::generate()?;
-        self.store_token(&value, project, role, label).await?;
-        Ok(value)
-    }
-
-    async fn store_token(&self, value: &str, project: &ProjectId, role: Role, label: Option<String>) -> Result<()> {
-        let record = TokenRecord {
-            hash: token::hash(value),
-            project: project.clone(),
-            role,
-            created_at: Millis::now(),
-            label,
-            expires_at: None,
-        };
-        self.stores.credentials.insert_token(&record).await
+        Self { stores, master: None, credentials: Arc::default() }
     }
 
     /// First-start setup: loads the preset catalog once and makes sure an admin token
@@ -232,7 +56,8 @@ impl Catalog {
         if let Some(value) = chosen {
             token::validate_chosen(value)?;
             if self.stores.credentials.find_token(&token::hash(value)).await?.is_none() {
-                self.store_token(value, &ProjectId::system(), Role::Admin, Some("bootstrap (chosen)".into())).await?;
+                let label = Some("bootstrap (chosen)".into());
+                self.store_token(value, &ProjectId::system(), Role::Admin, label, None, None).await?;
             }
             self.stores.settings.put_setting(SETTING_BOOTSTRAP, "chosen").await?;
             return Ok(None);
@@ -240,7 +65,7 @@ impl Catalog {
         if self.stores.settings.get_setting(SETTING_BOOTSTRAP).await?.is_some() {
             return Ok(None);
         }
-        let value = self.create_token(&ProjectId::system(), Role::Admin, Some("bootstrap".into())).await?;
+        let value = self.create_token(&ProjectId::system(), Role::Admin, Some("bootstrap".into()), None).await?;
         self.stores.settings.put_setting(SETTING_BOOTSTRAP, "generated").await?;
         Ok(Some(value))
     }
@@ -319,10 +144,11 @@ impl Catalog {
         self.stores.images.list_groups(&scope.access(View::DEFAULT), &query).await
     }
 
-    pub async fn get_group(&self, scope: &Scope, id: GroupId) -> Result<ImageGroup> {
+    /// One group of `listing` as `scope` sees it (made of the images the listing holds).
+    pub async fn get_group(&self, scope: &Scope, listing: Listing, id: GroupId) -> Result<ImageGroup> {
         self.stores
             .images
-            .get_group(&scope.access(View::DEFAULT), id)
+            .get_group(&scope.access(View::DEFAULT), id, &listing.filters(scope.project()))
             .await?
             .ok_or_else(|| Error::NotFound(format!("image group {id} not found")))
     }
@@ -417,21 +243,48 @@ impl Catalog {
     }
 
     /// Deletes every image of a group (the group must be visible and modifiable).
-    pub async fn delete_group(&self, writer: &Writer<'_>, id: GroupId) -> Result<ImageGroup> {
-        let group = self.modifiable_group(writer, id).await?;
-        self.stores.images.delete_group(id).await?;
+    /// Deletes every image of a group of `listing` (the group must be visible and
+    /// modifiable); refused, with nothing deleted, while one of them is protected.
+    /// Images of the same name that the listing does not hold (a VM image beside a
+    /// ModelArts group) stay.
+    pub async fn delete_group(&self, writer: &Writer<'_>, listing: Listing, id: GroupId) -> Result<ImageGroup> {
+        let group = self.modifiable_group(writer, listing, id).await?;
+        let scope = writer.scope();
+        let protected = ImageQuery {
+            filters: vec![Filter::Group(id), Filter::Protected(true)],
+            sort: Vec::new(),
+            page: PageRequest::Offset { offset: 0, limit: 1 },
+            with_total: false,
+        };
+        let view = View { members: MemberRule::Any, community: true };
+        if let Some(image) = self.list_images(scope, listing, view, protected).await?.items.first() {
+            return Err(Error::Forbidden(format!(
+                "Image {} of group {id} is protected: the group cannot be deleted.",
+                image.id
+            )));
+        }
+        // Protected images are left out here too, should one have become so meanwhile.
+        let mut filters = listing.filters(scope.project());
+        filters.push(Filter::Protected(false));
+        self.stores.images.delete_group(id, &filters).await?;
         Ok(group)
     }
 
     /// Sets a group's read-me and/or labels.
-    pub async fn update_group(&self, writer: &Writer<'_>, id: GroupId, update: GroupUpdate) -> Result<ImageGroup> {
+    pub async fn update_group(
+        &self,
+        writer: &Writer<'_>,
+        listing: Listing,
+        id: GroupId,
+        update: GroupUpdate,
+    ) -> Result<ImageGroup> {
         if let Some(r) = &update.read_me {
             register::validate_read_me(r)?;
         }
         if let Some(t) = &update.kv_tags {
             register::validate_kv_tags(t)?;
         }
-        let mut group = self.modifiable_group(writer, id).await?;
+        let mut group = self.modifiable_group(writer, listing, id).await?;
         if let Some(r) = update.read_me {
             group.meta.read_me = Some(r);
         }
@@ -615,8 +468,8 @@ impl Catalog {
         Ok(())
     }
 
-    async fn modifiable_group(&self, writer: &Writer<'_>, id: GroupId) -> Result<ImageGroup> {
-        let group = self.get_group(writer.scope(), id).await?;
+    async fn modifiable_group(&self, writer: &Writer<'_>, listing: Listing, id: GroupId) -> Result<ImageGroup> {
+        let group = self.get_group(writer.scope(), listing, id).await?;
         let caller = writer.scope().caller();
         if !caller.is_admin() {
             if group.owner == ProjectId::system() {

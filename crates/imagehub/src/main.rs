@@ -45,9 +45,33 @@ enum TokenCommand {
         /// A note stored with the token.
         #[arg(long)]
         label: Option<String>,
+        /// Lifetime, e.g. `90d`, `12h`, `30m` (default: it does not expire).
+        #[arg(long, value_name = "DURATION", value_parser = parse_lifetime)]
+        expires_in: Option<i64>,
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// List tokens: id, project, role, label, created, last used, expiry, state (never a token).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token by its id (from `token list`); it stops working at once on every node.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// A lifetime such as `90d`, `12h`, `30m`, `3600s` or `1h 30m`, in milliseconds.
+fn parse_lifetime(s: &str) -> Result<i64, String> {
+    let d: jiff::SignedDuration = s.parse().map_err(|e| format!("not a duration such as 12h or 30m: {e}"))?;
+    let ms = i64::try_from(d.as_millis()).map_err(|_| "too long".to_owned())?;
+    if ms < 1000 {
+        return Err("a token must live at least a second".into());
+    }
+    Ok(ms)
 }
 
 #[derive(Subcommand)]
@@ -144,14 +168,57 @@ fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
-        Command::Token(TokenCommand::Create { project, role, label, store }) => {
+        Command::Token(TokenCommand::Create { project, role, label, expires_in, store }) => {
             let project = ProjectId::parse(&project)
                 .with_context(|| format!("--project {project:?} is not 32 lowercase hexadecimal characters"))?;
             let role = Role::parse(&role).with_context(|| format!("--role {role:?} is not admin, member or reader"))?;
             let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
-            let token = catalog.create_token(&project, role, label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let expires = expires_in.map(imagehub_catalog::expiry_after);
+            let token =
+                catalog.create_token(&project, role, label, expires).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
+        }
+        Command::Token(TokenCommand::List { store }) => {
+            let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
+            let now = imagehub_catalog::Millis::now();
+            println!(
+                "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} label",
+                "id", "project", "role", "created", "last used", "expires", "state"
+            );
+            for t in catalog.list_tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                let when = |m: Option<imagehub_catalog::Millis>| {
+                    m.map_or_else(|| "-".to_owned(), |m| imagehub_api::time::iso_utc(m.0))
+                };
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.expires_at.is_some_and(|e| e <= now) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} {}",
+                    t.id(),
+                    t.project,
+                    t.role,
+                    when(Some(t.created_at)),
+                    when(t.last_used_at),
+                    when(t.expires_at),
+                    state,
+                    t.label.as_deref().unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id, store }) => {
+            let catalog = open_catalog(&Config::load_store(&store)?, false).await?;
+            if catalog.revoke_token(&id).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!("revoked {id}");
+                Ok(())
+            } else {
+                anyhow::bail!("no active token {id}")
+            }
         }
         Command::AccessKey(AccessKeyCommand::Create { project, role, label, store }) => {
             let project = ProjectId::parse(&project)

@@ -14,12 +14,14 @@ use super::{Result, Scoped, success};
 use crate::AppState;
 use crate::face::InScope;
 
+/// A login header: missing (or blank) and present but not visible ASCII are told apart.
 fn header<'a>(h: &'a HeaderMap, name: &str) -> std::result::Result<&'a str, Error> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::missing(name))
+    let Some(value) = h.get(name) else { return Err(Error::missing(name)) };
+    let value = value.to_str().map_err(|_| Error::invalid(format!("{name} must be printable ASCII")))?.trim();
+    if value.is_empty() {
+        return Err(Error::missing(name));
+    }
+    Ok(value)
 }
 
 pub async fn create(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
@@ -38,7 +40,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap) -> Result
     let at = Millis(seconds.saturating_mul(1000));
     let caller = state.catalog.authenticate_signed(ak, at, verify).await?;
     let ttl = state.settings.scnet_token_ttl_secs.saturating_mul(1000);
-    let (token, _) = state.catalog.issue_token(&caller, ttl, Some(format!("scnet login of {user}"))).await?;
+    let (token, _) = state.catalog.issue_token(&caller, ttl, Some(format!("scnet login of {user}")), ak).await?;
     Ok(success(json!([{ "clusterId": "imagehub", "clusterName": "imagehub", "token": token }])))
 }
 

@@ -91,7 +91,7 @@ impl Server {
 
     pub async fn token(&self, project: &str, role: &str) -> String {
         let p = ProjectId::parse(project).unwrap();
-        self.catalog.create_token(&p, Role::parse(role).unwrap(), None).await.unwrap()
+        self.catalog.create_token(&p, Role::parse(role).unwrap(), None, None).await.unwrap()
     }
 
     /// Sends a request; `body` is sent as JSON when given.

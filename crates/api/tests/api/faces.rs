@@ -213,6 +213,48 @@ async fn credentials_are_required_on_every_face(s: Server) {
     }
 }
 
+/// A token revoked, or past its expiry, is refused on every face from the moment the
+/// revocation answered; the token list shows it, and never a token's value.
+async fn revoked_and_expired_tokens_are_refused_on_every_face(s: Server) {
+    let kept = s.token(PROJECT_A, "member").await;
+    let doomed = s.token(PROJECT_A, "member").await;
+    let project = imagehub_catalog::ProjectId::parse(PROJECT_A).unwrap();
+    let expiring = s
+        .catalog
+        .create_token(
+            &project,
+            imagehub_catalog::Role::Member,
+            Some("short".into()),
+            Some(imagehub_catalog::expiry_after(1_000)),
+        )
+        .await
+        .unwrap();
+    for face in faces() {
+        for t in [&kept, &doomed, &expiring] {
+            let r = call(&s, &face.list, Some(t)).await;
+            assert_eq!(r.status, 200, "{} before revocation: {}", face.name, r.text);
+        }
+    }
+    let listed = s.catalog.list_tokens().await.unwrap();
+    let hash = imagehub_catalog::token::hash(&doomed);
+    let record = listed.iter().find(|t| t.hash == hash).expect("the token is listed");
+    assert!(record.last_used_at.is_some(), "its use is recorded");
+    assert!(!format!("{listed:?}").contains(&doomed), "no token value in the list");
+    assert!(s.catalog.revoke_token(record.id()).await.unwrap());
+    assert!(!s.catalog.revoke_token(record.id()).await.unwrap(), "revoked once");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    for face in faces() {
+        for (what, t) in [("revoked", &doomed), ("expired", &expiring)] {
+            assert_envelope(&face, what, &call(&s, &face.list, Some(t)).await, face.unauthenticated);
+            if let Some((method, path, body)) = &face.write {
+                let r = send(&s, method.clone(), path, Some(t), None, Some(body.to_string())).await;
+                assert_envelope(&face, &format!("write with a {what} token"), &r, face.unauthenticated);
+            }
+        }
+        assert_eq!(call(&s, &face.list, Some(&kept)).await.status, 200, "{}: other tokens still work", face.name);
+    }
+}
+
 /// A reader lists and shows, and every write of it is refused in the face's envelope;
 /// a member's same write succeeds.
 async fn readers_read_but_do_not_write_on_every_face(s: Server) {
@@ -374,6 +416,7 @@ async fn cross_face(s: Server) {
 
 both_backends!(
     credentials_are_required_on_every_face,
+    revoked_and_expired_tokens_are_refused_on_every_face,
     readers_read_but_do_not_write_on_every_face,
     bad_input_gets_a_4xx_in_the_faces_envelope,
     private_images_stay_private_on_every_face,

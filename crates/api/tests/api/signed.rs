@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::common::{PROJECT_A, PROJECT_B, Resp, Server};
-use imagehub_api::signing::{canonical_request, sdk_date, string_to_sign};
+use imagehub_api::signing::{canonical_query, canonical_request, canonical_uri, sdk_date, string_to_sign};
 use imagehub_catalog::secrets::{hex, hmac_sha256};
 use reqwest::header::{HeaderMap, HeaderValue};
 
@@ -28,6 +28,26 @@ enum Tamper {
     Body,
     UnsignedHost,
     DateOff(i64),
+    /// The captured request resent with another body, and the first body's hash in an
+    /// added (unsigned) `X-Sdk-Content-Sha256`.
+    ReplayWithDeclaredHash,
+    /// `X-Sdk-Content-Sha256` signed, naming the first body's hash; another body sent.
+    SignedHashOtherBody,
+    /// `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` signed, with a JSON body.
+    UnsignedPayloadJson,
+}
+
+/// A canonical request as a client writes it, with `payload` as the payload hash.
+fn client_canonical(
+    method: &Method,
+    path: &str,
+    query: &str,
+    h: &HeaderMap,
+    signed: &[String],
+    payload: &str,
+) -> String {
+    let headers: String = signed.iter().map(|n| format!("{n}:{}\n", h[n.as_str()].to_str().unwrap().trim())).collect();
+    format!("{method}\n{}\n{}\n{headers}\n{}\n{payload}", canonical_uri(path), canonical_query(query), signed.join(";"))
 }
 
 /// Signs like the official SDK: every header, SHA-256 of the body.
@@ -47,14 +67,32 @@ async fn signed(
     h.insert("host", HeaderValue::from_str(&host).unwrap());
     h.insert("x-project-id", HeaderValue::from_str(project).unwrap());
     h.insert("x-sdk-date", HeaderValue::from_str(&sdk_date(now)).unwrap());
-    let signed_headers: Vec<String> = if tamper == Tamper::UnsignedHost {
+    let mut signed_headers: Vec<String> = if tamper == Tamper::UnsignedHost {
         vec!["content-type".into(), "x-project-id".into(), "x-sdk-date".into()]
     } else {
         vec!["content-type".into(), "host".into(), "x-project-id".into(), "x-sdk-date".into()]
     };
     let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let body = body.unwrap_or("");
-    let canonical = canonical_request(method.as_str(), path, query, &h, &signed_headers, body.as_bytes()).unwrap();
+    let body_hash = hex(&<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+    match tamper {
+        Tamper::SignedHashOtherBody => {
+            h.insert("x-sdk-content-sha256", HeaderValue::from_str(&body_hash).unwrap());
+            signed_headers.push("x-sdk-content-sha256".into());
+        }
+        Tamper::UnsignedPayloadJson => {
+            h.insert("x-sdk-content-sha256", HeaderValue::from_static("UNSIGNED-PAYLOAD"));
+            signed_headers.push("x-sdk-content-sha256".into());
+        }
+        _ => {}
+    }
+    signed_headers.sort();
+    let canonical = match tamper {
+        // What a client that does not follow the rules signs (the server's own canonical
+        // request refuses it).
+        Tamper::UnsignedPayloadJson => client_canonical(&method, path, query, &h, &signed_headers, "UNSIGNED-PAYLOAD"),
+        _ => canonical_request(method.as_str(), path, query, &h, &signed_headers, body.as_bytes()).unwrap(),
+    };
     let secret = if tamper == Tamper::WrongSecret { "not-the-secret".to_owned() } else { k.sk.clone() };
     let sig = hex(&hmac_sha256(secret.as_bytes(), string_to_sign(&sdk_date(now), &canonical).as_bytes()));
     h.insert(
@@ -70,7 +108,11 @@ async fn signed(
         Tamper::Query => format!("{}{}", s.base, path_and_query.replacen("limit=2", "limit=3", 1)),
         _ => format!("{}{path_and_query}", s.base),
     };
-    let body = if tamper == Tamper::Body { body.replace("ns/", "nx/") } else { body.to_owned() };
+    if tamper == Tamper::ReplayWithDeclaredHash {
+        h.insert("x-sdk-content-sha256", HeaderValue::from_str(&body_hash).unwrap());
+    }
+    let other_body = matches!(tamper, Tamper::Body | Tamper::ReplayWithDeclaredHash | Tamper::SignedHashOtherBody);
+    let body = if other_body { body.replace("ns/", "nx/") } else { body.to_owned() };
     h.remove("host"); // reqwest sets Host itself, to the same value
     Server::read(s.http.request(method, url).headers(h).body(body).send().await.unwrap()).await
 }
@@ -98,15 +140,22 @@ async fn bad_signatures_are_refused(s: Server) {
     let list = format!("/v1/{PROJECT_A}/images?limit=2&offset=0");
     let body = json!({"swr_path": "swr.example.com/ns/signed:1"}).to_string();
     let reg = format!("/v1/{PROJECT_A}/images");
+    let mut wrong_secret = serde_json::Value::Null;
     for (what, method, path, body, tamper) in [
         ("wrong secret", Method::GET, list.as_str(), None, Tamper::WrongSecret),
         ("tampered query", Method::GET, list.as_str(), None, Tamper::Query),
         ("tampered body", Method::POST, reg.as_str(), Some(body.as_str()), Tamper::Body),
+        ("replayed with another body", Method::POST, reg.as_str(), Some(body.as_str()), Tamper::ReplayWithDeclaredHash),
+        ("signed hash, other body", Method::POST, reg.as_str(), Some(body.as_str()), Tamper::SignedHashOtherBody),
+        ("unsigned JSON payload", Method::POST, reg.as_str(), Some(body.as_str()), Tamper::UnsignedPayloadJson),
         ("unsigned host", Method::GET, list.as_str(), None, Tamper::UnsignedHost),
         ("16 minutes late", Method::GET, list.as_str(), None, Tamper::DateOff(-16)),
         ("16 minutes early", Method::GET, list.as_str(), None, Tamper::DateOff(16)),
     ] {
         let r = signed(&s, &k, PROJECT_A, method, path, body, tamper).await;
+        if tamper == Tamper::WrongSecret {
+            wrong_secret = r.body.clone();
+        }
         assert_eq!(r.status, 401, "{what}: {}", r.text);
         assert_eq!(r.body["error_code"], "APIGW.0301", "{what}");
         assert!(r.body["error_msg"].as_str().unwrap().contains("server time"), "{what}: {}", r.text);
@@ -129,9 +178,13 @@ async fn bad_signatures_are_refused(s: Server) {
     assert!(s.catalog.revoke_access_key(&k.ak).await.unwrap());
     let r = signed(&s, &k, PROJECT_A, Method::GET, &list, None, Tamper::None).await;
     assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("APIGW.0301")));
+    let revoked = r.body["error_msg"].clone();
     let ghost = Key { ak: "NOSUCHKEY00000000000".into(), sk: "x".into() };
     let r = signed(&s, &ghost, PROJECT_A, Method::GET, &list, None, Tamper::None).await;
     assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("APIGW.0301")));
+    // Unknown, revoked and wrongly signed read alike: the answer does not tell which keys exist.
+    assert_eq!(r.body["error_msg"], revoked);
+    assert_eq!(r.body["error_msg"], wrong_secret["error_msg"]);
     // The Glance face refuses in its own format.
     let r = signed(&s, &ghost, PROJECT_A, Method::GET, "/v2/images", None, Tamper::None).await;
     assert_eq!(r.status, 401);

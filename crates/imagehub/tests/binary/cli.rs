@@ -222,3 +222,45 @@ fn access_keys_from_the_command_line_and_the_master_key_rules() {
     let from_file = std::fs::read_to_string(&key_file).unwrap();
     assert!(run(&["access-key", "list"], &[("IMAGEHUB_MASTER_KEY", from_file.trim())]).status.success());
 }
+
+#[test]
+fn tokens_are_listed_revoked_and_expire_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let running = serve(&data, &[]);
+    let admin = |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(&data).output().unwrap();
+    let out = admin(&["token", "create", "--project", PROJECT, "--label", "ci job", "--expires-in", "2s"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let short = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let kept = token_create(&data, PROJECT, "member");
+    let images = format!("/v1/{PROJECT}/images?limit=1");
+    assert_eq!(get(&running.base, &images, &short).0, 200);
+    assert_eq!(get(&running.base, &images, &kept).0, 200);
+
+    let list = String::from_utf8(admin(&["token", "list"]).stdout).unwrap();
+    assert!(!list.contains(&short) && !list.contains(&kept), "a token value was listed:\n{list}");
+    let row = list.lines().find(|l| l.contains("ci job")).unwrap_or_else(|| panic!("no labelled row:\n{list}"));
+    assert!(row.contains(PROJECT) && row.contains("member") && row.contains("active"), "{row}");
+    let kept_row = list.lines().rfind(|l| !l.contains("ci job") && l.contains(PROJECT)).unwrap();
+    let kept_id = kept_row.split_whitespace().next().unwrap().to_owned();
+    // A used token shows when it was last used (not "-").
+    assert_eq!(kept_row.split_whitespace().nth(4).map(|c| c.len()), Some(20), "{kept_row}");
+
+    // Revoked: refused at once by the running server, on every face.
+    let out = admin(&["token", "revoke", &kept_id]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (status, body) = get(&running.base, &images, &kept);
+    assert_eq!((status, body["error_code"].as_str()), (401, Some("ModelArts.0203")), "{body}");
+    assert_eq!(get(&running.base, "/v2/images", &kept).0, 401);
+    let again = admin(&["token", "revoke", &kept_id]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("no active token"));
+    assert!(String::from_utf8(admin(&["token", "list"]).stdout).unwrap().contains("revoked"));
+
+    // Expired after its lifetime.
+    std::thread::sleep(Duration::from_millis(2_100));
+    assert_eq!(get(&running.base, &images, &short).0, 401);
+    let list = String::from_utf8(admin(&["token", "list"]).stdout).unwrap();
+    assert!(list.lines().any(|l| l.contains("ci job") && l.contains("expired")), "{list}");
+    let bad = admin(&["token", "create", "--project", PROJECT, "--expires-in", "soon"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("12h"));
+}

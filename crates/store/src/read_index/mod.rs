@@ -54,7 +54,7 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use imagehub_catalog::{
-    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
+    AccessScope, Error, Filter, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
     ImageStore, Member, Millis, Page, PageRequest, ProjectId, Result, Visibility,
 };
 
@@ -385,23 +385,23 @@ impl ImageStore for IndexedStore {
         Ok(Page { items: self.groups(page.items).await?, total: Some(page.total), has_more: page.has_more })
     }
 
-    async fn get_group(&self, access: &AccessScope, id: GroupId) -> Result<Option<ImageGroup>> {
+    async fn get_group(&self, access: &AccessScope, id: GroupId, filters: &[Filter]) -> Result<Option<ImageGroup>> {
         if !self.ready().await {
-            return self.inner.get_group(access, id).await;
+            return self.inner.get_group(access, id, filters).await;
         }
-        let Some(row) = self.read_index(|index| index.get_group(access, id))? else { return Ok(None) };
+        let Some(row) = self.read_index(|index| index.get_group(access, id, filters))? else { return Ok(None) };
         Ok(self.groups(vec![row]).await?.pop())
     }
 
-    async fn delete_group(&self, id: GroupId) -> Result<u64> {
+    async fn delete_group(&self, id: GroupId, filters: &[Filter]) -> Result<u64> {
         if let Follow::Feed(_) = self.follow {
             // The feed lists every image the delete took.
-            let r = self.inner.delete_group(id).await;
+            let r = self.inner.delete_group(id, filters).await;
             self.follow_write(&[], &[]).await;
             return r;
         }
         let mut ids = self.read_index(|index| index.group_members(id))?;
-        let r = self.inner.delete_group(id).await;
+        let r = self.inner.delete_group(id, filters).await;
         self.forget_metas(&[id]).await;
         // Images that joined the group in the index meanwhile (a register or rename whose
         // refresh read them before the delete committed) are re-read too: holding the

@@ -8,7 +8,31 @@ use sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
 use super::dialect::{Columns, DbResult, Dialect};
 use super::{SqlStore, corrupt};
 
+/// The columns of `tokens`, in the order [`SqlStore::token_from_row`] reads them.
+const TOKEN_COLUMNS: &[&str] =
+    &["hash", "id", "project", "role", "created_at", "label", "expires_at", "revoked_at", "issued_by", "last_used_at"];
+
 impl<DB: Dialect> SqlStore<DB> {
+    fn token_query() -> SelectStatement {
+        Query::select().columns(TOKEN_COLUMNS.iter().copied()).from("tokens").to_owned()
+    }
+
+    fn token_from_row(r: &DB::Row) -> Result<TokenRecord> {
+        let project = r.text("project")?;
+        let role = r.text("role")?;
+        Ok(TokenRecord {
+            hash: r.text("hash")?,
+            project: ProjectId::parse(&project).ok_or_else(|| corrupt("project", &project))?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+            created_at: Millis(r.int("created_at")?),
+            label: r.opt_text("label")?,
+            expires_at: r.opt_int("expires_at")?.map(Millis),
+            revoked_at: r.opt_int("revoked_at")?.map(Millis),
+            issued_by: r.opt_text("issued_by")?,
+            last_used_at: r.opt_int("last_used_at")?.map(Millis),
+        })
+    }
+
     fn access_key_query() -> SelectStatement {
         Query::select()
             .columns(["ak", "sealed_secret", "project", "role", "created_at", "revoked_at", "label"])
@@ -37,17 +61,18 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
         let mut conn = self.writer.acquire().await.db()?;
         Self::exec(
             &mut conn,
-            Query::insert()
-                .into_table("tokens")
-                .columns(["hash", "project", "role", "created_at", "label", "expires_at"])
-                .values_panic([
-                    token.hash.clone().into(),
-                    token.project.to_string().into(),
-                    token.role.as_str().into(),
-                    token.created_at.0.into(),
-                    token.label.clone().into(),
-                    token.expires_at.map(|e| e.0).into(),
-                ]),
+            Query::insert().into_table("tokens").columns(TOKEN_COLUMNS.iter().copied()).values_panic([
+                token.hash.clone().into(),
+                token.id().to_owned().into(),
+                token.project.to_string().into(),
+                token.role.as_str().into(),
+                token.created_at.0.into(),
+                token.label.clone().into(),
+                token.expires_at.map(|e| e.0).into(),
+                token.revoked_at.map(|e| e.0).into(),
+                token.issued_by.clone().into(),
+                token.last_used_at.map(|e| e.0).into(),
+            ]),
         )
         .await?;
         Ok(())
@@ -55,25 +80,45 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
         let mut conn = self.readers.acquire().await.db()?;
+        let rows = Self::rows(&mut conn, Self::token_query().and_where(Expr::col("hash").eq(hash))).await?;
+        rows.first().map(Self::token_from_row).transpose()
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        let mut conn = self.readers.acquire().await.db()?;
         let rows = Self::rows(
             &mut conn,
-            Query::select()
-                .columns(["hash", "project", "role", "created_at", "label", "expires_at"])
-                .from("tokens")
+            Self::token_query().order_by("created_at", sea_query::Order::Asc).order_by("hash", sea_query::Order::Asc),
+        )
+        .await?;
+        rows.iter().map(Self::token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
+        let mut conn = self.writer.acquire().await.db()?;
+        let n = Self::exec(
+            &mut conn,
+            Query::update()
+                .table("tokens")
+                .values([("revoked_at", Expr::val(at.0))])
+                .and_where(Expr::col("id").eq(id))
+                .and_where(Expr::col("revoked_at").is_null()),
+        )
+        .await?;
+        Ok(n > 0)
+    }
+
+    async fn touch_token(&self, hash: &str, at: Millis) -> Result<()> {
+        let mut conn = self.writer.acquire().await.db()?;
+        Self::exec(
+            &mut conn,
+            Query::update()
+                .table("tokens")
+                .values([("last_used_at", Expr::val(at.0))])
                 .and_where(Expr::col("hash").eq(hash)),
         )
         .await?;
-        let Some(r) = rows.first() else { return Ok(None) };
-        let project = r.text("project")?;
-        let role = r.text("role")?;
-        Ok(Some(TokenRecord {
-            hash: r.text("hash")?,
-            project: ProjectId::parse(&project).ok_or_else(|| corrupt("project", &project))?,
-            role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
-            created_at: Millis(r.int("created_at")?),
-            label: r.opt_text("label")?,
-            expires_at: r.opt_int("expires_at")?.map(Millis),
-        }))
+        Ok(())
     }
 
     async fn insert_access_key(&self, k: &AccessKeyRecord) -> Result<()> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use imagehub_catalog::{
-    AccessScope, Error, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
+    AccessScope, Error, Filter, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
     ImageStore, Member, MemberStatus, Millis, Page, PageRequest, ProjectId, Result,
 };
 use sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
@@ -410,21 +410,21 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
         Ok(Page { items, total: Some(total), has_more })
     }
 
-    async fn get_group(&self, access: &AccessScope, id: GroupId) -> Result<Option<ImageGroup>> {
+    async fn get_group(&self, access: &AccessScope, id: GroupId, filters: &[Filter]) -> Result<Option<ImageGroup>> {
         let mut tx = self.read_tx().await?;
-        let rows = Self::rows(&mut tx, &render::get_group(access, &id)).await?;
+        let rows = Self::rows(&mut tx, &render::get_group(access, &id, filters)).await?;
         let mut groups = Self::groups_from_rows(&mut tx, &rows).await?;
         tx.commit().await.db()?;
         Ok(groups.pop())
     }
 
-    async fn delete_group(&self, id: GroupId) -> Result<u64> {
+    async fn delete_group(&self, id: GroupId, filters: &[Filter]) -> Result<u64> {
         let mut tx = self.write_tx().await?;
         let deleted = Self::rows(
             &mut tx,
             Query::delete()
                 .from_table(render::IMAGES)
-                .and_where(Expr::col("group_id").eq(id.to_string()))
+                .cond_where(render::group_images(&id, filters))
                 .returning_col("id"),
         )
         .await?;

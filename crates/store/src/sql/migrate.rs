@@ -46,6 +46,7 @@ const MIGRATIONS: &[Embedded] = embedded![
     3 "members_tags_properties",
     4 "access_keys",
     5 "change_feed",
+    6 "token_lifecycle",
 ];
 
 /// The embedded migrations of one backend (its [`Dialect::NAME`]), as sqlx's migrator

@@ -403,8 +403,16 @@ fn group_rows(mut source: SelectStatement) -> SelectStatement {
 }
 
 /// One group's row, as `access` sees it.
-pub fn get_group(access: &AccessScope, group: &imagehub_catalog::GroupId) -> SelectStatement {
-    group_rows(group_source(access, &[Filter::Group(*group)]))
+pub fn get_group(access: &AccessScope, group: &imagehub_catalog::GroupId, filters: &[Filter]) -> SelectStatement {
+    let mut all = vec![Filter::Group(*group)];
+    all.extend_from_slice(filters);
+    group_rows(group_source(access, &all))
+}
+
+/// The condition of the images of `group` that pass `filters` (no access rule: what a
+/// write takes).
+pub fn group_images(group: &imagehub_catalog::GroupId, filters: &[Filter]) -> Condition {
+    filters.iter().fold(Cond::all().add(Expr::col("group_id").eq(group.to_string())), |c, f| c.add(filter_cond(f)))
 }
 
 /// `SELECT COUNT(DISTINCT group_id) …`.

@@ -103,8 +103,8 @@ async fn same_answers(indexed: &dyn ImageStore, sql: &dyn ImageStore, rng: &mut 
         assert_eq!(a, b, "step {step} round {round}: groups {access:?} {g:?}");
         if !known.is_empty() {
             let id = rng.pick(known).group_id();
-            let a = indexed.get_group(&access, id).await.unwrap();
-            let b = sql.get_group(&access, id).await.unwrap();
+            let a = indexed.get_group(&access, id, &[]).await.unwrap();
+            let b = sql.get_group(&access, id, &[]).await.unwrap();
             assert_eq!(a, b, "step {step} round {round}: group {id}");
         }
     }
@@ -193,7 +193,7 @@ async fn random_writes(
                     let meta = GroupMeta { read_me: Some(format!("step {step}")), kv_tags: vec![] };
                     indexed.put_group_meta(group, &meta).await.unwrap();
                 } else {
-                    indexed.delete_group(group).await.unwrap();
+                    indexed.delete_group(group, &[]).await.unwrap();
                 }
             }
         }
@@ -310,7 +310,7 @@ async fn concurrent_writes(nodes: &[Images], sql: &dyn ImageStore) {
                         let _ = node.update_image(&image).await;
                     }
                     2 => {
-                        let _ = node.delete_group(image.group_id()).await;
+                        let _ = node.delete_group(image.group_id(), &[]).await;
                     }
                     _ => {
                         let _ = node.delete_image(image.id).await;

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use imagehub_catalog::Listing;
 
 use crate::AppState;
 use crate::face::InScope;
@@ -10,7 +11,8 @@ use crate::modelarts::images::delete::Body;
 use crate::modelarts::render;
 use crate::modelarts::{self, ModelArts, Result, Scoped};
 
-/// Deletes every image of the group; answers the group as it was.
+/// Deletes every image of the group (its container images: a ModelArts group holds no
+/// other); refused while one is protected. Answers the group as it was.
 pub async fn handle(
     State(state): State<AppState>,
     InScope(scope, _): Scoped,
@@ -18,6 +20,6 @@ pub async fn handle(
     OptionalJson(_body, _): OptionalJson<Body, ModelArts>,
 ) -> Result<Response> {
     let id = super::parse_id(&id)?;
-    let group = state.catalog.delete_group(&scope.writer()?, id).await?;
+    let group = state.catalog.delete_group(&scope.writer()?, Listing::Containers, id).await?;
     Ok(modelarts::ok(&render::group(&group)))
 }

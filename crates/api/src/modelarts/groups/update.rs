@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use imagehub_catalog::{GroupUpdate, KvTag};
+use imagehub_catalog::{GroupUpdate, KvTag, Listing};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -26,6 +26,6 @@ pub async fn handle(
 ) -> Result<Response> {
     let id = super::parse_id(&id)?;
     let update = GroupUpdate { read_me: body.read_me, kv_tags: body.tags };
-    let group = state.catalog.update_group(&scope.writer()?, id, update).await?;
+    let group = state.catalog.update_group(&scope.writer()?, Listing::Containers, id, update).await?;
     Ok(modelarts::ok(&render::group(&group)))
 }

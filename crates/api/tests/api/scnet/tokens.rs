@@ -71,7 +71,7 @@ async fn scnet_access_key_login(s: Server) {
     }
     // Tokens expire: 10008, which SCNet clients read as "log in again".
     let caller = s.catalog.authenticate_token(&token).await.unwrap();
-    let (short, _) = s.catalog.issue_token(&caller, 1, None).await.unwrap();
+    let (short, _) = s.catalog.issue_token(&caller, 1, None, &k.ak).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     for path in ["/ac/openapi/v2/tokens/state", "/ai/openapi/v2/instance-service/images"] {
         let r =
@@ -81,6 +81,39 @@ async fn scnet_access_key_login(s: Server) {
     let r = s.get(&format!("/v1/{PROJECT_A}/images"), &short).await;
     assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("ModelArts.0203")));
     assert_eq!(s.get("/v2/images", &short).await.status, 401, "the Glance face refuses it too");
+
+    // An unknown key and a wrong signature get the same words.
+    let wrong = login(&s, &scnet_login_headers(&k, "alice", now, "wrong")).await;
+    let ghost = Key { ak: "NOSUCHKEY00000000000".into(), sk: k.sk.clone() };
+    let unknown = login(&s, &scnet_login_headers(&ghost, "alice", now, &k.sk)).await;
+    assert_eq!((unknown.body["code"].as_str(), &unknown.body["msg"]), (Some("10009"), &wrong.body["msg"]));
+    // A user name that is not ASCII is there, and invalid.
+    let mut headers = scnet_login_headers(&k, "alice", now, &k.sk);
+    let r = {
+        let mut req = s.http.post(format!("{}/api/user/v3/tokens", s.base));
+        for (name, v) in &headers[1..] {
+            req = req.header(name.as_str(), v.as_str());
+        }
+        let user = reqwest::header::HeaderValue::from_bytes("j\u{f6}rg".as_bytes()).unwrap();
+        Server::read(req.header("user", user).send().await.unwrap()).await
+    };
+    assert_eq!(r.body["code"], "10004", "{}", r.text);
+    assert!(r.body["msg"].as_str().unwrap().contains("user"), "{}", r.text);
+
+    // Revoking the key ends the tokens its logins issued, for reads and writes alike.
+    headers = scnet_login_headers(&k, "bob", now, &k.sk);
+    let second = login(&s, &headers).await.body["data"][0]["token"].as_str().unwrap().to_owned();
+    assert!(s.catalog.revoke_access_key(&k.ak).await.unwrap());
+    for t in [&token, &second] {
+        let r = Server::read(
+            s.http.get(format!("{}/ac/openapi/v2/tokens/state", s.base)).header("token", t).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!((r.status.as_u16(), r.body["code"].as_str()), (401, Some("10009")), "{}", r.text);
+        let body = json!({"swr_path": "swr.example.com/ns/after-revoke:1"});
+        let r = s.call(reqwest::Method::POST, &format!("/v1/{PROJECT_A}/images"), Some(t), Some(body)).await;
+        assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("ModelArts.0203")), "{}", r.text);
+    }
 }
 
 both_backends!(scnet_access_key_login,);

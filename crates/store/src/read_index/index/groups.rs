@@ -169,11 +169,12 @@ impl Index {
         IndexPage { items, total, has_more }
     }
 
-    /// One group over the images `access` admits.
-    pub fn get_group(&self, access: &AccessScope, id: GroupId) -> Option<GroupRow> {
+    /// One group over the images `access` admits that pass `filters`.
+    pub fn get_group(&self, access: &AccessScope, id: GroupId, filters: &[Filter]) -> Option<GroupRow> {
+        let tests = self.compile_all(filters)?;
         self.group_aggs(|f| {
             for r in self.groups.get(&id).into_iter().flatten().filter_map(|&s| self.row(s)) {
-                if self.admits(access, r) {
+                if self.admits(access, r) && self.passes_all(r, &tests) {
                     f(r);
                 }
             }

@@ -142,11 +142,25 @@ pub async fn tokens_and_settings(store: DynStore) {
         created_at: Millis(9),
         label: Some("ci".into()),
         expires_at: Some(Millis(99)),
+        revoked_at: None,
+        issued_by: Some("AKEXAMPLE".into()),
+        last_used_at: None,
     };
     store.credentials.insert_token(&t).await.unwrap();
     assert_eq!(store.credentials.find_token(&t.hash).await.unwrap(), Some(t.clone()));
     assert_eq!(store.credentials.find_token(&"cd".repeat(32)).await.unwrap(), None);
     assert!(matches!(store.credentials.insert_token(&t).await, Err(Error::Duplicate(_))));
+    let other = TokenRecord { hash: "ef".repeat(32), created_at: Millis(10), issued_by: None, ..t.clone() };
+    store.credentials.insert_token(&other).await.unwrap();
+    let listed = store.credentials.list_tokens().await.unwrap();
+    assert_eq!(listed, [t.clone(), other.clone()], "oldest first");
+    store.credentials.touch_token(&t.hash, Millis(50)).await.unwrap();
+    assert_eq!(store.credentials.find_token(&t.hash).await.unwrap().unwrap().last_used_at, Some(Millis(50)));
+    assert!(store.credentials.revoke_token(t.id(), Millis(60)).await.unwrap());
+    assert!(!store.credentials.revoke_token(t.id(), Millis(61)).await.unwrap(), "revoked once");
+    assert!(!store.credentials.revoke_token("0000000000000000", Millis(61)).await.unwrap(), "unknown id");
+    assert_eq!(store.credentials.find_token(&t.hash).await.unwrap().unwrap().revoked_at, Some(Millis(60)));
+    assert_eq!(store.credentials.find_token(&other.hash).await.unwrap().unwrap().revoked_at, None);
     assert_eq!(store.settings.get_setting("k").await.unwrap(), None);
     store.settings.put_setting("k", "1").await.unwrap();
     store.settings.put_setting("k", "2").await.unwrap();
@@ -564,12 +578,12 @@ pub async fn group_paging_and_meta(store: DynStore) {
     let gid = GroupId::derive(&p, Some("ns"), Some("c"));
     let meta = GroupMeta { read_me: Some("new".into()), kv_tags: vec![KvTag { key: "a".into(), value: "b".into() }] };
     store.images.put_group_meta(gid, &meta).await.unwrap();
-    let g = store.images.get_group(&access, gid).await.unwrap().unwrap();
+    let g = store.images.get_group(&access, gid, &[]).await.unwrap().unwrap();
     assert_eq!((g.version_count, g.meta), (2, meta));
     // Another project does not see a private group.
-    assert_eq!(store.images.get_group(&AccessScope::project(project(2)), gid).await.unwrap(), None);
-    assert_eq!(store.images.delete_group(gid).await.unwrap(), 2);
-    assert_eq!(store.images.get_group(&access, gid).await.unwrap(), None);
+    assert_eq!(store.images.get_group(&AccessScope::project(project(2)), gid, &[]).await.unwrap(), None);
+    assert_eq!(store.images.delete_group(gid, &[]).await.unwrap(), 2);
+    assert_eq!(store.images.get_group(&access, gid, &[]).await.unwrap(), None);
     assert_eq!(store.images.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
 }
 

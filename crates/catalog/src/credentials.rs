@@ -1,0 +1,305 @@
+//! Credentials: tokens and access keys. A [`Caller`] exists only after one of them was
+//! verified here; access-key secrets never leave this module.
+//!
+//! Credentials read from the store are kept in memory for at most
+//! [`CREDENTIAL_FRESHNESS`], measured from when their read began: a token used by many
+//! requests costs one read per that interval. A revocation (or any change of a credential)
+//! answers only that long after its commit, so once it has answered, no node uses the
+//! credential again: each node's copy was read either after the commit or longer ago than
+//! the bound allows. Unknown credentials are not kept (nothing to fill memory with).
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use crate::access::{Caller, Role, Scope};
+use crate::error::{Error, Result};
+use crate::ids::{Millis, ProjectId};
+use crate::ports::{AccessKeyRecord, TokenRecord};
+use crate::secrets::{self, MasterKey};
+use crate::service::{Catalog, MAX_CLOCK_SKEW_MS};
+use crate::token;
+
+/// How long a credential read from the store is used before it is read again, and how
+/// long a revocation waits after its commit before it answers.
+pub const CREDENTIAL_FRESHNESS: Duration = Duration::from_millis(10);
+
+/// How often, at most, a token's last use is written to the store.
+const LAST_USE_EVERY_MS: i64 = 60_000;
+
+/// Most credentials of each kind kept in memory (the cache is emptied when full).
+const CACHE_MAX: usize = 65_536;
+
+const SETTING_MASTER_CHECK: &str = "master_key_check";
+
+/// Credentials read recently, with when their read began.
+#[derive(Default)]
+pub(crate) struct CredentialCache {
+    tokens: RwLock<HashMap<String, (TokenRecord, Instant)>>,
+    keys: RwLock<HashMap<String, (AccessKeyRecord, Instant)>>,
+}
+
+/// The value under `key`, if it was read less than [`CREDENTIAL_FRESHNESS`] ago.
+fn fresh<T: Clone>(map: &RwLock<HashMap<String, (T, Instant)>>, key: &str) -> Option<T> {
+    let map = map.read().ok()?;
+    map.get(key).filter(|(_, at)| at.elapsed() < CREDENTIAL_FRESHNESS).map(|(v, _)| v.clone())
+}
+
+fn keep<T>(map: &RwLock<HashMap<String, (T, Instant)>>, key: &str, value: T, read_at: Instant) {
+    if let Ok(mut map) = map.write() {
+        if map.len() >= CACHE_MAX {
+            map.clear();
+        }
+        map.insert(key.to_owned(), (value, read_at));
+    }
+}
+
+/// A duration given to a token (`--expires-in`) as milliseconds from now.
+pub fn expiry_after(ms: i64) -> Millis {
+    Millis(Millis::now().0.saturating_add(ms))
+}
+
+impl Catalog {
+    /// Enables access keys, whose secrets this master key seals. The first key used with a
+    /// database is recorded (as a check value); another one is refused, so nodes sharing a
+    /// database cannot silently disagree.
+    pub async fn with_master_key(mut self, key: MasterKey) -> Result<Self> {
+        let check = key.check_value();
+        match self.stores.settings.get_setting(SETTING_MASTER_CHECK).await? {
+            None => self.stores.settings.put_setting(SETTING_MASTER_CHECK, &check).await?,
+            Some(stored) if stored == check => {}
+            Some(_) => {
+                return Err(Error::invalid(
+                    "this master key is not the one this database's access keys were sealed with \
+                     (every node must use the same IMAGEHUB_MASTER_KEY / master key file)",
+                ));
+            }
+        }
+        self.master = Some(key);
+        Ok(self)
+    }
+
+    fn master(&self) -> Result<&MasterKey> {
+        self.master.as_ref().ok_or_else(|| Error::Internal("access keys need a master key".into()))
+    }
+
+    // ---- tokens ---------------------------------------------------------------------
+
+    /// The token record of `hash`: a fresh copy, or read now.
+    async fn token_record(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        if let Some(t) = fresh(&self.credentials.tokens, hash) {
+            return Ok(Some(t));
+        }
+        let read_at = Instant::now();
+        let found = self.stores.credentials.find_token(hash).await?;
+        if let Some(t) = &found {
+            keep(&self.credentials.tokens, hash, t.clone(), read_at);
+        }
+        Ok(found)
+    }
+
+    /// The access key record of `ak`: a fresh copy, or read now.
+    async fn access_key_record(&self, ak: &str) -> Result<Option<AccessKeyRecord>> {
+        if let Some(k) = fresh(&self.credentials.keys, ak) {
+            return Ok(Some(k));
+        }
+        let read_at = Instant::now();
+        let found = self.stores.credentials.find_access_key(ak).await?;
+        if let Some(k) = &found {
+            keep(&self.credentials.keys, ak, k.clone(), read_at);
+        }
+        Ok(found)
+    }
+
+    /// Resolves a token value to its caller. A revoked token, one whose issuing access
+    /// key was revoked, and an unknown one are refused alike; an expired one says so.
+    pub async fn authenticate_token(&self, value: &str) -> Result<Caller> {
+        if value.is_empty() {
+            return Err(Error::Unauthenticated);
+        }
+        let refused = || Error::InvalidCredential("the token is invalid or unknown".into());
+        let hash = token::hash(value);
+        let Some(record) = self.token_record(&hash).await? else { return Err(refused()) };
+        if record.revoked_at.is_some() {
+            return Err(refused());
+        }
+        let now = Millis::now();
+        if record.expires_at.is_some_and(|e| e <= now) {
+            return Err(Error::CredentialExpired("the token has expired".into()));
+        }
+        if let Some(ak) = &record.issued_by {
+            match self.access_key_record(ak).await? {
+                Some(key) if key.revoked_at.is_none() => {}
+                _ => return Err(refused()),
+            }
+        }
+        if record.last_used_at.is_none_or(|at| now.0 - at.0 >= LAST_USE_EVERY_MS) {
+            // Best effort: when a token was last used is for its owner to read, and a
+            // failure to record it must not refuse the request.
+            if self.stores.credentials.touch_token(&hash, now).await.is_ok()
+                && let Ok(mut cache) = self.credentials.tokens.write()
+                && let Some((t, _)) = cache.get_mut(&hash)
+            {
+                t.last_used_at = Some(now);
+            }
+        }
+        Ok(Caller::new(record.project, record.role))
+    }
+
+    /// Issues a token for a project (administration; the plain value is returned once),
+    /// expiring at `expires_at` (never: `None`).
+    pub async fn create_token(
+        &self,
+        project: &ProjectId,
+        role: Role,
+        label: Option<String>,
+        expires_at: Option<Millis>,
+    ) -> Result<String> {
+        let value = token::generate()?;
+        self.store_token(&value, project, role, label, expires_at, None).await?;
+        Ok(value)
+    }
+
+    /// Issues a token for a caller that proved itself with access key `issued_by` (SCNet's
+    /// login), valid for `ttl_ms`; revoking the key ends it.
+    pub async fn issue_token(
+        &self,
+        caller: &Caller,
+        ttl_ms: i64,
+        label: Option<String>,
+        issued_by: &str,
+    ) -> Result<(String, Millis)> {
+        let value = token::generate()?;
+        let expires = expiry_after(ttl_ms);
+        let (project, role) = (caller.project(), caller.role());
+        self.store_token(&value, project, role, label, Some(expires), Some(issued_by.to_owned())).await?;
+        Ok((value, expires))
+    }
+
+    pub(crate) async fn store_token(
+        &self,
+        value: &str,
+        project: &ProjectId,
+        role: Role,
+        label: Option<String>,
+        expires_at: Option<Millis>,
+        issued_by: Option<String>,
+    ) -> Result<()> {
+        let record = TokenRecord {
+            hash: token::hash(value),
+            project: project.clone(),
+            role,
+            created_at: Millis::now(),
+            label,
+            expires_at,
+            revoked_at: None,
+            issued_by,
+            last_used_at: None,
+        };
+        self.stores.credentials.insert_token(&record).await.map_err(|e| match e {
+            Error::Duplicate(_) => Error::Conflict("this token exists already".into()),
+            other => other,
+        })
+    }
+
+    /// Every token (never a token's value: only its hash is kept), oldest first.
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.stores.credentials.list_tokens().await
+    }
+
+    /// Revokes the token with this id ([`TokenRecord::id`]); it is refused on every node
+    /// once this has answered. Returns whether an active token had the id.
+    pub async fn revoke_token(&self, id: &str) -> Result<bool> {
+        let revoked = self.stores.credentials.revoke_token(id, Millis::now()).await?;
+        tokio::time::sleep(CREDENTIAL_FRESHNESS).await;
+        Ok(revoked)
+    }
+
+    // ---- access keys ----------------------------------------------------------------
+
+    /// Creates an access key pair for a project; the secret is returned once.
+    pub async fn create_access_key(
+        &self,
+        project: &ProjectId,
+        role: Role,
+        label: Option<String>,
+    ) -> Result<(String, String)> {
+        let ak = secrets::new_access_key_id()?;
+        let sk = secrets::new_secret_key()?;
+        let record = AccessKeyRecord {
+            sealed_secret: self.master()?.seal(&ak, sk.as_bytes())?,
+            ak: ak.clone(),
+            project: project.clone(),
+            role,
+            created_at: Millis::now(),
+            revoked_at: None,
+            label,
+        };
+        self.stores.credentials.insert_access_key(&record).await?;
+        Ok((ak, sk))
+    }
+
+    pub async fn list_access_keys(&self) -> Result<Vec<AccessKeyRecord>> {
+        self.stores.credentials.list_access_keys().await
+    }
+
+    /// Revokes an access key, and with it the tokens its logins issued; both are refused
+    /// on every node once this has answered.
+    pub async fn revoke_access_key(&self, ak: &str) -> Result<bool> {
+        let revoked = self.stores.credentials.revoke_access_key(ak, Millis::now()).await?;
+        tokio::time::sleep(CREDENTIAL_FRESHNESS).await;
+        Ok(revoked)
+    }
+
+    /// The caller an access key stands for, once the request it signed verifies.
+    /// `signed_at` is the time the request names; `verify` checks the signature with the
+    /// key's secret, which never leaves the catalog. An unknown or revoked key and a
+    /// signature that does not verify are refused with the same words; a request time
+    /// more than [`MAX_CLOCK_SKEW_MS`] from the server's clock is refused before the key
+    /// is looked up.
+    pub async fn authenticate_signed(
+        &self,
+        access_key: &str,
+        signed_at: Millis,
+        verify: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<Caller> {
+        let now = Millis::now();
+        if (signed_at.0 - now.0).abs() > MAX_CLOCK_SKEW_MS {
+            return Err(Error::SignatureInvalid(format!(
+                "the request time is more than {} minutes from the server time",
+                MAX_CLOCK_SKEW_MS / 60_000
+            )));
+        }
+        let refused = || Error::SignatureInvalid("the access key or the signature is not valid".into());
+        let Some(key) = self.access_key_record(access_key).await? else { return Err(refused()) };
+        if key.revoked_at.is_some() {
+            return Err(refused());
+        }
+        let secret = self.master()?.open(&key.ak, &key.sealed_secret)?;
+        if !verify(&secret) {
+            return Err(refused());
+        }
+        Ok(Caller::new(key.project, key.role))
+    }
+
+    // ---- scopes ---------------------------------------------------------------------
+
+    /// The caller acting in the project a request names (ModelArts' path project).
+    /// Another project than the caller's is refused unless the caller is an administrator.
+    pub fn in_project(&self, caller: &Caller, project: &str) -> Result<Scope> {
+        let Some(project) = ProjectId::parse(project) else {
+            return Err(Error::invalid(format!("project_id {project:?} is not 32 lowercase hexadecimal characters")));
+        };
+        if project != *caller.project() && !caller.is_admin() {
+            return Err(Error::ProjectMismatch(format!(
+                "project {project} in the request does not match the credentials' project"
+            )));
+        }
+        Ok(Scope::new(caller.clone(), project))
+    }
+
+    /// The caller acting in its own project (faces without a project in the path).
+    pub fn own_project(&self, caller: &Caller) -> Scope {
+        Scope::new(caller.clone(), caller.project().clone())
+    }
+}
