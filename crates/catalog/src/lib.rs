@@ -29,8 +29,8 @@ pub use image::{
 pub use listing::Listing;
 pub use ports::{AccessKeyRecord, CredentialStore, ImageBatches, ImageStore, SettingStore, Stores, TokenRecord};
 pub use query::{
-    Cmp, Filter, GroupQuery, GroupSortKey, ImageQuery, NameMatch, Needle, NumberField, Page, PageRequest, SortDir,
-    SortKey, TimeField,
+    Cmp, Filter, GroupQuery, GroupSortKey, ImageQuery, MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_SORT_KEYS,
+    MAX_TAG_FILTERS, NameMatch, Needle, NumberField, Page, PageRequest, SortDir, SortKey, TimeField, given_sort,
 };
 pub use register::{ContainerRegistration, RegistryPath};
 pub use secrets::MasterKey;

@@ -1,6 +1,7 @@
 //! The query model: filters as data, multi-key sort with an id tie-break, offset or
 //! keyset (marker) paging and an optional total. Stores render it to SQL in one place.
 
+use crate::error::{Error, Result};
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{
     Accelerator, AppType, Arch, ContainerFormat, DiskFormat, ImageKind, ServiceType, Status, Visibility,
@@ -166,7 +167,79 @@ pub struct ImageQuery {
     pub with_total: bool,
 }
 
+/// Most sort keys a list may name (duplicates included: each is parsed and compared).
+pub const MAX_SORT_KEYS: usize = 8;
+/// Most values one filter may list (Glance's `in:` lists, SCNet's and ModelArts' lists).
+pub const MAX_FILTER_VALUES: usize = 100;
+/// Most tag filters one list may combine (an image has at most 128 tags).
+pub const MAX_TAG_FILTERS: usize = 32;
+/// Most extra-property filters one list may combine.
+pub const MAX_PROPERTY_FILTERS: usize = 32;
+
+/// The sort keys a client gave, in its order: at most [`MAX_SORT_KEYS`] (more is refused),
+/// a repeated key dropped (the first one, with its direction, decides). A face calls this
+/// on what the request named, before it adds its own tie-breaks.
+pub fn given_sort<K: PartialEq + Copy>(given: Vec<(K, SortDir)>) -> Result<Vec<(K, SortDir)>> {
+    if given.len() > MAX_SORT_KEYS {
+        return Err(Error::invalid(format!("at most {MAX_SORT_KEYS} sort keys may be given ({} were)", given.len())));
+    }
+    let mut out: Vec<(K, SortDir)> = Vec::with_capacity(given.len());
+    for (k, d) in given {
+        if !out.iter().any(|(seen, _)| *seen == k) {
+            out.push((k, d));
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a list whose filters exceed the caps above: each value costs work on every
+/// candidate record, so an unbounded number is an amplification a request must not buy.
+fn check_caps(filters: &[Filter]) -> Result<()> {
+    let (mut tags, mut properties) = (0, 0);
+    for f in filters {
+        let values = match f {
+            Filter::ContainerFormat(v) => v.len(),
+            Filter::DiskFormat(v) => v.len(),
+            Filter::Status(v) => v.len(),
+            Filter::Id(v) => v.len(),
+            Filter::Visibility(v) => v.len(),
+            Filter::Name(NameMatch::AnyOf(v)) => v.len(),
+            Filter::Any(v) => v.len(),
+            Filter::Tag(_) => {
+                tags += 1;
+                1
+            }
+            Filter::Property(..) => {
+                properties += 1;
+                1
+            }
+            _ => 1,
+        };
+        if values > MAX_FILTER_VALUES {
+            return Err(Error::invalid(format!(
+                "a filter may list at most {MAX_FILTER_VALUES} values ({values} were given)"
+            )));
+        }
+    }
+    if tags > MAX_TAG_FILTERS {
+        return Err(Error::invalid(format!("at most {MAX_TAG_FILTERS} tag filters may be combined ({tags} were given)")));
+    }
+    if properties > MAX_PROPERTY_FILTERS {
+        return Err(Error::invalid(format!(
+            "at most {MAX_PROPERTY_FILTERS} property filters may be combined ({properties} were given)"
+        )));
+    }
+    Ok(())
+}
+
 impl ImageQuery {
+    /// Refuses filters over the caps ([`MAX_FILTER_VALUES`], [`MAX_TAG_FILTERS`],
+    /// [`MAX_PROPERTY_FILTERS`]); sort keys are capped where a face reads them
+    /// ([`given_sort`]).
+    pub fn check_caps(&self) -> Result<()> {
+        check_caps(&self.filters)
+    }
+
     /// The effective sort: the given keys (or created_at desc), without duplicate keys.
     /// The store appends the id with the direction of the last key.
     pub fn effective_sort(&self) -> Vec<(SortKey, SortDir)> {
@@ -204,6 +277,11 @@ pub struct GroupQuery {
 }
 
 impl GroupQuery {
+    /// Refuses a query over the caps, as [`ImageQuery::check_caps`].
+    pub fn check_caps(&self) -> Result<()> {
+        check_caps(&self.filters)
+    }
+
     pub fn effective_sort(&self) -> Vec<(GroupSortKey, SortDir)> {
         let mut out: Vec<(GroupSortKey, SortDir)> = Vec::new();
         for &(k, d) in &self.sort {

@@ -99,6 +99,7 @@ impl Catalog {
         mut query: ImageQuery,
     ) -> Result<Page<Arc<Image>>> {
         check_limit(query.page.limit())?;
+        query.check_caps()?;
         if let PageRequest::After { marker, .. } = &query.page {
             match self.stores.images.get_image(*marker).await? {
                 None => return Err(Error::invalid(format!("No image found with ID {marker}"))),
@@ -140,6 +141,7 @@ impl Catalog {
         mut query: GroupQuery,
     ) -> Result<Page<ImageGroup>> {
         check_limit(query.limit)?;
+        query.check_caps()?;
         query.filters.splice(0..0, listing.filters(scope.project()));
         self.stores.images.list_groups(&scope.access(View::DEFAULT), &query).await
     }

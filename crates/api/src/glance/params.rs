@@ -1,6 +1,7 @@
 //! `GET /v2/images` query parameters → catalog filters, sort, paging (spec/glance.md §5).
 
 use imagehub_catalog::{
+    given_sort,
     Cmp, ContainerFormat, DiskFormat, Error, Filter, ImageId, MemberRule, MemberStatus, Millis, NameMatch, NumberField,
     ProjectId, SortDir, SortKey, Status, TimeField, View, Visibility,
 };
@@ -182,6 +183,7 @@ fn parse_sort(pairs: &[(String, String)]) -> Result<Vec<(SortKey, SortDir)>, Err
             sort.push((SortKey::CreatedAt, dirs[0]));
         }
     }
+    let mut sort = given_sort(sort)?;
     // Glance appends created_at, then id, with the single given direction (else desc).
     let tie = single_dir.unwrap_or(SortDir::Desc);
     if !sort.iter().any(|(k, _)| *k == SortKey::CreatedAt) {

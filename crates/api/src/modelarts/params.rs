@@ -1,6 +1,6 @@
 //! ModelArts list query parameters → catalog filters, sort and paging.
 
-use imagehub_catalog::{Error, Filter, GroupSortKey, NameMatch, Needle, SortDir, SortKey};
+use imagehub_catalog::{Error, Filter, GroupSortKey, NameMatch, Needle, SortDir, SortKey, given_sort};
 
 use super::ModelArts;
 use super::words;
@@ -99,7 +99,7 @@ fn unsupported(key: &str, allowed: &str) -> Error {
 
 /// ListImage sort keys.
 pub fn image_sort(p: &ListParams) -> Result<Vec<(SortKey, SortDir)>, Error> {
-    let mut keys = p
+    let keys = p
         .sort_keys
         .iter()
         .map(|k| {
@@ -114,6 +114,7 @@ pub fn image_sort(p: &ListParams) -> Result<Vec<(SortKey, SortDir)>, Error> {
             Ok((key, p.dir))
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let mut keys = given_sort(keys)?;
     if keys.is_empty() {
         keys.push((SortKey::CreatedAt, p.dir));
     }
@@ -122,7 +123,7 @@ pub fn image_sort(p: &ListParams) -> Result<Vec<(SortKey, SortDir)>, Error> {
 
 /// ListImageGroup sort keys (default update_at).
 pub fn group_sort(p: &ListParams) -> Result<Vec<(GroupSortKey, SortDir)>, Error> {
-    let mut keys = p
+    let keys = p
         .sort_keys
         .iter()
         .map(|k| {
@@ -136,6 +137,7 @@ pub fn group_sort(p: &ListParams) -> Result<Vec<(GroupSortKey, SortDir)>, Error>
             Ok((key, p.dir))
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let mut keys = given_sort(keys)?;
     if keys.is_empty() {
         keys.push((GroupSortKey::UpdatedAt, p.dir));
     }

@@ -255,6 +255,34 @@ async fn revoked_and_expired_tokens_are_refused_on_every_face(s: Server) {
     }
 }
 
+/// Sort keys, `in:` values, tag and property filters are capped; over a cap is a 400 in
+/// the face's envelope that names the cap; repeating a key within the cap is harmless.
+async fn list_caps_are_named_in_the_faces_envelope(s: Server) {
+    let t = s.token(PROJECT_A, "member").await;
+    let images = format!("/v1/{PROJECT_A}/images");
+    let nine = vec!["name"; 9].join(",");
+    let ids = (0..101).map(|_| ImageId::new_random().to_string()).collect::<Vec<_>>().join(",");
+    let tags = (0..33).map(|n| format!("tag=t{n}")).collect::<Vec<_>>().join("&");
+    let props = (0..33).map(|n| format!("p{n}=v")).collect::<Vec<_>>().join("&");
+    for (what, path, cap) in [
+        ("ModelArts sort keys", format!("{images}?sort_key={nine}"), "at most 8 sort keys"),
+        ("ModelArts group sort keys", format!("/v1/{PROJECT_A}/images/group?sort_key={nine}"), "at most 8 sort keys"),
+        ("Glance sort keys", format!("/v2/images?sort={nine}"), "at most 8 sort keys"),
+        ("Glance old sort keys", format!("/v2/images?{}", vec!["sort_key=name"; 9].join("&")), "at most 8 sort keys"),
+        ("Glance in: values", format!("/v2/images?id=in:{ids}"), "at most 100 values"),
+        ("Glance tag filters", format!("/v2/images?{tags}"), "at most 32 tag filters"),
+        ("Glance property filters", format!("/v2/images?{props}"), "at most 32 property filters"),
+    ] {
+        let r = s.raw(Method::GET, &path, Some(&t), &[("Accept", "application/json")], None).await;
+        assert_eq!(r.status, 400, "{what}: {}", r.text);
+        let msg = r.body["error_msg"].as_str().or(r.body["message"].as_str()).unwrap_or_default();
+        assert!(msg.contains(cap), "{what}: {}", r.text);
+    }
+    for path in [format!("{images}?sort_key=name,name,name"), "/v2/images?sort=name,name:asc".into()] {
+        assert_eq!(s.get(&path, &t).await.status, 200, "{path}");
+    }
+}
+
 /// A reader lists and shows, and every write of it is refused in the face's envelope;
 /// a member's same write succeeds.
 async fn readers_read_but_do_not_write_on_every_face(s: Server) {
@@ -417,6 +445,7 @@ async fn cross_face(s: Server) {
 both_backends!(
     credentials_are_required_on_every_face,
     revoked_and_expired_tokens_are_refused_on_every_face,
+    list_caps_are_named_in_the_faces_envelope,
     readers_read_but_do_not_write_on_every_face,
     bad_input_gets_a_4xx_in_the_faces_envelope,
     private_images_stay_private_on_every_face,
