@@ -658,6 +658,22 @@ class Scenario:
                           "openstacksdk list with sort_key=bogus")
         assert_readable(e.details, "SDK 400 (JSON body)", "bogus")
 
+        # openstacksdk spells booleans in Python's words (os_hidden=True): find_image of a
+        # missing name asks for hidden images too, and must answer None, not raise.
+        missing = "%s-no-such-image" % self.tag
+        eq(self.conn_a.image.find_image(missing), None, "SDK find_image(missing name)")
+        hidden = self.ga.images.create(name="%s-hidden" % self.tag, container_format="bare",
+                                       disk_format="raw", visibility="private", os_hidden=True)["id"]
+        self.created.append(hidden)
+        mark = self.rec_sdk.mark()
+        listed = [i.id for i in self.conn_a.image.images(tag=None, is_hidden=True)]
+        check(hidden in listed, "SDK images(is_hidden=True) lacks the hidden image")
+        check(any("os_hidden=True" in c["url"] for c in self.rec_sdk.since(mark, "GET", "/v2/images")),
+              "the SDK did not send os_hidden=True (the case this checks)")
+        check(hidden not in [i.id for i in self.conn_a.image.images()], "a hidden image is listed by default")
+        found = self.conn_a.image.find_image("%s-hidden" % self.tag)
+        eq(found.id if found else None, hidden, "SDK find_image(hidden image's name)")
+
     def step_i_delete(self):
         step("i. delete with both clients; protected image -> 403 until unprotected")
         d1 = self.ga.images.create(name="%s-del-gc" % self.tag, container_format="bare",

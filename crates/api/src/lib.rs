@@ -8,18 +8,21 @@ mod jsonout;
 pub mod modelarts;
 mod observe;
 pub mod scnet;
+mod serve;
 pub mod signing;
 pub mod time;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, Uri};
+use axum::extract::State;
+use axum::http::{Method, Uri, header};
+use axum::middleware::Next;
 use axum::response::Response;
 use imagehub_catalog::Catalog;
-use tokio::net::TcpListener;
+
+pub use serve::{Limits, serve};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -37,12 +40,43 @@ pub struct ApiConfig {
     pub scnet_utc_offset_secs: i32,
     /// Lifetime of the tokens SCNet clients obtain with an access key, in seconds.
     pub scnet_token_ttl_secs: i64,
+    /// The base URL clients reach the service at (`https://images.example.com`, no
+    /// trailing `/`), for absolute links (`Location`, version documents); `None`: built
+    /// from the request's `Host` header.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024, scnet_utc_offset_secs: 0, scnet_token_ttl_secs: 12 * 3600 }
+        Self { body_limit: 1024 * 1024, scnet_utc_offset_secs: 0, scnet_token_ttl_secs: 12 * 3600, public_url: None }
     }
+}
+
+impl ApiConfig {
+    /// The base of absolute links for a request with these headers.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:9292");
+                format!("http://{host}")
+            }
+        }
+    }
+}
+
+/// Checks a `public_url` setting: an absolute `http` or `https` URL with a host and no
+/// query or fragment; returned without a trailing `/`.
+pub fn parse_public_url(url: &str) -> Result<String, String> {
+    let uri: Uri = url.parse().map_err(|e| format!("public_url {url:?} is not a URL: {e}"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
+        return Err(format!("public_url {url:?} must be an absolute http:// or https:// URL with a host"));
+    }
+    if uri.query().is_some() || url.contains('#') {
+        return Err(format!("public_url {url:?} must not have a query or a fragment"));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 /// The whole service: every face's routes on one router.
@@ -55,6 +89,7 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), signing::verify_signatures))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
         // Outside `observe`, so that Glance's error bodies are rendered for what
         // `observe` answers too (a panic), and its request id is the one `observe` gave.
         .layer(axum::middleware::from_fn(observe::observe))
@@ -62,11 +97,12 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .with_state(state)
 }
 
-/// Which face a path belongs to, by its prefix (Glance for everything else).
+/// Which face a path belongs to, by its prefix; `None`: no face claims it.
 enum FaceOf {
     ModelArts,
     Scnet,
     Glance,
+    None,
 }
 
 fn face_of(path: &str) -> FaceOf {
@@ -74,19 +110,46 @@ fn face_of(path: &str) -> FaceOf {
         FaceOf::ModelArts
     } else if ["/ai/", "/api/", "/ac/"].iter().any(|p| path.starts_with(p)) {
         FaceOf::Scnet
-    } else {
+    } else if path == "/" || path == "/versions" || path == "/v2" || path.starts_with("/v2/") {
         FaceOf::Glance
+    } else {
+        FaceOf::None
     }
 }
 
-/// Unknown paths: in the envelope of the face whose prefix they carry; Glance's rules
-/// for everything else.
-async fn not_found(method: Method, uri: Uri, req: axum::extract::Request) -> Response {
+/// Unknown paths: in the envelope of the face whose prefix they carry; a path no face
+/// claims is a plain JSON 404 that says what is served (a wrong URL in a client must not
+/// read like a version-negotiation problem).
+async fn not_found(method: Method, uri: Uri) -> Response {
     match face_of(uri.path()) {
         FaceOf::ModelArts => modelarts::no_route(method, uri).await,
         FaceOf::Scnet => scnet::no_route(method, uri).await,
-        FaceOf::Glance => glance::fallback(uri, req).await,
+        FaceOf::Glance => glance::no_route().await,
+        FaceOf::None => plain_error(
+            axum::http::StatusCode::NOT_FOUND,
+            &format!(
+                "no such API: {method} {}. imagehub serves /v1/{{project_id}}/images (ModelArts), /v2/images \
+                 (Glance; versions at /), /ai/openapi/v2/... (SCNet)",
+                uri.path()
+            ),
+        ),
     }
+}
+
+/// An error outside every face: `{"error": {"code", "title", "message"}}`.
+fn plain_error(status: axum::http::StatusCode, message: &str) -> Response {
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        code: u16,
+        title: &'a str,
+        message: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        error: Body<'a>,
+    }
+    let title = status.canonical_reason().unwrap_or("Error");
+    face::json(status, &Envelope { error: Body { code: status.as_u16(), title, message } })
 }
 
 /// `err` in the envelope of the face whose prefix `path` carries (for an error raised
@@ -97,14 +160,30 @@ fn error_for_path(path: &str, err: imagehub_catalog::Error) -> Response {
         FaceOf::ModelArts => face::FaceError::<modelarts::ModelArts>::from(err).into_response(),
         FaceOf::Scnet => face::FaceError::<scnet::Scnet>::from(err).into_response(),
         FaceOf::Glance => face::FaceError::<glance::Glance>::from(err).into_response(),
+        // What reaches here is a panic's internal error: no detail for the client.
+        FaceOf::None => {
+            let mut resp = plain_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+            resp.extensions_mut().insert(face::LoggedError(err));
+            resp
+        }
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains in-flight requests.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+/// A request whose `Content-Length` exceeds the body limit is answered 413 in its face's
+/// envelope at once: nothing of the body is read (nor waited for).
+async fn refuse_declared_oversize(State(state): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    let limit = state.settings.body_limit;
+    if declared.is_some_and(|n| n > limit as u64) {
+        let mut resp = error_for_path(
+            req.uri().path(),
+            imagehub_catalog::Error::PayloadTooLarge(format!(
+                "the request body is larger than the {limit} bytes this server accepts"
+            )),
+        );
+        // The body stays unread: the connection cannot carry another request.
+        resp.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        return resp;
+    }
+    next.run(req).await
 }

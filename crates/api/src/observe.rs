@@ -1,4 +1,5 @@
-//! Request ids and the one log line per request (errors are logged here, once).
+//! Request ids and the one log line per request, at `info` (errors are logged here, once:
+//! a refusal at `info` with its reason, a server error at `error`).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,7 +54,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
         Some(LoggedError(e)) => {
             tracing::info!(request_id = %id, %method, %path, status, ms, error = %e.log_detail(), "request refused")
         }
-        None => tracing::debug!(request_id = %id, %method, %path, status, ms, "request"),
+        None => tracing::info!(request_id = %id, %method, %path, status, ms, "request"),
     }
     resp
 }

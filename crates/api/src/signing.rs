@@ -192,6 +192,19 @@ pub fn signed_message(
 #[derive(Clone)]
 pub struct SignedCaller(pub Caller);
 
+/// A body that could not be read: over the limit (413), or cut off (stalled, or the
+/// client went away).
+fn unreadable_body(e: &axum::Error) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return Error::PayloadTooLarge("the request body is too large".into());
+        }
+        cause = c.source();
+    }
+    Error::MalformedBody(format!("cannot read the request body: {e}"))
+}
+
 /// Why a signed request was refused (set by [`verify_signatures`]; faces render it).
 #[derive(Clone)]
 pub struct SignatureFailure(pub Error);
@@ -209,9 +222,7 @@ pub async fn verify_signatures(State(state): State<AppState>, req: Request, next
     let now = Millis::now();
     let (bytes, unreadable) = match to_bytes(body, state.settings.body_limit).await {
         Ok(b) => (b, None),
-        Err(_) => {
-            (Default::default(), Some(Error::PayloadTooLarge("the request body is too large or unreadable".into())))
-        }
+        Err(e) => (Default::default(), Some(unreadable_body(&e))),
     };
     let outcome = async {
         if let Some(e) = unreadable {

@@ -103,6 +103,27 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Waits until the server on `port` answers HTTP (imagehub listens before it is ready;
+/// requests wait in the backlog until it is).
+fn wait_answers(port: u16) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while Instant::now() < deadline {
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            c.set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))))?;
+            let mut head = [0u8; 8];
+            if c.write_all(b"GET /versions HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").is_ok()
+                && c.read_exact(&mut head).is_ok()
+                && &head == b"HTTP/1.1"
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing answers on {port}")
+}
+
 fn wait_port(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -324,7 +345,7 @@ fn run(
             .with_context(|| format!("starting {}", bin.display()))?,
     );
     let starting = Instant::now();
-    wait_port(port)?;
+    wait_answers(port)?;
     println!("\nserver ready in {:.1} s (opens the database, builds the read index)", starting.elapsed().as_secs_f64());
     let base = format!("http://127.0.0.1:{port}");
     let p = me.as_str();

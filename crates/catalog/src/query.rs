@@ -222,7 +222,9 @@ fn check_caps(filters: &[Filter]) -> Result<()> {
         }
     }
     if tags > MAX_TAG_FILTERS {
-        return Err(Error::invalid(format!("at most {MAX_TAG_FILTERS} tag filters may be combined ({tags} were given)")));
+        return Err(Error::invalid(format!(
+            "at most {MAX_TAG_FILTERS} tag filters may be combined ({tags} were given)"
+        )));
     }
     if properties > MAX_PROPERTY_FILTERS {
         return Err(Error::invalid(format!(

@@ -23,6 +23,44 @@ fn is_path_component(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// `host[:port]`: a DNS name (labels of letters, digits and inner `-`, joined by `.`), an
+/// IPv4 address or a bracketed IPv6 address, with an optional port 1–65535.
+fn is_registry_host(s: &str) -> bool {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let Some((v6, after)) = rest.split_once(']') else { return false };
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            p => match p.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match s.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (1..=65_535).contains(&p.parse::<u32>().unwrap_or(0))
+    });
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let host_ok = s.starts_with('[') || (!host.is_empty() && host.len() <= 253 && host.split('.').all(label_ok));
+    port_ok && host_ok
+}
+
 impl RegistryPath {
     pub fn parse(path: &str) -> Result<Self> {
         let len = path.chars().count();
@@ -31,16 +69,20 @@ impl RegistryPath {
                 "swr_path must be {REGISTRY_PATH_MIN} to {REGISTRY_PATH_MAX} characters long"
             )));
         }
+        if path.chars().any(char::is_control) {
+            return Err(Error::invalid("swr_path must not contain control characters"));
+        }
         if path.contains('@') {
             return Err(Error::invalid("swr_path must name a tag (name:tag), not a digest"));
         }
         let mut parts = path.split('/');
         let registry = parts.next().unwrap_or_default();
         let rest: Vec<&str> = parts.collect();
-        if registry.is_empty()
-            || !registry.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
-        {
-            return Err(Error::invalid(format!("swr_path has an invalid registry host {registry:?}")));
+        if !is_registry_host(registry) {
+            return Err(Error::invalid(format!(
+                "swr_path has an invalid registry host {registry:?}: a host name or IP address, \
+                 optionally with a port 1-65535 (host:port)"
+            )));
         }
         if rest.len() < 2 {
             return Err(Error::invalid(
@@ -120,6 +162,9 @@ pub fn validate_kv_tags(tags: &[KvTag]) -> Result<()> {
                 "tag keys must be 1 to {KV_KEY_MAX} characters and values at most {KV_VALUE_MAX}"
             )));
         }
+        if t.key.contains('\0') || t.value.contains('\0') {
+            return Err(Error::invalid("tag keys and values must not contain NUL characters"));
+        }
     }
     Ok(())
 }
@@ -128,12 +173,42 @@ pub fn validate_read_me(read_me: &str) -> Result<()> {
     if read_me.chars().count() > READ_ME_MAX {
         return Err(Error::invalid(format!("read_me is longer than {READ_ME_MAX} characters")));
     }
+    if read_me.contains('\0') {
+        return Err(Error::invalid("read_me must not contain NUL characters"));
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_hosts_are_hosts_with_an_optional_port() {
+        for good in ["swr.example.com", "localhost:5000", "10.0.0.1:443", "[::1]:5000", "[fd00::2]", "a-b.c:65535"] {
+            assert!(is_registry_host(good), "{good}");
+        }
+        for bad in [
+            "",
+            ":5000",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:99999999",
+            "host:5000:1",
+            "-bad.com",
+            "bad-.com",
+            "a..b",
+            "[::1",
+            "[nope]:80",
+            "[::1]x",
+            "host:+80",
+            "h\0st",
+        ] {
+            assert!(!is_registry_host(bad), "{bad:?}");
+        }
+        assert!(RegistryPath::parse("host:70000/ns/name:tag").unwrap_err().to_string().contains("1-65535"));
+    }
 
     #[test]
     fn derives_namespace_name_and_tag() {
@@ -184,7 +259,7 @@ mod properties {
 
         #[test]
         fn valid_paths_round_trip(
-            registry in "[a-z0-9]{1,10}(\\.[a-z]{2,5}){1,2}(:[0-9]{2,5})?",
+            registry in "[a-z0-9]{1,10}(\\.[a-z]{2,5}){1,2}(:[1-9][0-9]{1,3})?",
             namespace in "[a-z0-9][a-z0-9._-]{0,20}",
             name in "[a-z0-9][a-z0-9._-]{0,20}(/[a-z0-9][a-z0-9._-]{0,10}){0,2}",
             tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}",

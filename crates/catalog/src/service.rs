@@ -170,26 +170,7 @@ impl Catalog {
             register::validate_read_me(r)?;
         }
         let workspace = reg.workspace_id.unwrap_or_else(|| crate::image::DEFAULT_WORKSPACE.to_owned());
-        if workspace.is_empty() || workspace.len() > 64 {
-            return Err(Error::invalid("workspace_id must be 1 to 64 characters"));
-        }
-        if let Some(digest) = &reg.digest {
-            validate_digest(digest)?;
-        }
-        if let Some(size) = reg.size
-            && size < 0
-        {
-            return Err(Error::invalid("size must not be negative"));
-        }
-        if let Some(a) = &reg.accelerator_type {
-            crate::image::Accelerator::parse(a)?;
-        }
         let app_type = reg.image_type.as_deref().map(crate::image::AppType::parse).transpose()?;
-        if let Some(u) = &reg.uploaded_by
-            && (u.is_empty() || u.chars().count() > 255 || u.chars().any(char::is_control))
-        {
-            return Err(Error::invalid("user must be 1 to 255 printable characters"));
-        }
         let scope = writer.scope();
         let now = Millis::now();
         let mut image = Image::blank(ImageId::new_random(), scope.project().clone(), now);
@@ -217,6 +198,7 @@ impl Catalog {
         image.status = Status::Active;
         image.container_format = Some(ContainerFormat::Docker);
         image.disk_format = Some(DiskFormat::Raw);
+        validate_image(&image)?;
         self.stores.images.insert_image(&image, reg.read_me.as_deref()).await.map_err(|e| match e {
             Error::Duplicate(_) => Error::Duplicate(format!(
                 "{}/{}:{} is already registered in this project",
@@ -317,12 +299,7 @@ impl Catalog {
         if self.stores.images.get_image(image.id).await?.is_some() {
             return Err(Error::Conflict(format!("Image ID {} already exists!", image.id)));
         }
-        self.stores.images.insert_image(&image, None).await.map_err(|e| match e {
-            Error::Duplicate(_) if image.kind == ImageKind::Dedicated => {
-                Error::Conflict("an image with this namespace/name:tag exists in the project".into())
-            }
-            other => other,
-        })?;
+        self.stores.images.insert_image(&image, None).await.map_err(|e| registry_key_taken(e, &image))?;
         Ok(image)
     }
 
@@ -357,7 +334,7 @@ impl Catalog {
             return Ok(image);
         }
         image.updated_at = Millis::now().max(before.updated_at);
-        self.stores.images.update_image(&image).await?;
+        self.stores.images.update_image(&image).await.map_err(|e| registry_key_taken(e, &image))?;
         Ok(image)
     }
 
@@ -490,13 +467,90 @@ pub const MAX_MEMBERS: usize = 128;
 pub const MAX_TAGS: usize = 128;
 pub const MAX_PROPERTIES: usize = 128;
 
-/// Invariants every stored image keeps, whichever face wrote it.
+/// A unique-key refusal of the store, in the catalog's words: the one unique key of an
+/// image beside its id is a dedicated image's (owner, namespace, name, tag).
+fn registry_key_taken(e: Error, image: &Image) -> Error {
+    match e {
+        Error::Duplicate(_) => Error::Conflict(format!(
+            "an image named {}/{}:{} exists in project {} already",
+            image.namespace.as_deref().unwrap_or_default(),
+            image.name.as_deref().unwrap_or_default(),
+            image.tag.as_deref().unwrap_or_default(),
+            image.owner
+        )),
+        other => other,
+    }
+}
+
+/// Free text may hold any character but NUL (which PostgreSQL's text cannot store, and no
+/// client means).
+fn no_nul(what: &str, v: &str) -> Result<()> {
+    if v.contains('\0') { Err(Error::invalid(format!("{what} must not contain NUL characters"))) } else { Ok(()) }
+}
+
+/// Identifiers (names, paths, labels) hold no control characters at all.
+fn printable(what: &str, v: &str) -> Result<()> {
+    if v.chars().any(char::is_control) {
+        Err(Error::invalid(format!("{what} must not contain control characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Invariants every stored image keeps, whichever face wrote it (RegisterImage, Glance's
+/// create and PATCH, the preset): one set of rules, so no face stores what another refuses.
 fn validate_image(i: &Image) -> Result<()> {
     if i.name.as_ref().is_some_and(|n| n.chars().count() > 255) {
         return Err(Error::invalid("name is longer than 255 characters"));
     }
+    for (what, v) in [
+        ("name", &i.name),
+        ("swr_namespace", &i.namespace),
+        ("swr_tag", &i.tag),
+        ("swr_path", &i.registry_path),
+        ("flavor_type", &i.flavor_type),
+        ("image_type", &i.image_type),
+        ("checksum", &i.checksum),
+        ("os_hash_algo", &i.os_hash_algo),
+        ("os_hash_value", &i.os_hash_value),
+    ] {
+        if let Some(v) = v {
+            printable(what, v)?;
+        }
+    }
+    if i.workspace_id.is_empty() || i.workspace_id.chars().count() > 64 {
+        return Err(Error::invalid("workspace_id must be 1 to 64 characters"));
+    }
+    printable("workspace_id", &i.workspace_id)?;
+    if let Some(path) = &i.registry_path {
+        RegistryPath::parse(path)?;
+    }
+    if let Some(digest) = &i.digest {
+        validate_digest(digest)?;
+    }
+    if let Some(a) = &i.accelerator_type {
+        crate::image::Accelerator::parse(a)?;
+    }
+    if let Some(u) = &i.uploaded_by
+        && (u.is_empty() || u.chars().count() > 255 || u.chars().any(char::is_control))
+    {
+        return Err(Error::invalid("user (uploaded_by) must be 1 to 255 printable characters"));
+    }
+    if i.size.is_some_and(|n| n < 0) || i.virtual_size.is_some_and(|n| n < 0) {
+        return Err(Error::invalid("size and virtual_size must not be negative"));
+    }
     if i.min_ram < 0 || i.min_disk < 0 {
         return Err(Error::invalid("min_ram and min_disk must not be negative"));
+    }
+    if let Some(t) = i.tags.iter().find(|t| t.chars().any(char::is_control)) {
+        return Err(Error::invalid(format!("tag {t:?} must not contain control characters")));
+    }
+    for (k, v) in &i.properties {
+        printable("a property name", k)?;
+        no_nul(k, v)?;
+    }
+    if let Some(d) = &i.description {
+        no_nul("description", d)?;
     }
     if i.tags.len() > MAX_TAGS {
         return Err(Error::PayloadTooLarge(format!("An image may have at most {MAX_TAGS} tags.")));

@@ -60,6 +60,15 @@ pub struct Settings {
     pub master_key: Option<Secret>,
     /// Where the master key is kept otherwise; default `<data_dir>/master.key`.
     pub master_key_file: Option<PathBuf>,
+    /// The URL clients reach the service at, for absolute links; default: from `Host`.
+    pub public_url: Option<String>,
+    /// Seconds a request's headers may take to arrive (also how long an idle keep-alive
+    /// connection stays open).
+    pub header_timeout: u64,
+    /// Seconds a request body may send nothing before it is cut off.
+    pub body_timeout: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Settings {
@@ -75,6 +84,10 @@ impl Default for Settings {
             bootstrap_token: None,
             master_key: None,
             master_key_file: None,
+            public_url: None,
+            header_timeout: 30,
+            body_timeout: 30,
+            max_connections: 4096,
         }
     }
 }
@@ -177,6 +190,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "OFFSET")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scnet_time_offset: Option<String>,
+    /// The URL clients reach the service at (behind a proxy), for `Location` headers and
+    /// version links.
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     #[command(flatten)]
     #[serde(flatten)]
     pub store: StoreArgs,
@@ -199,6 +217,10 @@ pub struct Config {
     pub master_key_file: PathBuf,
     /// Admin token to create on start instead of generating one.
     pub bootstrap_token: Option<Secret>,
+    /// The base URL of absolute links, checked, without a trailing `/`.
+    pub public_url: Option<String>,
+    /// The connection bounds.
+    pub limits: imagehub_api::Limits,
 }
 
 impl fmt::Debug for Config {
@@ -213,6 +235,8 @@ impl fmt::Debug for Config {
             .field("master_key", &self.master_key)
             .field("master_key_file", &self.master_key_file)
             .field("bootstrap_token", &self.bootstrap_token)
+            .field("public_url", &self.public_url)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -275,6 +299,22 @@ impl Config {
         let Some(scnet_utc_offset_secs) = imagehub_api::time::parse_offset(&s.scnet_time_offset) else {
             bail!("scnet_time_offset {:?} is not a fixed offset such as +08:00, -05:30 or UTC", s.scnet_time_offset);
         };
+        for (key, secs) in [("header_timeout", s.header_timeout), ("body_timeout", s.body_timeout)] {
+            if !(1..=3600).contains(&secs) {
+                bail!("{key} must be 1 to 3600 seconds, not {secs}");
+            }
+        }
+        if s.max_connections < 1 {
+            bail!("max_connections must be at least 1");
+        }
+        let public_url =
+            s.public_url.as_deref().map(imagehub_api::parse_public_url).transpose().map_err(anyhow::Error::msg)?;
+        let limits = imagehub_api::Limits {
+            header_timeout: std::time::Duration::from_secs(s.header_timeout),
+            body_timeout: std::time::Duration::from_secs(s.body_timeout),
+            max_connections: s.max_connections,
+            ..imagehub_api::Limits::default()
+        };
         let database = match s.database {
             Some(url) => url.expose().to_owned(),
             None => format!("sqlite://{}", s.data_dir.join("imagehub.db").display()),
@@ -289,6 +329,8 @@ impl Config {
             master_key: s.master_key,
             master_key_file: s.master_key_file.unwrap_or_else(|| s.data_dir.join("master.key")),
             bootstrap_token: s.bootstrap_token,
+            public_url,
+            limits,
         })
     }
 }
@@ -332,6 +374,23 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # generated one on first start. URL-safe characters only, 16 to 256 of them.
 #                                 (IMAGEHUB_BOOTSTRAP_TOKEN or IMAGEHUB_BOOTSTRAP_TOKEN_FILE)
 # bootstrap_token = "change-me-to-a-long-random-value"
+
+# The URL clients reach the service at, when that is not the Host header they send
+# (behind a reverse proxy or a shared cache): used for Location headers and the version
+# document's links.                             (IMAGEHUB_PUBLIC_URL, --public-url)
+# public_url = "https://images.example.com"
+
+# Seconds a request's headers may take to arrive, counted from when the connection opened
+# or the previous response went out: so also how long an idle keep-alive connection
+# stays open.                                   (IMAGEHUB_HEADER_TIMEOUT)
+# header_timeout = 30
+
+# Seconds a request body may send nothing before it is cut off. (IMAGEHUB_BODY_TIMEOUT)
+# body_timeout = 30
+
+# Connections served at once; further ones wait in the listen backlog, and the log says
+# so. Keep it below the open-file limit.        (IMAGEHUB_MAX_CONNECTIONS)
+# max_connections = 4096
 "#;
 
 #[cfg(test)]

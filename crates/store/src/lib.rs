@@ -31,6 +31,16 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
     url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))
 }
 
+/// Whether the database a URL names holds an imagehub catalog already: for SQLite, the
+/// file exists; for PostgreSQL, the database has imagehub's tables. Administrative
+/// commands refuse to make a catalog where none was asked for.
+pub async fn catalog_exists(url: &str) -> Result<bool> {
+    match sqlite_path(url) {
+        Some(path) => Ok(Path::new(path).exists()),
+        None => PostgresStore::has_catalog(url).await,
+    }
+}
+
 /// Opens the stores a database URL names: `postgres://…` / `postgresql://…`, or
 /// `sqlite://PATH` / `sqlite:PATH` (created if missing).
 pub async fn open(url: &str) -> Result<Stores> {

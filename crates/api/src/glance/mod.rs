@@ -14,7 +14,7 @@ use axum::response::Response;
 use imagehub_catalog::Error;
 
 pub use errors::negotiate;
-pub use router::{fallback, router};
+pub use router::{no_route, router};
 
 use crate::face::{self, Face};
 

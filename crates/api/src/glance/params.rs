@@ -1,9 +1,8 @@
 //! `GET /v2/images` query parameters → catalog filters, sort, paging (spec/glance.md §5).
 
 use imagehub_catalog::{
-    given_sort,
     Cmp, ContainerFormat, DiskFormat, Error, Filter, ImageId, MemberRule, MemberStatus, Millis, NameMatch, NumberField,
-    ProjectId, SortDir, SortKey, Status, TimeField, View, Visibility,
+    ProjectId, SortDir, SortKey, Status, TimeField, View, Visibility, given_sort,
 };
 
 /// Default and largest page size.
@@ -85,11 +84,21 @@ fn range_value(value: &str) -> Result<i64, Error> {
     value.parse().map_err(|_| bad("Unable to filter on a range with a non-numeric value."))
 }
 
+/// Glance's rule for boolean query values (oslo's `bool_from_string`, strict): `1`, `t`,
+/// `true`, `on`, `y`, `yes` and `0`, `f`, `false`, `off`, `n`, `no`, in any case, around
+/// spaces; anything else is refused. openstacksdk sends `os_hidden=True`.
 fn bool_param(name: &str, value: &str) -> Result<bool, Error> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(bad(format!("Invalid value {value:?} for {name}: true or false."))),
+    const TRUE: [&str; 6] = ["1", "t", "true", "on", "y", "yes"];
+    const FALSE: [&str; 6] = ["0", "f", "false", "off", "n", "no"];
+    let v = value.trim();
+    if TRUE.iter().any(|t| t.eq_ignore_ascii_case(v)) {
+        Ok(true)
+    } else if FALSE.iter().any(|f| f.eq_ignore_ascii_case(v)) {
+        Ok(false)
+    } else {
+        Err(bad(format!(
+            "Invalid value {value:?} for {name}: one of 1, t, true, on, y, yes or 0, f, false, off, n, no."
+        )))
     }
 }
 
@@ -358,8 +367,8 @@ mod tests {
             "visibility=everyone",
             "member_status=maybe",
             "size_min=big",
-            "protected=True",
-            "os_hidden=yes",
+            "protected=maybe",
+            "os_hidden=yess",
             "created_at=lt:yesterday",
             "created_at=xx:2020-01-01T00:00:00Z",
             "changes-since=2020-01-01T00:00:00Z",

@@ -1,8 +1,7 @@
 //! Every route of the Glance face.
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 
@@ -39,11 +38,7 @@ async fn method_not_allowed(method: Method) -> Response {
     errors::error(StatusCode::METHOD_NOT_ALLOWED, format!("The method {method} is not allowed for this resource."))
 }
 
-/// Paths no face claims: under `/v2/` a Glance 404; anything else is an unknown API
-/// version, answered as Glance does, with 300 and the versions document.
-pub async fn fallback(uri: Uri, req: Request) -> Response {
-    if uri.path().starts_with("/v2/") {
-        return errors::error(StatusCode::NOT_FOUND, "The resource could not be found.".into());
-    }
-    versions::multiple_choices(req).await
+/// An unknown path under `/v2/`: Glance's 404.
+pub async fn no_route() -> Response {
+    errors::error(StatusCode::NOT_FOUND, "The resource could not be found.".into())
 }

@@ -1,12 +1,13 @@
 //! Version discovery: `GET /` → 300 and `GET /versions` → 200 with the same document;
 //! `GET /v2` and `/v2/` answer it too, so clients configured with either endpoint form work.
 
-use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::errors::GlanceResponse;
+use crate::AppState;
 
 /// The API versions imagehub speaks: 2.7 (members, deactivation, community/shared
 /// visibility, os_hidden and multihash) and the earlier ones it contains. Image import
@@ -22,10 +23,9 @@ const VERSIONS: &[(&str, &str)] = &[
     ("v2.0", "SUPPORTED"),
 ];
 
-/// The document, with links built from the request's `Host`.
-pub fn document(req: &Request) -> Value {
-    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:9292");
-    let href = format!("http://{host}/v2/");
+/// The document, with links under the public base URL (else the request's `Host`).
+pub fn document(base: &str) -> Value {
+    let href = format!("{base}/v2/");
     let versions: Vec<Value> = VERSIONS
         .iter()
         .map(|(id, status)| json!({ "id": id, "status": status, "links": [{ "rel": "self", "href": href }] }))
@@ -33,18 +33,18 @@ pub fn document(req: &Request) -> Value {
     json!({ "versions": versions })
 }
 
-fn answer(status: StatusCode, req: &Request) -> Response {
-    let mut resp = crate::face::json(status, &document(req));
+fn answer(status: StatusCode, state: &AppState, headers: &HeaderMap) -> Response {
+    let mut resp = crate::face::json(status, &document(&state.settings.base_url(headers)));
     resp.extensions_mut().insert(GlanceResponse);
     resp
 }
 
-/// `GET /` and unknown version prefixes: 300 Multiple Choices.
-pub async fn multiple_choices(req: Request) -> Response {
-    answer(StatusCode::MULTIPLE_CHOICES, &req)
+/// `GET /`: 300 Multiple Choices.
+pub async fn multiple_choices(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer(StatusCode::MULTIPLE_CHOICES, &state, &headers)
 }
 
 /// `GET /versions`, `GET /v2`, `GET /v2/`: 200.
-pub async fn versions(req: Request) -> Response {
-    answer(StatusCode::OK, &req)
+pub async fn versions(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer(StatusCode::OK, &state, &headers)
 }

@@ -150,7 +150,7 @@ pub fn image_page(page: &Page<Arc<Image>>, offset: u64, limit: u64) -> ImagePage
 pub fn group_page(page: &Page<ImageGroup>, offset: u64, limit: u64) -> PageJson<GroupJson<'_>> {
     let total = page.total.unwrap_or(0);
     PageJson {
-        current: offset / limit + 1,
+        current: (offset / limit).saturating_add(1),
         size: page.items.len() as u64,
         data: page.items.iter().map(group).collect(),
         pages: total.div_ceil(limit),

@@ -85,7 +85,12 @@ impl Server {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(imagehub_api::serve(listener, app.clone(), std::future::pending()));
+        tokio::spawn(imagehub_api::serve(
+            listener,
+            app.clone(),
+            std::future::pending(),
+            imagehub_api::Limits::default(),
+        ));
         Self { base, catalog, stores, app, http: reqwest::Client::new(), _db: db }
     }
 

@@ -255,12 +255,49 @@ async fn revoked_and_expired_tokens_are_refused_on_every_face(s: Server) {
     }
 }
 
+/// What RegisterImage refuses, Glance's create and PATCH refuse too (one set of rules, in
+/// the catalog), each in its face's envelope.
+async fn every_face_refuses_the_same_invalid_images(s: Server) {
+    let t = s.token(PROJECT_A, "member").await;
+    let glance_image = create(&s, &t, json!({"name": "valid", "container_format": "docker"})).await;
+    let id = glance_image["id"].as_str().unwrap().to_owned();
+    for (what, field, value, says) in [
+        ("empty workspace", "workspace_id", "", "workspace_id"),
+        ("malformed digest", "digest", "nope", "digest"),
+        ("malformed accelerator", "accelerator_type", "gpu!", "accelerator"),
+        ("NUL in the registry path", "swr_path", "swr.example.com/ns/x\u{0}y:1", "swr_path"),
+        ("port out of range", "swr_path", "swr.example.com:70000/ns/n:1", "1-65535"),
+        ("port zero", "swr_path", "swr.example.com:0/ns/n:1", "1-65535"),
+        ("control character in a user", "uploaded_by", "a\u{7}b", "user"),
+    ] {
+        let mut register = json!({"swr_path": "swr.example.com/ns/fine:1"});
+        // RegisterImage calls the uploading user `user`; Glance shows it as `uploaded_by`.
+        register[if field == "uploaded_by" { "user" } else { field }] = json!(value);
+        let r = s.call(Method::POST, &format!("/v1/{PROJECT_A}/images"), Some(&t), Some(register)).await;
+        assert_eq!(r.status, 400, "RegisterImage, {what}: {}", r.text);
+        assert!(modelarts_envelope(&r) && r.text.contains(says), "RegisterImage, {what}: {}", r.text);
+        let mut body = json!({"name": "invalid", "container_format": "docker"});
+        body[field] = json!(value);
+        let r = send(&s, Method::POST, "/v2/images", Some(&t), None, Some(body.to_string())).await;
+        assert_eq!(r.status, 400, "Glance create, {what}: {}", r.text);
+        assert!(glance_envelope(&r) && r.text.contains(says), "Glance create, {what}: {}", r.text);
+        let r = patch(&s, &t, &id, V21, json!([{"op": "add", "path": format!("/{field}"), "value": value}])).await;
+        assert_eq!(r.status, 400, "Glance PATCH, {what}: {}", r.text);
+        assert!(glance_envelope(&r) && r.text.contains(says), "Glance PATCH, {what}: {}", r.text);
+    }
+    // Nothing was stored by the refusals; the Glance image is as it was.
+    let r = s.get(&format!("/v1/{PROJECT_A}/images?type=DEDICATED"), &t).await;
+    assert_eq!(r.body["total"], 1, "{}", r.text);
+    let shown = s.get(&format!("/v2/images/{id}"), &t).await;
+    assert_eq!(shown.body["updated_at"], glance_image["updated_at"]);
+}
+
 /// Sort keys, `in:` values, tag and property filters are capped; over a cap is a 400 in
 /// the face's envelope that names the cap; repeating a key within the cap is harmless.
 async fn list_caps_are_named_in_the_faces_envelope(s: Server) {
     let t = s.token(PROJECT_A, "member").await;
     let images = format!("/v1/{PROJECT_A}/images");
-    let nine = vec!["name"; 9].join(",");
+    let nine = ["name"; 9].join(",");
     let ids = (0..101).map(|_| ImageId::new_random().to_string()).collect::<Vec<_>>().join(",");
     let tags = (0..33).map(|n| format!("tag=t{n}")).collect::<Vec<_>>().join("&");
     let props = (0..33).map(|n| format!("p{n}=v")).collect::<Vec<_>>().join("&");
@@ -268,7 +305,7 @@ async fn list_caps_are_named_in_the_faces_envelope(s: Server) {
         ("ModelArts sort keys", format!("{images}?sort_key={nine}"), "at most 8 sort keys"),
         ("ModelArts group sort keys", format!("/v1/{PROJECT_A}/images/group?sort_key={nine}"), "at most 8 sort keys"),
         ("Glance sort keys", format!("/v2/images?sort={nine}"), "at most 8 sort keys"),
-        ("Glance old sort keys", format!("/v2/images?{}", vec!["sort_key=name"; 9].join("&")), "at most 8 sort keys"),
+        ("Glance old sort keys", format!("/v2/images?{}", ["sort_key=name"; 9].join("&")), "at most 8 sort keys"),
         ("Glance in: values", format!("/v2/images?id=in:{ids}"), "at most 100 values"),
         ("Glance tag filters", format!("/v2/images?{tags}"), "at most 32 tag filters"),
         ("Glance property filters", format!("/v2/images?{props}"), "at most 32 property filters"),
@@ -446,6 +483,7 @@ both_backends!(
     credentials_are_required_on_every_face,
     revoked_and_expired_tokens_are_refused_on_every_face,
     list_caps_are_named_in_the_faces_envelope,
+    every_face_refuses_the_same_invalid_images,
     readers_read_but_do_not_write_on_every_face,
     bad_input_gets_a_4xx_in_the_faces_envelope,
     private_images_stay_private_on_every_face,

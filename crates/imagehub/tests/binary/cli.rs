@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::BIN;
 const PROJECT: &str = "0123456789abcdef0123456789abcdef";
@@ -14,6 +14,16 @@ struct Running {
     base: String,
     /// What the server printed on stdout before it was ready (the first-start token).
     stdout: Vec<String>,
+    /// Every line of its log (stderr), as it comes.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Running {
+    /// The log lines so far that contain every one of `needles`.
+    fn log_lines_with(&self, needles: &[&str]) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|l| needles.iter().all(|n| l.contains(n))).cloned().collect()
+    }
 }
 
 impl Drop for Running {
@@ -45,36 +55,33 @@ fn serve(data: &Path, env: &[(&str, &str)]) -> Running {
         }
     });
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let base = loop {
         match stderr.next() {
             Some(Ok(line)) => {
+                log.lock().unwrap().push(line.clone());
                 if let Some(addr) = line.split("listening on ").nth(1) {
                     break addr.trim().to_owned();
                 }
             }
-            _ => panic!("server exited before listening"),
+            _ => panic!("server exited before listening: {:?}", log.lock().unwrap()),
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || stderr.for_each(drop));
+    let kept = log.clone();
+    std::thread::spawn(move || stderr.map_while(Result::ok).for_each(|l| kept.lock().unwrap().push(l)));
     // Everything on stdout was written before "listening"; give the reader a moment.
     let mut lines = Vec::new();
     while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
         lines.push(line);
     }
     wait_ready(&base);
-    Running { child, base, stdout: lines }
+    Running { child, base, stdout: lines, log }
 }
 
 fn wait_ready(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(base.trim_start_matches("http://")).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("server at {base} never became ready");
+    let port = base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+    assert!(crate::wait_answers(port, Duration::from_secs(30)), "server at {base} never became ready");
 }
 
 fn token_create(data: &Path, project: &str, role: &str) -> String {
@@ -186,7 +193,8 @@ fn access_keys_from_the_command_line_and_the_master_key_rules() {
         }
         c.output().unwrap()
     };
-    let out = run(&["access-key", "create", "--project", PROJECT, "--role", "member", "--label", "sdk"], &[]);
+    let out =
+        run(&["access-key", "create", "--project", PROJECT, "--role", "member", "--label", "sdk", "--create"], &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let ak = text.lines().find_map(|l| l.strip_prefix("access_key ")).unwrap().to_owned();
@@ -194,6 +202,13 @@ fn access_keys_from_the_command_line_and_the_master_key_rules() {
     assert_eq!((ak.len(), sk.len()), (20, 40));
     // The master key file was created, readable by its owner only.
     let key_file = data.join("master.key");
+    // A data directory that cannot be made (even by root): the message names it.
+    #[cfg(target_os = "linux")]
+    {
+        let data = Path::new("/proc/imagehub-cannot-be-here/data");
+        let (ok, _, err) = admin_in(data, &["token", "create", "--project", PROJECT, "--create"]);
+        assert!(!ok && err.contains("/proc/imagehub-cannot-be-here"), "{err}");
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -263,4 +278,236 @@ fn tokens_are_listed_revoked_and_expire_from_the_command_line() {
     assert!(list.lines().any(|l| l.contains("ci job") && l.contains("expired")), "{list}");
     let bad = admin(&["token", "create", "--project", PROJECT, "--expires-in", "soon"]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("12h"));
+}
+
+#[test]
+fn every_request_is_logged_at_info_with_its_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&dir.path().join("data"), &[]);
+    let admin = running.stdout.iter().find(|l| l.starts_with("ih_")).cloned().unwrap();
+    assert_eq!(get(&running.base, &format!("/v1/{SYSTEM}/images?limit=1"), &admin).0, 200);
+    let (status, body) = get(&running.base, "/no/such/path", &admin);
+    assert_eq!((status, body["error"]["code"].as_i64()), (404, Some(404)), "{body}");
+    assert_eq!(get(&running.base, "/v2/images", "not-a-token").0, 401);
+    std::thread::sleep(Duration::from_millis(200));
+    for (path, status) in [("/v1/", "status=200"), ("/no/such/path", "status=404"), ("/v2/images", "status=401")] {
+        let lines = running.log_lines_with(&["INFO", "method=GET", path, status, "request_id=", "ms="]);
+        assert_eq!(lines.len(), 1, "{path}: {:?}", running.log.lock().unwrap());
+    }
+}
+
+/// Runs an administrative command on `data`; returns (success, stdout, stderr).
+fn admin_in(data: &Path, args: &[&str]) -> (bool, String, String) {
+    let out =
+        Command::new(BIN).args(args).arg("--data-dir").arg(data).env_remove("IMAGEHUB_MASTER_KEY").output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_port_in_use_fails_before_anything_is_made_or_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(BIN)
+        .args(["serve", "--bind", &addr, "--data-dir"])
+        .arg(&data)
+        .env_remove("IMAGEHUB_BOOTSTRAP_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("cannot listen on {addr}")));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ih_"), "a token was printed for a server that never ran");
+    assert!(!data.join("imagehub.db").exists() && !data.join("master.key").exists(), "something was made");
+}
+
+#[test]
+fn admin_commands_never_make_a_catalog_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("typo");
+    for args in [
+        &["token", "create", "--project", PROJECT][..],
+        &["token", "list"],
+        &["token", "revoke", "0123456789abcdef"],
+        &["access-key", "create", "--project", PROJECT],
+        &["access-key", "list"],
+        &["access-key", "revoke", "AK"],
+    ] {
+        let (ok, _, err) = admin_in(&data, args);
+        assert!(!ok, "{args:?} succeeded without a database");
+        assert!(err.contains("no imagehub database at") && err.contains("--create"), "{args:?}: {err}");
+    }
+    assert!(!data.exists(), "a directory or database was made");
+    // --create makes one, deliberately; then the commands work without it.
+    let (ok, out, err) = admin_in(&data, &["token", "create", "--project", PROJECT, "--create"]);
+    assert!(ok && out.starts_with("ih_"), "{err}");
+    assert!(data.join("imagehub.db").exists());
+    let (ok, out, _) = admin_in(&data, &["token", "list"]);
+    assert!(ok && out.contains(PROJECT));
+}
+
+#[test]
+fn empty_corrupt_and_unwritable_databases_are_refused_with_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for (what, bytes) in
+        [("empty", Vec::new()), ("corrupt", b"this is not an SQLite database at all, just text\n".repeat(100))]
+    {
+        let data = dir.path().join(what);
+        std::fs::create_dir_all(&data).unwrap();
+        let db = data.join("imagehub.db");
+        std::fs::write(&db, &bytes).unwrap();
+        let out = Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .env_remove("IMAGEHUB_BOOTSTRAP_TOKEN")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{what}: served");
+        assert!(err.contains(&db.display().to_string()), "{what}: the path is not named: {err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("ih_"), "{what}: a token was printed");
+        assert_eq!(std::fs::read(&db).unwrap(), bytes, "{what}: the file was changed");
+        let (ok, _, err) = admin_in(&data, &["token", "list"]);
+        assert!(!ok && err.contains(&db.display().to_string()), "{what}: {err}");
+    }
+    // A data directory that cannot be made (even by root): the message names it.
+    #[cfg(target_os = "linux")]
+    {
+        let data = Path::new("/proc/imagehub-cannot-be-here/data");
+        let (ok, _, err) = admin_in(data, &["token", "create", "--project", PROJECT, "--create"]);
+        assert!(!ok && err.contains("/proc/imagehub-cannot-be-here"), "{err}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let data = dir.path().join("readonly");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+        // Root ignores permissions: the check means something only for other users.
+        if std::fs::write(data.join("probe"), b"").is_err() {
+            let (ok, _, err) = admin_in(&data, &["token", "create", "--project", PROJECT, "--create"]);
+            assert!(!ok && err.contains(&data.display().to_string()), "{err}");
+        }
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// A raw connection to `base`, with reads that give up after `timeout`.
+fn raw(base: &str, timeout: Duration) -> std::net::TcpStream {
+    let c = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    c.set_read_timeout(Some(timeout)).unwrap();
+    c
+}
+
+/// Reads until the peer closes (or the read timeout passes); returns what came and whether
+/// the connection was closed.
+fn read_to_close(c: &mut std::net::TcpStream) -> (String, bool) {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&got).into_owned(), true);
+            }
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_clients_are_cut_off_and_oversized_bodies_refused_at_once() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(
+        &dir.path().join("data"),
+        &[("IMAGEHUB_HEADER_TIMEOUT", "1"), ("IMAGEHUB_BODY_TIMEOUT", "1"), ("IMAGEHUB_MAX_CONNECTIONS", "3")],
+    );
+    let admin = running.stdout.iter().find(|l| l.starts_with("ih_")).cloned().unwrap();
+    let wait = Duration::from_secs(5);
+
+    // Headers that never finish: closed after the header timeout.
+    let started = std::time::Instant::now();
+    let mut c = raw(&running.base, wait);
+    c.write_all(b"GET /versions HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let (_, closed) = read_to_close(&mut c);
+    assert!(closed && started.elapsed() < Duration::from_secs(4), "slow headers kept open {:?}", started.elapsed());
+
+    // An idle keep-alive connection: one answer, then closed after the same bound.
+    let mut c = raw(&running.base, wait);
+    c.write_all(b"GET /versions HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let (got, closed) = read_to_close(&mut c);
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(closed && started.elapsed() < Duration::from_secs(4), "idle connection kept open");
+
+    // A body that stops arriving is cut off.
+    let mut c = raw(&running.base, wait);
+    let head = format!(
+        "POST /v1/{SYSTEM}/images HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {admin}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"swr_"
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let (got, closed) = read_to_close(&mut c);
+    assert!(closed && started.elapsed() < Duration::from_secs(4), "a stalled body kept the request open: {got}");
+    assert!(got.is_empty() || got.starts_with("HTTP/1.1 4"), "{got}");
+
+    // A declared body over the limit: 413 at once, in the face's envelope, nothing read.
+    let mut c = raw(&running.base, wait);
+    let head = format!(
+        "POST /v1/{SYSTEM}/images HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {admin}\r\nContent-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n"
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let (got, _) = read_to_close(&mut c);
+    assert!(got.starts_with("HTTP/1.1 413"), "{got}");
+    assert!(got.contains("ModelArts.0104") && started.elapsed() < Duration::from_millis(900), "{got}");
+
+    // At the connection cap, a new connection waits until one closes, and the log says so.
+    let mut holders: Vec<_> = (0..3).map(|_| raw(&running.base, wait)).collect();
+    for h in &mut holders {
+        h.write_all(b"GET /versions HTTP/1.1\r\nHost: x\r\n").unwrap(); // unfinished: held
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut late = raw(&running.base, wait);
+    late.write_all(b"GET /versions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let (got, _) = read_to_close(&mut late);
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(started.elapsed() >= Duration::from_millis(500), "served beside three held connections");
+    assert!(!running.log_lines_with(&["connection limit reached", "max_connections=3"]).is_empty());
+}
+
+#[test]
+fn public_url_makes_the_absolute_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = serve(&dir.path().join("data"), &[("IMAGEHUB_PUBLIC_URL", "https://images.example.com/")]);
+    let admin = running.stdout.iter().find(|l| l.starts_with("ih_")).cloned().unwrap();
+    let (_, versions) = get(&running.base, "/versions", &admin);
+    assert_eq!(versions["versions"][0]["links"][0]["href"], "https://images.example.com/v2/");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let location = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}/v2/images", running.base))
+            .header("X-Auth-Token", &admin)
+            .json(&serde_json::json!({"name": "linked"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.headers()["location"].to_str().unwrap().to_owned()
+    });
+    assert!(location.starts_with("https://images.example.com/v2/images/"), "{location}");
+    let bad = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--public-url", "images.example.com", "--data-dir"])
+        .arg(dir.path().join("other"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("public_url"));
 }

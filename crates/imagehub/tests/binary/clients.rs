@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imagehub_store::testing::PgDatabase;
 
@@ -95,11 +95,7 @@ fn serve(database: &str) -> (Server, u16) {
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(crate::wait_answers(port, Duration::from_secs(30)), "server did not start");
     (server, port)
 }
 

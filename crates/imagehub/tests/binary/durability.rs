@@ -43,13 +43,8 @@ fn start(database: &str, port: u16) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        // The port is bound only after migrations and bootstrap: accepting means ready.
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, base: format!("http://127.0.0.1:{port}") };
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if crate::wait_answers(port, Duration::from_secs(30)) {
+        return Server { child, base: format!("http://127.0.0.1:{port}") };
     }
     let _ = child.kill();
     let _ = child.wait();

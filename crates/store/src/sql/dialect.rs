@@ -136,7 +136,12 @@ columns_of!(PgRow);
 /// unique violation is `Duplicate`; anything else is `Internal`.
 pub fn db_error(e: sqlx::Error) -> Error {
     match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::Duplicate(d.message().to_owned()),
+        // The database's own words name tables and constraints: they go to the log, and
+        // the catalog words the refusal for the client.
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            tracing::debug!(detail = d.message(), "unique violation");
+            Error::Duplicate("a record with the same unique key exists".into())
+        }
         sqlx::Error::Database(d)
             if matches!(
                 d.code().as_deref(),

@@ -21,14 +21,7 @@ impl SqlStore<Postgres> {
     /// Connects to `postgres://…` and applies pending migrations (serialised across nodes
     /// by an advisory lock); another kind of URL is refused clearly.
     pub async fn connect(url: &str) -> Result<Self> {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(Error::invalid(format!(
-                "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
-            )));
-        }
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::invalid(format!("bad PostgreSQL URL: {e}")))?
-            .application_name("imagehub");
+        let options = options(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             // A ping before every query doubled the round trips of each one (the read
@@ -44,4 +37,29 @@ impl SqlStore<Postgres> {
         store.optimize().await?;
         Ok(store)
     }
+
+    /// Whether the database has imagehub's tables (without creating them).
+    pub async fn has_catalog(url: &str) -> Result<bool> {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect_with(&options(url)?)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
+        let found: bool = sqlx::query_scalar("SELECT to_regclass('images') IS NOT NULL")
+            .fetch_one(&mut c)
+            .await
+            .map_err(|e| Error::Unavailable(format!("cannot read the PostgreSQL catalog: {e}")))?;
+        let _ = c.close().await;
+        Ok(found)
+    }
+}
+
+fn options(url: &str) -> Result<PgConnectOptions> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::invalid(format!(
+            "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+        )));
+    }
+    Ok(PgConnectOptions::from_str(url)
+        .map_err(|e| Error::invalid(format!("bad PostgreSQL URL: {e}")))?
+        .application_name("imagehub"))
 }

@@ -20,7 +20,24 @@ pub type SqliteStore = SqlStore<Sqlite>;
 
 impl SqlStore<Sqlite> {
     /// Opens (creating if needed) the database file and applies pending migrations.
+    ///
+    /// A file that exists but is empty, or is not an SQLite database, is refused with its
+    /// path (it is never taken for a new catalog); so is one that cannot be written.
     pub async fn open(path: &Path) -> Result<Self> {
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            return Err(Error::Unavailable(format!(
+                "{} is an empty file, not an imagehub database (a new catalog is never made over an \
+                 existing file): restore it from a backup, or remove it to start a new catalog",
+                path.display()
+            )));
+        }
+        Self::open_file(path).await.map_err(|e| match e {
+            Error::Unavailable(m) | Error::Internal(m) => Error::Unavailable(explain_open_failure(path, &m)),
+            other => other,
+        })
+    }
+
+    async fn open_file(path: &Path) -> Result<Self> {
         let base = SqliteConnectOptions::new()
             .filename(path)
             .journal_mode(SqliteJournalMode::Wal)
@@ -44,5 +61,24 @@ impl SqlStore<Sqlite> {
         store.migrate().await?;
         store.optimize().await?;
         Ok(store)
+    }
+}
+
+/// What an open failure means for the operator, with the file's path.
+fn explain_open_failure(path: &Path, message: &str) -> String {
+    let p = path.display();
+    if message.contains("file is not a database") || message.contains("malformed") {
+        format!("{p} is not an SQLite database, or it is corrupt ({message}): restore it from a backup")
+    } else if message.contains("readonly") || message.contains("read-only") || message.contains("unable to open") {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        format!(
+            "cannot write {p} ({message}): the file and its directory {} must be writable (SQLite keeps \
+             its -wal and -shm files beside the database)",
+            dir.display()
+        )
+    } else if message.contains(&p.to_string()) {
+        message.to_owned()
+    } else {
+        format!("{p}: {message}")
     }
 }

@@ -49,9 +49,9 @@ pub async fn handle(
         }
     }
     let image = state.catalog.create_image(&writer, image).await?;
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost:9292");
+    let base = state.settings.base_url(&headers);
     let mut resp = super::answer_written(StatusCode::CREATED, &render::image(&image));
-    if let Ok(loc) = HeaderValue::from_str(&format!("http://{host}/v2/images/{}", image.id)) {
+    if let Ok(loc) = HeaderValue::from_str(&format!("{base}/v2/images/{}", image.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(resp)

@@ -32,14 +32,27 @@ fn bad(msg: impl Into<String>) -> Error {
     Error::invalid(msg)
 }
 
-/// A JSON pointer naming one attribute (`/name`); `~1` is `/`, `~0` is `~`.
+/// A JSON pointer naming one attribute (`/name`); `~1` is `/`, `~0` is `~`, and a `~`
+/// followed by anything else (or nothing) is not a pointer (RFC 6901, as Glance checks it).
 fn attribute(path: &str) -> std::result::Result<String, Error> {
     let invalid = || bad(format!("Invalid JSON pointer for this resource: '{path}'"));
     let rest = path.strip_prefix('/').ok_or_else(invalid)?;
     if rest.is_empty() || rest.contains('/') {
         return Err(invalid());
     }
-    Ok(rest.replace("~1", "/").replace("~0", "~"))
+    let mut out = String::with_capacity(rest.len());
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '~' => match chars.next() {
+                Some('0') => out.push('~'),
+                Some('1') => out.push('/'),
+                _ => return Err(invalid()),
+            },
+            c => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 fn parse_ops(body: &[u8], v20: bool) -> std::result::Result<Vec<Operation>, Error> {

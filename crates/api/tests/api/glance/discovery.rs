@@ -15,7 +15,16 @@ async fn discovery_and_schemas(s: Server) {
         let r = s.raw(Method::GET, path, None, &[], None).await;
         assert_eq!((r.status.as_u16(), &r.body), (200, &root.body), "{path}");
     }
-    assert_eq!(s.raw(Method::GET, "/v3/images", None, &[], None).await.status, 300);
+    // A path no face claims is a plain JSON 404 that says what is served, not the versions
+    // document (which would read like a version-negotiation problem).
+    for path in ["/v3/images", "/nothing", "/v2x", "/identity"] {
+        let r = s.raw(Method::GET, path, None, &[], None).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+        assert_eq!(r.body["error"]["code"], 404, "{path}");
+        let msg = r.body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(path) && msg.contains("/v2/images"), "{path}: {msg}");
+        assert!(r.headers.contains_key("x-request-id"), "{path}");
+    }
     let schema = s.raw(Method::GET, "/v2/schemas/image", None, &[], None).await;
     assert_eq!(schema.body["name"], "image");
     assert_eq!(schema.body["additionalProperties"]["type"], "string");

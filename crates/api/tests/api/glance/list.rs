@@ -85,8 +85,8 @@ async fn list_filters_sort_paging_and_links(s: Server) {
         ("visibility=everyone", 400, "Invalid visibility value: everyone"),
         ("member_status=maybe", 400, "Invalid status: maybe"),
         ("size_min=big", 400, "non-numeric"),
-        ("protected=True", 400, "protected"),
-        ("os_hidden=1", 400, "os_hidden"),
+        ("protected=maybe", 400, "protected"),
+        ("os_hidden=2", 400, "os_hidden"),
         ("created_at=2020-13-45", 400, "Use ISO 8601 DateTime notation."),
         ("changes-since=2020-01-01T00:00:00Z", 400, "no longer available on v2"),
         ("marker=00000000-0000-4000-8000-000000000000", 400, "No image found with ID"),
@@ -102,4 +102,36 @@ async fn list_filters_sort_paging_and_links(s: Server) {
     assert_glance_error(&hidden_marker, 403, "not visible");
 }
 
-both_backends!(list_filters_sort_paging_and_links,);
+/// Boolean query values follow Glance's rule (openstacksdk sends `os_hidden=True`).
+async fn boolean_filters_take_glances_words(s: Server) {
+    let t = s.token(PROJECT_A, "member").await;
+    let hidden = create(&s, &t, json!({"name": "hidden-one", "os_hidden": true, "protected": true})).await;
+    let names = |r: &Resp| -> Vec<String> {
+        r.body["images"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap_or("").to_owned()).collect()
+    };
+    for (query, shows) in [
+        ("os_hidden=True", true),
+        ("os_hidden=TRUE", true),
+        ("os_hidden=1", true),
+        ("os_hidden=yes", true),
+        ("os_hidden=On", true),
+        ("os_hidden=t", true),
+        ("os_hidden=False", false),
+        ("os_hidden=0", false),
+        ("os_hidden=no", false),
+        ("os_hidden=OFF", false),
+        ("protected=Y&os_hidden=y", true),
+        ("protected=N&os_hidden=y", false),
+    ] {
+        let r = s.get(&format!("/v2/images?{query}"), &t).await;
+        assert_eq!(r.status, 200, "{query}: {}", r.text);
+        assert_eq!(names(&r).contains(&"hidden-one".to_owned()), shows, "{query}: {:?}", names(&r));
+    }
+    for query in ["os_hidden=maybe", "os_hidden=", "protected=2", "os_hidden=truee"] {
+        let r = s.raw(Method::GET, &format!("/v2/images?{query}"), Some(&t), &[JSON], None).await;
+        assert_glance_error(&r, 400, "Invalid value");
+    }
+    assert_eq!(hidden["os_hidden"], true);
+}
+
+both_backends!(list_filters_sort_paging_and_links, boolean_filters_take_glances_words,);

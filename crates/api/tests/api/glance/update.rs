@@ -58,6 +58,9 @@ async fn patch_both_media_types_and_their_rules(s: Server) {
         (json!([{"path": "/name", "value": "x"}]), 400, "op"),
         (json!({"op": "replace"}), 400, "JSON array"),
         (json!([{"op": "replace", "path": "name", "value": "x"}]), 400, "Invalid JSON pointer"),
+        (json!([{"op": "add", "path": "/a~2b", "value": "x"}]), 400, "Invalid JSON pointer"),
+        (json!([{"op": "add", "path": "/ab~", "value": "x"}]), 400, "Invalid JSON pointer"),
+        (json!([{"op": "add", "path": "/~x", "value": "x"}]), 400, "Invalid JSON pointer"),
         (json!([{"op": "replace", "path": "/min_ram", "value": -5}]), 400, "minimum"),
         (json!([{"op": "replace", "path": "/owner", "value": PROJECT_B}]), 403, "Owner can't be updated by non admin."),
         // The whole patch aborts on the second operation: the first does not stick.
@@ -78,4 +81,19 @@ async fn patch_both_media_types_and_their_rules(s: Server) {
     assert_glance_error(&patch(&s, &b, id, V21, json!([])).await, 404, "No image found");
 }
 
-both_backends!(patch_both_media_types_and_their_rules,);
+/// A PATCH that would give two images of a project the same namespace/name:tag is a 409
+/// in the catalog's words: no table, constraint or database wording reaches the client.
+async fn a_name_collision_is_a_conflict_in_the_catalogs_words(s: Server) {
+    let t = s.token(PROJECT_A, "member").await;
+    s.register(PROJECT_A, &t, "swr.example.com/ns/first:1", json!({})).await;
+    let second = s.register(PROJECT_A, &t, "swr.example.com/ns/second:1", json!({})).await;
+    let id = second["id"].as_str().unwrap();
+    let r = patch(&s, &t, id, V21, json!([{"op": "replace", "path": "/name", "value": "first"}])).await;
+    assert_glance_error(&r, 409, "ns/first:1");
+    for word in ["UNIQUE", "constraint", "images_registry_key", "duplicate key", "sqlite", "SQL"] {
+        assert!(!r.text.contains(word), "{word:?} reached the client: {}", r.text);
+    }
+    assert_eq!(s.get(&format!("/v2/images/{id}"), &t).await.body["name"], "second");
+}
+
+both_backends!(patch_both_media_types_and_their_rules, a_name_collision_is_a_conflict_in_the_catalogs_words,);

@@ -256,6 +256,12 @@ async fn malformed_requests_get_4xx_in_the_modelarts_envelope(s: Server) {
             assert!(r.headers.contains_key("allow"), "{}: no Allow header", c.what);
         }
     }
+    // The largest offset is an empty page, on both lists (its page number does not overflow).
+    for path in ["", "/group"] {
+        let r = s.get(&format!("{list}{path}?offset={}&limit=1", u64::MAX), &t).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(r.body["data"], json!([]), "{path}");
+    }
     // None of the rejected writes left anything behind.
     let mine = s.get(&format!("{list}?type=DEDICATED"), &t).await;
     assert_eq!(mine.body["total"], 1, "{}", mine.text);

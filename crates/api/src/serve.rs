@@ -1,0 +1,123 @@
+//! The connection loop: HTTP/1.1 over TCP, with the bounds a public service needs.
+//!
+//! - **Headers**: a request's headers must arrive within [`Limits::header_timeout`],
+//!   counted from when the connection opened or the previous response went out (hyper's
+//!   header read timeout), so the same bound closes an idle keep-alive connection and a
+//!   client that sends its headers byte by byte.
+//! - **Bodies**: a body that sends nothing for [`Limits::body_timeout`] is cut off (the
+//!   request fails to read it and the connection closes); a body whose `Content-Length`
+//!   exceeds the body limit is answered 413 before any of it is read (see
+//!   [`crate::refuse_declared_oversize`]).
+//! - **Connections**: at most [`Limits::max_connections`] are served at once; when that
+//!   many are open, new ones wait in the listen backlog, and the log says so once per
+//!   minute while it lasts.
+//!
+//! Only HTTP/1.1 is spoken (every client imagehub serves uses it; with HTTP/2's prior
+//! knowledge detection, hyper has no timer running until the protocol is known).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+/// The bounds of [`serve`].
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+    /// How long in-flight requests may take to finish once shutdown began.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How often, at most, the log repeats that the connection limit is reached.
+const LIMIT_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish (within [`Limits::drain_timeout`]).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
+    let app = app.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut limit_logged: Option<Instant> = None;
+    loop {
+        // A permit first: at the limit, connections wait in the backlog, not in memory.
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if limit_logged.is_none_or(|at| at.elapsed() >= LIMIT_LOG_EVERY) {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        "connection limit reached: new connections wait until one closes \
+                         (raise max_connections if this is regular load)"
+                    );
+                    limit_logged = Some(Instant::now());
+                }
+                tokio::select! {
+                    p = permits.clone().acquire_owned() => match p {
+                        Ok(p) => p,
+                        Err(_) => break,
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: say so, and let the system
+                    // recover instead of spinning.
+                    tracing::error!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            TowerToHyperService::new(app.clone().map_request(|req: Request<Incoming>| req.map(axum::body::Body::new)));
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!("shutdown: requests still running after {:?} were cut off", limits.drain_timeout);
+    }
+    Ok(())
+}

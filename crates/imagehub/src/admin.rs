@@ -1,0 +1,124 @@
+//! The administrative commands: tokens, access keys, migrations. Each opens the catalog
+//! that exists already (or, with `--create`, makes it) and exits.
+
+use anyhow::Context;
+use imagehub_catalog::{Catalog, Millis, ProjectId, Role};
+
+use crate::AdminArgs;
+use crate::config::{self, Config, StoreArgs};
+use crate::open::{self, Open};
+
+async fn catalog(args: &AdminArgs) -> anyhow::Result<Catalog> {
+    let how = if args.create { Open::Create } else { Open::Existing };
+    open::catalog(&Config::load_store(&args.store)?, how).await
+}
+
+fn project_and_role(project: &str, role: &str) -> anyhow::Result<(ProjectId, Role)> {
+    let project = ProjectId::parse(project)
+        .with_context(|| format!("--project {project:?} is not 32 lowercase hexadecimal characters"))?;
+    let role = Role::parse(role).with_context(|| format!("--role {role:?} is not admin, member or reader"))?;
+    Ok((project, role))
+}
+
+fn failed(e: imagehub_catalog::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+/// A time as the lists show it (`-` when there is none).
+fn when(m: Option<Millis>) -> String {
+    m.map_or_else(|| "-".to_owned(), |m| imagehub_api::time::iso_utc(m.0))
+}
+
+pub async fn token_create(
+    args: &AdminArgs,
+    project: &str,
+    role: &str,
+    label: Option<String>,
+    expires_in_ms: Option<i64>,
+) -> anyhow::Result<()> {
+    let (project, role) = project_and_role(project, role)?;
+    let catalog = catalog(args).await?;
+    let expires = expires_in_ms.map(imagehub_catalog::expiry_after);
+    println!("{}", catalog.create_token(&project, role, label, expires).await.map_err(failed)?);
+    Ok(())
+}
+
+pub async fn token_list(args: &AdminArgs) -> anyhow::Result<()> {
+    let catalog = catalog(args).await?;
+    let now = Millis::now();
+    println!(
+        "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} label",
+        "id", "project", "role", "created", "last used", "expires", "state"
+    );
+    for t in catalog.list_tokens().await.map_err(failed)? {
+        let state = if t.revoked_at.is_some() {
+            "revoked"
+        } else if t.expires_at.is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} {}",
+            t.id(),
+            t.project,
+            t.role,
+            when(Some(t.created_at)),
+            when(t.last_used_at),
+            when(t.expires_at),
+            state,
+            t.label.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub async fn token_revoke(args: &AdminArgs, id: &str) -> anyhow::Result<()> {
+    if catalog(args).await?.revoke_token(id).await.map_err(failed)? {
+        println!("revoked {id}");
+        Ok(())
+    } else {
+        anyhow::bail!("no active token {id}")
+    }
+}
+
+pub async fn access_key_create(
+    args: &AdminArgs,
+    project: &str,
+    role: &str,
+    label: Option<String>,
+) -> anyhow::Result<()> {
+    let (project, role) = project_and_role(project, role)?;
+    let (ak, sk) = catalog(args).await?.create_access_key(&project, role, label).await.map_err(failed)?;
+    println!("access_key {ak}");
+    println!("secret_key {sk}");
+    Ok(())
+}
+
+pub async fn access_key_list(args: &AdminArgs) -> anyhow::Result<()> {
+    let catalog = catalog(args).await?;
+    println!("{:<22} {:<34} {:<8} {:<10} label", "access_key", "project", "role", "state");
+    for k in catalog.list_access_keys().await.map_err(failed)? {
+        let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+        println!("{:<22} {:<34} {:<8} {:<10} {}", k.ak, k.project, k.role, state, k.label.unwrap_or_default());
+    }
+    Ok(())
+}
+
+pub async fn access_key_revoke(args: &AdminArgs, ak: &str) -> anyhow::Result<()> {
+    if catalog(args).await?.revoke_access_key(ak).await.map_err(failed)? {
+        println!("revoked {ak}");
+        Ok(())
+    } else {
+        anyhow::bail!("no active access key {ak}")
+    }
+}
+
+/// Brings the schema up to date; on an empty database that makes it (what `migrate` is
+/// run for before a first start).
+pub async fn migrate(store: &StoreArgs) -> anyhow::Result<()> {
+    let config = Config::load_store(store)?;
+    open::catalog(&config, Open::Create).await?;
+    println!("database {} is at the latest schema", config::without_password(&config.database));
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Opening the catalog a command works on: the database (made only where a catalog is
+//! asked for) and the master key.
+
+use anyhow::Context;
+use imagehub_catalog::{Catalog, MasterKey};
+
+use crate::config::{self, Config};
+
+/// What a command may do to a database it opens.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// The server: makes the catalog if there is none, builds the read index.
+    Serve,
+    /// An administrative command: the catalog must exist already.
+    Existing,
+    /// An administrative command with `--create` (or `migrate`): makes it if missing.
+    Create,
+}
+
+/// The catalog on the configured database.
+pub async fn catalog(config: &Config, how: Open) -> anyhow::Result<Catalog> {
+    let db = &config.database;
+    if how == Open::Existing
+        && !imagehub_store::catalog_exists(db).await.map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?
+    {
+        anyhow::bail!(
+            "no imagehub database at {}: start the server once (imagehub serve) to make one, point \
+             --data-dir / --database at the existing one, or pass --create to make a new one here",
+            config::without_password(db)
+        );
+    }
+    if let Some(path) = imagehub_store::sqlite_path(db)
+        && let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    }
+    let store =
+        if how == Open::Serve { imagehub_store::open_for_serving(db).await } else { imagehub_store::open(db).await }
+            .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
+    Catalog::new(store).with_master_key(master_key(config)?).await.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// The master key: given in the configuration, else read from (or created in) its file.
+fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+    if let Some(k) = &config.master_key {
+        return MasterKey::from_hex(k.expose()).context("master_key must be 64 hexadecimal digits");
+    }
+    let path = &config.master_key_file;
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            MasterKey::from_hex(&text).with_context(|| format!("{} does not hold 64 hex digits", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(path) {
+                Ok(mut f) => {
+                    std::io::Write::write_all(&mut f, format!("{}\n", key.to_hex()).as_bytes())?;
+                    f.sync_all()?;
+                    Ok(key)
+                }
+                // Another process created it first: use that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => master_key(config),
+                Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
