@@ -88,8 +88,7 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .merge(glance::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), signing::verify_signatures))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_declared_oversize))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
         // Outside `observe`, so that Glance's error bodies are rendered for what
         // `observe` answers too (a panic), and its request id is the one `observe` gave.
         .layer(axum::middleware::from_fn(observe::observe))
@@ -169,9 +168,11 @@ fn error_for_path(path: &str, err: imagehub_catalog::Error) -> Response {
     }
 }
 
-/// A request whose `Content-Length` exceeds the body limit is answered 413 in its face's
-/// envelope at once: nothing of the body is read (nor waited for).
-async fn refuse_declared_oversize(State(state): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
+/// What every request passes before its handler (one layer: each costs every request):
+/// a `Content-Length` over the body limit is answered 413 in the face's envelope at once,
+/// nothing of the body read (nor waited for); a signed request's signature is verified
+/// ([`signing::verify`]).
+async fn admit(State(state): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     let limit = state.settings.body_limit;
     if declared.is_some_and(|n| n > limit as u64) {
@@ -185,5 +186,5 @@ async fn refuse_declared_oversize(State(state): State<AppState>, req: axum::extr
         resp.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
         return resp;
     }
-    next.run(req).await
+    next.run(signing::verify(&state, req).await).await
 }

@@ -7,7 +7,7 @@
 //! - **Bodies**: a body that sends nothing for [`Limits::body_timeout`] is cut off (the
 //!   request fails to read it and the connection closes); a body whose `Content-Length`
 //!   exceeds the body limit is answered 413 before any of it is read (see
-//!   [`crate::refuse_declared_oversize`]).
+//!   the admission layer in `lib.rs`).
 //! - **Connections**: at most [`Limits::max_connections`] are served at once; when that
 //!   many are open, new ones wait in the listen backlog, and the log says so once per
 //!   minute while it lasts.
@@ -28,7 +28,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
-use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::timeout::TimeoutBody;
 
 /// The bounds of [`serve`].
 #[derive(Debug, Clone)]
@@ -62,7 +62,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     limits: Limits,
 ) -> std::io::Result<()> {
-    let app = app.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -105,8 +104,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            TowerToHyperService::new(app.clone().map_request(|req: Request<Incoming>| req.map(axum::body::Body::new)));
+        let body_timeout = limits.body_timeout;
+        let service = TowerToHyperService::new(app.clone().map_request(move |req: Request<Incoming>| {
+            // Only a request with a body gets the stall timer (most requests have none).
+            if has_body(&req) {
+                req.map(|b| axum::body::Body::new(TimeoutBody::new(body_timeout, b)))
+            } else {
+                req.map(axum::body::Body::new)
+            }
+        }));
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -120,4 +126,11 @@ pub async fn serve(
         tracing::warn!("shutdown: requests still running after {:?} were cut off", limits.drain_timeout);
     }
     Ok(())
+}
+
+/// Whether a request carries a body: a non-zero `Content-Length`, or a transfer coding.
+fn has_body<B>(req: &Request<B>) -> bool {
+    let h = req.headers();
+    h.contains_key(axum::http::header::TRANSFER_ENCODING)
+        || h.get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
 }

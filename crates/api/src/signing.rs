@@ -4,10 +4,8 @@
 //! it applies the clock-skew rule every signed request shares.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use imagehub_catalog::secrets::{hex, hmac_sha256_verify, unhex};
 use imagehub_catalog::{Caller, Error, Millis};
 use percent_encoding::{percent_decode_str, percent_encode};
@@ -205,18 +203,19 @@ fn unreadable_body(e: &axum::Error) -> Error {
     Error::MalformedBody(format!("cannot read the request body: {e}"))
 }
 
-/// Why a signed request was refused (set by [`verify_signatures`]; faces render it).
+/// Why a signed request was refused (set by [`verify`]; faces render it).
 #[derive(Clone)]
 pub struct SignatureFailure(pub Error);
 
 /// For requests with an `SDK-HMAC-SHA256` authorization: reads the body (within the limit),
-/// verifies the signature and records the outcome for the faces' `Auth` extractors.
-pub async fn verify_signatures(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// verifies the signature and records the outcome for the faces' `Auth` extractors; other
+/// requests pass untouched.
+pub async fn verify(state: &AppState, req: Request) -> Request {
     let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
-        return next.run(req).await;
+        return req;
     };
     if !auth.starts_with(ALGORITHM) {
-        return next.run(req).await;
+        return req;
     }
     let (mut parts, body) = req.into_parts();
     let now = Millis::now();
@@ -255,7 +254,7 @@ pub async fn verify_signatures(State(state): State<AppState>, req: Request, next
             parts.extensions.insert(SignatureFailure(e));
         }
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    Request::from_parts(parts, Body::from(bytes))
 }
 
 #[cfg(test)]
