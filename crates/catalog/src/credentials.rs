@@ -58,6 +58,25 @@ fn keep<T>(map: &RwLock<HashMap<String, (Arc<T>, Instant)>>, key: &str, value: A
     }
 }
 
+/// The value under `key`: the copy in `map` if it is fresh, else what `read` gives (kept,
+/// with when the read began). `read` is called only on a miss (making the store's future
+/// allocates).
+async fn cached<T, F: std::future::Future<Output = Result<Option<T>>>>(
+    map: &RwLock<HashMap<String, (Arc<T>, Instant)>>,
+    key: &str,
+    read: impl FnOnce() -> F,
+) -> Result<Option<Arc<T>>> {
+    if let Some(v) = fresh(map, key) {
+        return Ok(Some(v));
+    }
+    let read_at = Instant::now();
+    let found = read().await?.map(Arc::new);
+    if let Some(v) = &found {
+        keep(map, key, v.clone(), read_at);
+    }
+    Ok(found)
+}
+
 /// A duration given to a token (`--expires-in`) as milliseconds from now.
 pub fn expiry_after(ms: i64) -> Millis {
     Millis(Millis::now().0.saturating_add(ms))
@@ -91,28 +110,12 @@ impl Catalog {
 
     /// The token record of `hash`: a fresh copy, or read now.
     async fn token_record(&self, hash: &str) -> Result<Option<Arc<TokenRecord>>> {
-        if let Some(t) = fresh(&self.credentials.tokens, hash) {
-            return Ok(Some(t));
-        }
-        let read_at = Instant::now();
-        let found = self.stores.credentials.find_token(hash).await?.map(Arc::new);
-        if let Some(t) = &found {
-            keep(&self.credentials.tokens, hash, t.clone(), read_at);
-        }
-        Ok(found)
+        cached(&self.credentials.tokens, hash, || self.stores.credentials.find_token(hash)).await
     }
 
     /// The access key record of `ak`: a fresh copy, or read now.
     async fn access_key_record(&self, ak: &str) -> Result<Option<Arc<AccessKeyRecord>>> {
-        if let Some(k) = fresh(&self.credentials.keys, ak) {
-            return Ok(Some(k));
-        }
-        let read_at = Instant::now();
-        let found = self.stores.credentials.find_access_key(ak).await?.map(Arc::new);
-        if let Some(k) = &found {
-            keep(&self.credentials.keys, ak, k.clone(), read_at);
-        }
-        Ok(found)
+        cached(&self.credentials.keys, ak, || self.stores.credentials.find_access_key(ak)).await
     }
 
     /// Resolves a token value to its caller. A revoked token, one whose issuing access

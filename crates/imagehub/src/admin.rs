@@ -74,12 +74,14 @@ pub async fn token_list(args: &AdminArgs) -> anyhow::Result<()> {
 }
 
 pub async fn token_revoke(args: &AdminArgs, id: &str) -> anyhow::Result<()> {
-    if catalog(args).await?.revoke_token(id).await.map_err(failed)? {
-        println!("revoked {id}");
-        Ok(())
-    } else {
-        anyhow::bail!("no active token {id}")
-    }
+    said_revoked(catalog(args).await?.revoke_token(id).await.map_err(failed)?, "token", id)
+}
+
+/// What a revocation prints: done, or that nothing active had the id (an error).
+fn said_revoked(revoked: bool, what: &str, id: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(revoked, "no active {what} {id}");
+    println!("revoked {id}");
+    Ok(())
 }
 
 pub async fn access_key_create(
@@ -106,12 +108,7 @@ pub async fn access_key_list(args: &AdminArgs) -> anyhow::Result<()> {
 }
 
 pub async fn access_key_revoke(args: &AdminArgs, ak: &str) -> anyhow::Result<()> {
-    if catalog(args).await?.revoke_access_key(ak).await.map_err(failed)? {
-        println!("revoked {ak}");
-        Ok(())
-    } else {
-        anyhow::bail!("no active access key {ak}")
-    }
+    said_revoked(catalog(args).await?.revoke_access_key(ak).await.map_err(failed)?, "access key", ak)
 }
 
 /// Brings the schema up to date; on an empty database that makes it (what `migrate` is

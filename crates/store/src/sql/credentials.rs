@@ -53,6 +53,22 @@ impl<DB: Dialect> SqlStore<DB> {
             label: r.opt_text("label")?,
         })
     }
+
+    /// Marks the active credential of `table` whose `key` column is `value` revoked at
+    /// `at`; whether there was one.
+    async fn revoke(&self, table: &'static str, key: &'static str, value: &str, at: Millis) -> Result<bool> {
+        let mut conn = self.writer.acquire().await.db()?;
+        let n = Self::exec(
+            &mut conn,
+            Query::update()
+                .table(table)
+                .values([("revoked_at", Expr::val(at.0))])
+                .and_where(Expr::col(key).eq(value))
+                .and_where(Expr::col("revoked_at").is_null()),
+        )
+        .await?;
+        Ok(n > 0)
+    }
 }
 
 #[async_trait]
@@ -95,17 +111,7 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
     }
 
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool> {
-        let mut conn = self.writer.acquire().await.db()?;
-        let n = Self::exec(
-            &mut conn,
-            Query::update()
-                .table("tokens")
-                .values([("revoked_at", Expr::val(at.0))])
-                .and_where(Expr::col("id").eq(id))
-                .and_where(Expr::col("revoked_at").is_null()),
-        )
-        .await?;
-        Ok(n > 0)
+        self.revoke("tokens", "id", id, at).await
     }
 
     async fn touch_token(&self, hash: &str, at: Millis) -> Result<()> {
@@ -163,17 +169,7 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
     }
 
     async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool> {
-        let mut conn = self.writer.acquire().await.db()?;
-        let n = Self::exec(
-            &mut conn,
-            Query::update()
-                .table("access_keys")
-                .values([("revoked_at", Expr::val(at.0))])
-                .and_where(Expr::col("ak").eq(ak))
-                .and_where(Expr::col("revoked_at").is_null()),
-        )
-        .await?;
-        Ok(n > 0)
+        self.revoke("access_keys", "ak", ak, at).await
     }
 }
 
