@@ -185,10 +185,14 @@ fn wrk(url: &str, token: &str, seconds: u64, connections: u32, script: Option<&s
     Ok(Outcome { rps, p50_ms: pct("50%"), p99_ms: pct("99%"), errors })
 }
 
-fn body_size(url: &str, token: &str) -> anyhow::Result<usize> {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{size_download}", "-H", &format!("X-Auth-Token: {token}"), url])
-        .output()?;
+/// The size of the body `url` answers (to a POST of `post`, as JSON, if given).
+fn body_size(url: &str, token: &str, post: Option<&str>) -> anyhow::Result<usize> {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-o", "/dev/null", "-w", "%{size_download}", "-H", &format!("X-Auth-Token: {token}")]);
+    if let Some(body) = post {
+        cmd.args(["-H", "Content-Type: application/json", "--data", body]);
+    }
+    let out = cmd.arg(url).output()?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0))
 }
 
@@ -304,6 +308,16 @@ fn run(
     let show_id = own.items.first().map(|i| i.id.to_string()).unwrap_or_default();
     let marker = deep_row.items.first().map(|i| i.id.to_string()).unwrap_or_default();
     println!("project {me}: {total} visible dedicated container images; deep offset {deep}");
+    // An administrator's Glance list: every project's images (but other projects'
+    // community ones), newest first; its deep marker 90% down.
+    let admin = scope_of(ADMIN)?;
+    let glance = |offset, limit| {
+        rt.block_on(catalog.list_images(&admin, Listing::Images, View::DEFAULT, q(vec![], offset, limit)))
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let admin_total = glance(0, 1)?.total.unwrap_or(0);
+    let admin_marker = glance(admin_total * 9 / 10, 1)?.items.first().map(|i| i.id.to_string()).unwrap_or_default();
+    println!("administrator: {admin_total} images in its Glance list; deep marker at {}", admin_total * 9 / 10);
 
     println!("\n## query plans\n");
     // What the catalog sends the store: the listing's filters, then the face's.
@@ -362,63 +376,113 @@ fn run(
         return wrk.format(\"POST\", nil, h, body)\nend\n"
         )
     };
-    let scenarios: Vec<(&str, String, Option<String>)> = vec![
+    // (label, URL, token, wrk script).
+    let scenarios: Vec<(&str, String, &str, Option<String>)> = vec![
         (
             "ModelArts ListImage, first page with total (type=DEDICATED)",
             format!("{base}/v1/{p}/images?type=DEDICATED&limit=20"),
+            &token,
             None,
         ),
-        ("ModelArts ListImage, built-in (default type)", format!("{base}/v1/{p}/images?limit=20"), None),
+        ("ModelArts ListImage, built-in (default type)", format!("{base}/v1/{p}/images?limit=20"), &token, None),
         (
             "ModelArts ListImage, name fuzzy + type + sort_key",
             format!("{base}/v1/{p}/images?type=DEDICATED&name=torch&sort_key=update_at&limit=20"),
+            &token,
             None,
         ),
         (
             "ModelArts ListImage, deep offset",
             format!("{base}/v1/{p}/images?type=DEDICATED&limit=20&offset={deep}"),
+            &token,
             None,
         ),
-        ("ModelArts ListImageGroup", format!("{base}/v1/{p}/images/group?type=DEDICATED&limit=20"), None),
-        ("ModelArts ShowImage", format!("{base}/v1/{p}/images/{show_id}"), None),
+        ("ModelArts ListImageGroup", format!("{base}/v1/{p}/images/group?type=DEDICATED&limit=20"), &token, None),
+        ("ModelArts ShowImage", format!("{base}/v1/{p}/images/{show_id}"), &token, None),
         (
             "Glance list, 3 filters",
             format!("{base}/v2/images?visibility=private&disk_format=raw&status=active&limit=25"),
+            &token,
             None,
         ),
-        ("Glance list, deep marker", format!("{base}/v2/images?limit=25&marker={marker}"), None),
-        ("SCNet POST image/images", format!("{base}/ai/openapi/v2/image/images"), Some(scnet)),
-        ("ModelArts RegisterImage (writes)", format!("{base}/v1/{p}/images"), Some(register("w"))),
+        ("Glance list, deep marker", format!("{base}/v2/images?limit=25&marker={marker}"), &token, None),
+        ("SCNet POST image/images", format!("{base}/ai/openapi/v2/image/images"), &token, Some(scnet)),
+        ("admin: Glance list, first page", format!("{base}/v2/images?limit=25"), ADMIN, None),
+        (
+            "admin: Glance list, 3 filters",
+            format!("{base}/v2/images?visibility=private&disk_format=raw&status=active&limit=25"),
+            ADMIN,
+            None,
+        ),
+        ("admin: Glance list, deep marker", format!("{base}/v2/images?limit=25&marker={admin_marker}"), ADMIN, None),
+        (
+            "admin: ModelArts ListImage in a tenant's path (type=DEDICATED)",
+            format!("{base}/v1/{p}/images?type=DEDICATED&limit=20"),
+            ADMIN,
+            None,
+        ),
+        (
+            "admin: ModelArts ListImageGroup in a tenant's path",
+            format!("{base}/v1/{p}/images/group?type=DEDICATED&limit=20"),
+            ADMIN,
+            None,
+        ),
+        ("ModelArts RegisterImage (writes)", format!("{base}/v1/{p}/images"), &token, Some(register("w"))),
     ];
-    let list_bytes = body_size(&scenarios[0].1, &token)?;
-    let bare_port = free_port()?;
-    let bare_server = Killed(
-        Command::new(std::env::current_exe()?)
-            .args(["bare", "--bind", &format!("127.0.0.1:{bare_port}"), "--bytes", &list_bytes.to_string()])
-            .spawn()?,
-    );
-    wait_port(bare_port)?;
-    let limit = wrk(&format!("http://127.0.0.1:{bare_port}/"), &token, seconds, connections, None)?;
-    drop(bare_server);
+    // The machine's limit: a bare server answering a body of the ModelArts list's size
+    // (the ratio every run since the first reports), and one for each other body size
+    // a read answers (the ratio to a same-size body).
+    let bare = |bytes: usize| -> anyhow::Result<Outcome> {
+        let bare_port = free_port()?;
+        let _bare_server = Killed(
+            Command::new(std::env::current_exe()?)
+                .args(["bare", "--bind", &format!("127.0.0.1:{bare_port}"), "--bytes", &bytes.to_string()])
+                .spawn()?,
+        );
+        wait_port(bare_port)?;
+        wrk(&format!("http://127.0.0.1:{bare_port}/"), &token, seconds, connections, None)
+    };
+    let list_bytes = body_size(&scenarios[0].1, &token, None)?;
+    let limit = bare(list_bytes)?;
     println!(
         "\n## {connections} connections, {seconds} s per scenario; bare HTTP server ({list_bytes}-byte body): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms\n",
         limit.rps, limit.p50_ms, limit.p99_ms
     );
+    // Bodies within 10% of one another share a bare run.
+    let mut same_size: Vec<(usize, f64)> = vec![(list_bytes, limit.rps)];
+    let mut sizes = Vec::new();
+    for (label, url, token, script) in &scenarios {
+        let reads = !label.contains("(writes)");
+        let bytes = if reads { body_size(url, token, script.as_ref().map(|_| scnet_body))? } else { 0 };
+        if reads && !same_size.iter().any(|&(b, _)| b.abs_diff(bytes) * 10 <= b) {
+            let o = bare(bytes)?;
+            println!(
+                "bare HTTP server ({bytes}-byte body): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                o.rps, o.p50_ms, o.p99_ms
+            );
+            same_size.push((bytes, o.rps));
+        }
+        sizes.push(bytes);
+    }
+    let bare_of =
+        |bytes: usize| same_size.iter().min_by_key(|&&(b, _)| b.abs_diff(bytes)).map_or(f64::NAN, |&(_, rps)| rps);
     println!(
-        "| scenario | req/s | ratio to bare | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+        "\n| scenario | req/s | ratio to bare | body bytes | ratio to same-size bare | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
-    let row = |label: &str, o: &Outcome| {
+    let row = |label: &str, o: &Outcome, bytes: usize| {
+        let same = if bytes == 0 { "".to_string() } else { format!("{:.1}%", 100.0 * o.rps / bare_of(bytes)) };
         println!(
-            "| {label} | {:.0} | {:.1}% | {:.2} | {:.2} | {} |",
+            "| {label} | {:.0} | {:.1}% | {} | {same} | {:.2} | {:.2} | {} |",
             o.rps,
             100.0 * o.rps / limit.rps,
+            if bytes == 0 { "".to_string() } else { bytes.to_string() },
             o.p50_ms,
             o.p99_ms,
             o.errors
         );
     };
-    for (label, url, script) in &scenarios {
-        row(label, &wrk(url, &token, seconds, connections, script.as_deref())?);
+    for ((label, url, token, script), bytes) in scenarios.iter().zip(&sizes) {
+        row(label, &wrk(url, token, seconds, connections, script.as_deref())?, *bytes);
     }
     // Reads while writes come: ListImage on all but two connections, RegisterImage on two
     // more at the same time, in the reader's project (every registration changes the
@@ -430,7 +494,11 @@ fn run(
     };
     let reads = wrk(&scenarios[0].1, &token, seconds, readers, None)?;
     let writes = writer.join().map_err(|_| anyhow::anyhow!("the writing wrk panicked"))??;
-    row(&format!("ModelArts ListImage DEDICATED on {readers} connections beside RegisterImage on 2"), &reads);
+    row(
+        &format!("ModelArts ListImage DEDICATED on {readers} connections beside RegisterImage on 2"),
+        &reads,
+        list_bytes,
+    );
     println!(
         "\nbeside that list, RegisterImage: {:.0} writes/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
         writes.rps, writes.p50_ms, writes.p99_ms, writes.errors

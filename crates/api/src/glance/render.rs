@@ -4,7 +4,7 @@
 //! table in [`CATALOG_PROPERTIES`].
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use imagehub_catalog::{
     Arch, DevService, Error, Image, ImageId, ImageKind, Member, Origin, ResourceCategory, ServiceType,
@@ -193,50 +193,61 @@ fn opt_int<'a>(v: Option<i64>) -> Field<'a> {
 
 /// The image as Glance shows it: the base attributes, over the catalog-backed
 /// properties, over the extra properties, each key once, in byte order. Written
-/// straight from the record (no intermediate JSON value).
-pub struct ImageJson<'a>(Vec<(&'a str, Field<'a>)>);
+/// straight from the record (no intermediate JSON value), the three sorted lists merged
+/// as they are written (merging them into one list first cost a tenth of a Glance
+/// list's time).
+pub struct ImageJson<'a> {
+    base: [(&'static str, Field<'a>); 22],
+    catalog: Vec<(&'static str, Field<'a>)>,
+    extra: &'a BTreeMap<String, String>,
+}
 
 impl WriteJson for ImageJson<'_> {
     fn write_json(&self, out: &mut Vec<u8>) {
         out.push(b'{');
-        for (n, (key, value)) in self.0.iter().enumerate() {
-            if n > 0 {
+        let mut base = self.base.iter().peekable();
+        let mut catalog = self.catalog.iter().peekable();
+        let mut extra = self.extra.iter().peekable();
+        let mut first = true;
+        loop {
+            let next = [base.peek().map(|b| b.0), catalog.peek().map(|c| c.0), extra.peek().map(|e| e.0.as_str())];
+            let Some(key) = next.into_iter().flatten().min() else { break };
+            if !first {
                 out.push(b',');
             }
-            // Extra properties' keys are the client's: escaped like any string.
-            jsonout::string(out, key);
-            out.push(b':');
-            value.write(out);
+            first = false;
+            // The highest list holding the key gives its value; the lower ones skip it.
+            let from_base = base.next_if(|b| b.0 == key);
+            let from_catalog = catalog.next_if(|c| c.0 == key);
+            let from_extra = extra.next_if(|e| e.0 == key);
+            match (from_base, from_catalog, from_extra) {
+                (Some((k, v)), ..) | (None, Some((k, v)), _) => {
+                    // Our own keys need no escaping.
+                    out.push(b'"');
+                    out.extend_from_slice(k.as_bytes());
+                    out.extend_from_slice(b"\":");
+                    v.write(out);
+                }
+                (None, None, Some((k, v))) => {
+                    // Extra properties' keys are the client's: escaped like any string.
+                    jsonout::string(out, k);
+                    out.push(b':');
+                    jsonout::string(out, v);
+                }
+                (None, None, None) => break,
+            }
         }
         out.push(b'}');
     }
 }
 
-/// `low` and `high` (each sorted by key, each key once) as one sorted list, `high`'s
-/// entry kept where both have a key.
-fn overlay<'a>(low: Vec<(&'a str, Field<'a>)>, high: Vec<(&'a str, Field<'a>)>) -> Vec<(&'a str, Field<'a>)> {
-    let mut out = Vec::with_capacity(low.len() + high.len());
-    let mut low = low.into_iter().peekable();
-    for (key, value) in high {
-        while let Some(l) = low.next_if(|(k, _)| *k <= key) {
-            if l.0 != key {
-                out.push(l);
-            }
-        }
-        out.push((key, value));
-    }
-    out.extend(low);
-    out
-}
-
 pub fn image(i: &Image) -> ImageJson<'_> {
     // Extra properties come sorted (a BTreeMap); the catalog-backed ones are sorted
     // here; the base attributes are written in key order.
-    let extra = i.properties.iter().map(|(k, v)| (k.as_str(), Field::Text(v.as_str().into()))).collect();
     let mut catalog: Vec<(&str, Field<'_>)> =
         catalog_properties(i).into_iter().map(|(k, v)| (k, Field::Text(v))).collect();
     catalog.sort_unstable_by_key(|(k, _)| *k);
-    let base = vec![
+    let base = [
         ("checksum", opt_str(i.checksum.as_deref())),
         ("container_format", opt_str(i.container_format.map(|c| c.as_str()))),
         ("created_at", Field::Time(i.created_at.0)),
@@ -261,7 +272,7 @@ pub fn image(i: &Image) -> ImageJson<'_> {
         ("visibility", Field::Text(i.visibility.as_str().into())),
     ];
     debug_assert!(base.windows(2).all(|w| w[0].0 < w[1].0), "base attributes out of order");
-    ImageJson(overlay(overlay(extra, catalog), base))
+    ImageJson { base, catalog, extra: &i.properties }
 }
 
 /// An image member as Glance shows it.

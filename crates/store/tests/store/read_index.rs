@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::contract::{DynStore, Rng, project, random_access, random_catalog, random_filters, random_sort};
 use imagehub_catalog::{
     AccessScope, ContainerFormat, Filter, GroupMeta, GroupQuery, GroupSortKey, Image, ImageKind, ImageQuery,
-    ImageStore, Member, MemberStatus, Millis, PageRequest, SortDir, Status, Stores, Visibility,
+    ImageStore, Member, MemberRule, MemberStatus, Millis, PageRequest, SortDir, Status, Stores, View, Visibility,
 };
 use imagehub_store::testing::PgDatabase;
 use imagehub_store::{IndexedStore, PostgresStore, SqliteStore};
@@ -55,8 +55,16 @@ async fn same_answers(indexed: &dyn ImageStore, sql: &dyn ImageStore, rng: &mut 
     for filters in
         [vec![], vec![Filter::Kind(ImageKind::Dedicated)], vec![Filter::ContainerFormat(vec![ContainerFormat::Docker])]]
     {
-        for viewer in 0..6 {
-            let access = AccessScope::project(project(viewer));
+        // Six projects, and two administrators (in a project's path, with and without
+        // community images): their kept selections must follow the writes too.
+        for viewer in 0..8 {
+            let access = match viewer {
+                0..6 => AccessScope::project(project(viewer)),
+                6 => AccessScope::project(project(1)).as_admin(true),
+                _ => AccessScope::project(project(2))
+                    .as_admin(true)
+                    .with_view(View { members: MemberRule::Any, community: true }),
+            };
             let q = ImageQuery {
                 filters: filters.clone(),
                 sort: vec![],

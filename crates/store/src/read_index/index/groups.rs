@@ -1,17 +1,23 @@
 //! Group lists: rows aggregated by group (owner, namespace and name as SQL's MIN, the
-//! count, the earliest creation and the latest update). A project's groups are its own
-//! selection's groups, plus the public selection's groups of other owners (a group has
-//! one owner), each merged with what the scanned community and shared rows add; only
-//! those rows are aggregated per request.
+//! count, the earliest creation and the latest update). A list's groups are its kept
+//! selections' groups (a project's own and the public ones of other owners, since a
+//! group has one owner; an administrator's every non-community image and its own
+//! community ones), each merged with what the scanned community and shared rows add;
+//! only those rows are aggregated per request.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
-use imagehub_catalog::{AccessScope, Filter, GroupId, GroupQuery, GroupSortKey, SortDir};
+use imagehub_catalog::{AccessScope, Filter, GroupId, GroupQuery, GroupSortKey, SortDir, Visibility};
 
 use super::lists::{directed, page_of};
 use super::parts::Parts;
 use super::selections::{GROUP_AGG_SLOTS, Selection};
 use super::{ByGroup, Index, IndexPage, Row, Sym};
+
+/// Most own community groups an administrator's group list merges into the kept order
+/// per request; beyond, it merges every group.
+const MERGED_OWN_GROUPS: usize = 4096;
 
 /// One group's row over the images a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +63,7 @@ impl Index {
                 created_min: r.created_at,
                 updated_max: r.updated_at,
             };
-            match groups.entry(r.cold.group) {
-                std::collections::hash_map::Entry::Occupied(mut g) => self.absorb(g.get_mut(), &one),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(one);
-                }
-            }
+            self.merge_into(&mut groups, &one);
         });
         groups
     }
@@ -102,32 +103,49 @@ impl Index {
         })
     }
 
-    /// The groups of the rows `access` admits that pass `filters`. For a project: the
-    /// kept aggregates of its own part and of the public part (other owners' groups
-    /// only: a group has one owner, and its own part holds all of its own groups' rows),
-    /// a public group merged with what the scanned parts add to it.
+    /// The groups of the rows `access` admits that pass `filters`: the kept aggregates
+    /// of the others' part (for a project, other owners' public groups only: a group has
+    /// one owner, and its own part holds all of its own groups' rows) and of the own
+    /// part, each merged with what the scanned parts add to it. An administrator's own
+    /// part holds only its community images, whose groups may have rows in the others'
+    /// part too: they are merged like the scanned ones.
     pub(super) fn selected_groups(&self, access: &AccessScope, filters: &[Filter]) -> Vec<GroupAgg> {
-        if access.is_admin() {
-            return self.group_aggs(|f| self.for_each_selected(access, filters, f));
-        }
         let Some(tests) = self.compile_all(filters) else { return Vec::new() };
         let viewer = self.strings.find(access.viewer().as_str());
         let parts = Parts::of(access, filters);
-        let mut scanned = self.group_map(|f| self.for_each_scanned(viewer, &parts, &tests, f));
-        let (own, public) = self.kept_parts(viewer, &parts, filters, &tests);
-        let mut groups: Vec<GroupAgg> = own.as_deref().map_or_else(Vec::new, |s| self.selection_groups(s).to_vec());
-        for g in public.as_deref().map_or(&[][..], |s| self.selection_groups(s)) {
-            if Some(g.owner) == viewer {
+        let mut more = self.group_map(|f| self.for_each_scanned(viewer, &parts, &tests, f));
+        let kept = self.kept_parts(viewer, &parts, filters, &tests);
+        let own = kept.own.as_deref().map_or(&[][..], |s| self.selection_groups(s));
+        let mut groups: Vec<GroupAgg> = Vec::new();
+        if kept.others_repeat_own {
+            groups.extend_from_slice(own);
+        } else {
+            for g in own {
+                self.merge_into(&mut more, g);
+            }
+        }
+        for g in kept.others.as_deref().map_or(&[][..], |s| self.selection_groups(s)) {
+            if kept.others_repeat_own && Some(g.owner) == viewer {
                 continue;
             }
             let mut g = g.clone();
-            if let Some(more) = scanned.remove(&g.id) {
+            if let Some(more) = more.remove(&g.id) {
                 self.absorb(&mut g, &more);
             }
             groups.push(g);
         }
-        groups.extend(scanned.into_values());
+        groups.extend(more.into_values());
         groups
+    }
+
+    /// Adds `g` to its group's aggregate in `groups` (or enters it).
+    fn merge_into(&self, groups: &mut ByGroup<GroupAgg>, g: &GroupAgg) {
+        match groups.entry(g.id) {
+            std::collections::hash_map::Entry::Occupied(mut e) => self.absorb(e.get_mut(), g),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(g.clone());
+            }
+        }
     }
 
     pub(super) fn group_row(&self, g: &GroupAgg) -> GroupRow {
@@ -142,30 +160,153 @@ impl Index {
         }
     }
 
+    /// Order of two group aggregates under a sort, then the id in the last key's direction.
+    fn group_order(&self, a: &GroupAgg, b: &GroupAgg, sort: &[(GroupSortKey, SortDir)]) -> Ordering {
+        for &(key, dir) in sort {
+            let o = match key {
+                GroupSortKey::CreatedAt => a.created_min.cmp(&b.created_min),
+                GroupSortKey::UpdatedAt => a.updated_max.cmp(&b.updated_max),
+                GroupSortKey::Name => self.opt(a.name).cmp(&self.opt(b.name)),
+                GroupSortKey::VersionCount => a.version_count.cmp(&b.version_count),
+            };
+            if o != Ordering::Equal {
+                return directed(o, dir);
+            }
+        }
+        directed(a.id.cmp(&b.id), sort.last().map_or(SortDir::Desc, |s| s.1))
+    }
+
+    /// A kept selection's groups in `sort`'s order (positions in [`Selection::groups`]),
+    /// sorted once per order and kept with them (and counted against the budget).
+    fn kept_group_order(&self, selection: &Selection, sort: &[(GroupSortKey, SortDir)]) -> Arc<[u32]> {
+        let groups = self.selection_groups(selection);
+        if let Some(known) = selection.group_orders.lock().ok().and_then(|o| o.get(sort).cloned()) {
+            return known;
+        }
+        let mut order: Vec<u32> = (0..u32::try_from(groups.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_unstable_by(|&a, &b| self.group_order(&groups[a as usize], &groups[b as usize], sort));
+        let order: Arc<[u32]> = order.into();
+        if let Ok(mut orders) = selection.group_orders.lock() {
+            orders.insert(sort.to_vec(), order.clone());
+            if let Ok(mut kept) = self.selections.lock() {
+                kept.slots += order.len();
+            }
+        }
+        order
+    }
+
+    /// Most own community groups an administrator's group list merges per request before
+    /// it merges every group instead.
+    /// A page of groups cut from the kept orders of the kept parts' groups, when the
+    /// list has no scanned part to merge into them: the merge of two sorted runs, which
+    /// stops after the page (an administrator's own community groups, few, are merged
+    /// with the rest of their group and sorted per request). `None` otherwise.
+    fn list_kept_groups(
+        &self,
+        access: &AccessScope,
+        q: &GroupQuery,
+        sort: &[(GroupSortKey, SortDir)],
+    ) -> Option<IndexPage<GroupRow>> {
+        let Some(tests) = self.compile_all(&q.filters) else {
+            return Some(IndexPage { items: Vec::new(), total: 0, has_more: false });
+        };
+        let viewer = self.strings.find(access.viewer().as_str());
+        let parts = Parts::of(access, &q.filters);
+        if parts.community || (parts.shared.is_some() && viewer.is_some_and(|v| self.member_of.contains_key(&v))) {
+            return None;
+        }
+        let kept = self.kept_parts(viewer, &parts, &q.filters, &tests);
+        let empty: Arc<[u32]> = Arc::from([]);
+        // The first run: a project's own groups in their kept order; an administrator's
+        // own community groups (few), each merged with the rest of its group in the
+        // others' part, sorted now.
+        let mut merged_own: Vec<GroupAgg> = Vec::new();
+        let mut overlap = 0usize;
+        let (own_groups, own_order) = match kept.own.as_deref() {
+            Some(s) if kept.others_repeat_own => (self.selection_groups(s), self.kept_group_order(s, sort)),
+            Some(s) => {
+                let own = self.selection_groups(s);
+                if own.len() > MERGED_OWN_GROUPS {
+                    return None;
+                }
+                for g in own {
+                    let mut g = g.clone();
+                    let rest = self.group_aggs(|f| {
+                        self.groups
+                            .get(&g.id)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|&s| self.row(s))
+                            .filter(|r| r.visibility != Visibility::Community && self.passes_all(r, &tests))
+                            .for_each(f)
+                    });
+                    if let Some(rest) = rest.first() {
+                        self.absorb(&mut g, rest);
+                        overlap += 1;
+                    }
+                    merged_own.push(g);
+                }
+                merged_own.sort_unstable_by(|a, b| self.group_order(a, b, sort));
+                (&[][..], empty.clone())
+            }
+            None => (&[][..], empty.clone()),
+        };
+        let merged_ids: ByGroup<()> = merged_own.iter().map(|g| (g.id, ())).collect();
+        let (other_groups, other_order) = kept
+            .others
+            .as_deref()
+            .map_or((&[][..], empty), |s| (self.selection_groups(s), self.kept_group_order(s, sort)));
+        let skips = |g: &GroupAgg| {
+            (kept.others_repeat_own && Some(g.owner) == viewer)
+                || (!merged_ids.is_empty() && merged_ids.contains_key(&g.id))
+        };
+        let others_listed = if kept.others_repeat_own {
+            other_groups.iter().filter(|g| !skips(g)).count()
+        } else {
+            other_groups.len() - overlap
+        };
+        let total = own_groups.len() + merged_own.len() + others_listed;
+        let own_run: Vec<&GroupAgg> =
+            own_order.iter().map(|&i| &own_groups[i as usize]).chain(merged_own.iter()).collect();
+        let mut own_rows = own_run.into_iter().peekable();
+        let mut other_rows = other_order.iter().map(|&i| &other_groups[i as usize]).filter(|g| !skips(g)).peekable();
+        let mut merged = std::iter::from_fn(|| match (own_rows.peek(), other_rows.peek()) {
+            (Some(a), Some(b)) if self.group_order(a, b, sort) != Ordering::Greater => own_rows.next(),
+            (Some(_), None) => own_rows.next(),
+            _ => other_rows.next(),
+        })
+        .skip(usize::try_from(q.offset).unwrap_or(usize::MAX));
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let items = merged.by_ref().take(limit).map(|g| self.group_row(g)).collect();
+        let has_more = merged.next().is_some();
+        Some(IndexPage { items, total: total as u64, has_more })
+    }
+
     /// A page of groups of the images `access` admits and the filters select.
     pub fn list_groups(&self, access: &AccessScope, q: &GroupQuery) -> IndexPage<GroupRow> {
-        let mut groups = self.selected_groups(access, &q.filters);
         let sort = q.effective_sort();
-        let last = sort.last().map_or(SortDir::Desc, |s| s.1);
+        if let Some(page) = self.list_kept_groups(access, q, &sort) {
+            return page;
+        }
+        self.list_merged_groups(access, q, &sort)
+    }
+
+    /// [`Index::list_groups`] from every group the list selects, merged per request.
+    pub(super) fn list_merged_groups(
+        &self,
+        access: &AccessScope,
+        q: &GroupQuery,
+        sort: &[(GroupSortKey, SortDir)],
+    ) -> IndexPage<GroupRow> {
+        let mut groups = self.selected_groups(access, &q.filters);
         let offset = usize::try_from(q.offset).unwrap_or(usize::MAX);
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
-        let cmp = |a: &GroupAgg, b: &GroupAgg| {
-            for &(key, dir) in &sort {
-                let o = match key {
-                    GroupSortKey::CreatedAt => a.created_min.cmp(&b.created_min),
-                    GroupSortKey::UpdatedAt => a.updated_max.cmp(&b.updated_max),
-                    GroupSortKey::Name => self.opt(a.name).cmp(&self.opt(b.name)),
-                    GroupSortKey::VersionCount => a.version_count.cmp(&b.version_count),
-                };
-                if o != Ordering::Equal {
-                    return directed(o, dir);
-                }
-            }
-            directed(a.id.cmp(&b.id), last)
-        };
         let total = groups.len() as u64;
         let has_more = groups.len() > offset.saturating_add(limit);
-        let items = page_of(&mut groups, offset, limit, cmp).iter().map(|g| self.group_row(g)).collect();
+        let items = page_of(&mut groups, offset, limit, |a, b| self.group_order(a, b, sort))
+            .iter()
+            .map(|g| self.group_row(g))
+            .collect();
         IndexPage { items, total, has_more }
     }
 

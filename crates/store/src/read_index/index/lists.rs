@@ -83,13 +83,13 @@ impl Index {
         directed(a.id.cmp(&b.id), last)
     }
 
-    /// A page of image ids; `None` if the marker is unknown. A project's lists in the
-    /// default order are cut from kept selections ([`Index::list_newest_first`]); every
-    /// other list scans what the caller may see.
+    /// A page of image ids; `None` if the marker is unknown. Lists in the default order
+    /// are cut from kept selections ([`Index::list_newest_first`]); every other list
+    /// walks what the caller may see (kept selections and scanned parts).
     pub fn list(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
         // Glance spells the same order with its id tie-break.
         let sort = q.effective_sort();
-        if !access.is_admin() && (sort == NEWEST || sort == [NEWEST[0], (SortKey::Id, SortDir::Desc)]) {
+        if sort == NEWEST || sort == [NEWEST[0], (SortKey::Id, SortDir::Desc)] {
             return self.list_newest_first(access, q);
         }
         self.list_scanning(access, q, SCAN_WINDOW)
@@ -109,12 +109,14 @@ impl Index {
         kept.insert(at, r);
     }
 
-    /// A project's list in the default order (newest first), at any offset or marker.
-    /// The community and shared parts are scanned and sorted; the own and public parts
-    /// are kept selections, in that order already, so a marker is found by bisection and
-    /// the page is cut from the merge of the three, which stops after it. The total adds
-    /// the parts' sizes; the caller's own public images, in both kept parts, are merged
-    /// from the own part and counted once.
+    /// A list in the default order (newest first), at any offset or marker. The
+    /// community and shared parts are scanned and sorted; the own and the others' parts
+    /// (public, or for an administrator every non-community image) are kept selections,
+    /// in that order already (read from their ends), so a marker is found by bisection
+    /// and the page is cut from
+    /// the merge of the three, which stops after it. The total adds the parts' sizes; the
+    /// caller's own public images, in both kept parts of a project, are merged from the
+    /// own part and counted once.
     pub(super) fn list_newest_first(&self, access: &AccessScope, q: &ImageQuery) -> Option<IndexPage<ImageId>> {
         let (skip, marker) = match &q.page {
             PageRequest::Offset { offset, .. } => (usize::try_from(*offset).unwrap_or(usize::MAX), None),
@@ -130,23 +132,17 @@ impl Index {
         let mut scanned = Vec::new();
         self.for_each_scanned(viewer, &parts, &tests, |r| scanned.push(r));
         scanned.sort_unstable_by(|a, b| cmp(a, b));
-        let (own, public) = self.kept_parts(viewer, &parts, &q.filters, &tests);
-        let (own_slots, own_public) = own.as_deref().map_or((&[][..], 0), |s| (&s.slots[..], s.public));
-        let public_slots = public.as_deref().map_or(&[][..], |s| &s.slots[..]);
-        let total = scanned.len() as u64
-            + own_slots.len() as u64
-            + public.as_ref().map_or(0, |_| (public_slots.len() as u64).saturating_sub(own_public));
-        // Each part continues after the rows up to the marker (from its start, without one).
+        let kept = self.kept_parts(viewer, &parts, &q.filters, &tests);
+        let own_slots = kept.own.as_deref().map_or(&[][..], |s| &s.slots[..]);
+        let other_slots = kept.others.as_deref().map_or(&[][..], |s| &s.slots[..]);
+        let total = scanned.len() as u64 + kept.total();
+        // Each part continues after the rows up to the marker (from its start, without
+        // one); a kept part holds its rows oldest first, and is read from its end.
         let up_to_marker = |r: &Row| marker.is_some_and(|m| cmp(r, m) != Ordering::Greater);
-        let slot_up_to_marker = |&s: &Slot| self.row(s).is_some_and(up_to_marker);
         let mut scanned = scanned[scanned.partition_point(|r| up_to_marker(r))..].iter().copied().peekable();
-        let mut own =
-            own_slots[own_slots.partition_point(slot_up_to_marker)..].iter().filter_map(|&s| self.row(s)).peekable();
-        let mut public = public_slots[public_slots.partition_point(slot_up_to_marker)..]
-            .iter()
-            .filter_map(|&s| self.row(s))
-            .filter(|r| Some(r.owner) != viewer)
-            .peekable();
+        let mut own = self.newest_first_after(own_slots, up_to_marker).peekable();
+        let mut public =
+            self.newest_first_after(other_slots, up_to_marker).filter(|r| !kept.skips(r, viewer)).peekable();
         let mut merged = std::iter::from_fn(|| {
             let heads = [scanned.peek().copied(), own.peek().copied(), public.peek().copied()];
             let (part, _) =
@@ -161,6 +157,17 @@ impl Index {
         let items = merged.by_ref().take(limit).map(|r| r.id).collect();
         let has_more = merged.next().is_some();
         Some(IndexPage { items, total, has_more })
+    }
+
+    /// The rows of a kept selection's `slots` (oldest first) after those `up_to_marker`
+    /// says are not, newest first: the older rows are found by bisection.
+    fn newest_first_after<'s>(
+        &'s self,
+        slots: &'s [Slot],
+        up_to_marker: impl Fn(&Row) -> bool,
+    ) -> impl Iterator<Item = &'s Row> + 's {
+        let older = slots.partition_point(|&s| self.row(s).is_none_or(|r| !up_to_marker(r)));
+        slots[..older].iter().rev().filter_map(|&s| self.row(s))
     }
 
     /// [`Index::list`], keeping windows up to `scan_window` while scanning.

@@ -32,7 +32,7 @@ use imagehub_catalog::{
 use crate::hashing::IdHashing;
 
 pub use self::groups::GroupRow;
-use self::selections::{Newest, Selections};
+use self::selections::{Move, Newest, Selections};
 use self::strings::Strings;
 
 type ByGroup<V> = HashMap<GroupId, V, IdHashing>;
@@ -104,9 +104,11 @@ pub struct Index {
     public_newest: Newest,
     /// Each project's own images newest first.
     owned_newest: HashMap<Sym, Newest>,
-    /// The rows of those two parts that pass a filter set, kept until a change reaches
-    /// their part ([`Index::forget_selections_of`]): per filter set and part (`None`: the public images of every owner; a project:
-    /// its own images).
+    /// Every image but the community ones newest first: an administrator's view, less
+    /// the few community images it sees only when asked.
+    every_newest: Newest,
+    /// The rows of those parts that pass a filter set, by filter set and
+    /// [`selections::Part`], followed as rows come and go ([`Index::follow_selections`]).
     selections: Mutex<Selections>,
 }
 
@@ -182,6 +184,7 @@ impl Index {
         self.slots.clear();
         self.public_newest.clear();
         self.owned_newest.clear();
+        self.every_newest.clear();
         self.forget_selections();
         self.community.clear();
         self.member_of.clear();
@@ -196,15 +199,19 @@ impl Index {
 
     /// Enters a row's slot into the sets it belongs to.
     fn link(&mut self, row: &Row, slot: Slot) {
-        self.owned_newest.entry(row.owner).or_default().insert((Reverse(row.created_at), Reverse(row.id), slot));
+        let newest = (Reverse(row.created_at), Reverse(row.id), slot);
+        self.owned_newest.entry(row.owner).or_default().insert(newest);
         match row.visibility {
-            Visibility::Public => {
-                self.public_newest.insert((Reverse(row.created_at), Reverse(row.id), slot));
-            }
             Visibility::Community => {
                 self.community.insert(slot);
             }
-            Visibility::Private | Visibility::Shared => {}
+            Visibility::Public => {
+                self.public_newest.insert(newest);
+                self.every_newest.insert(newest);
+            }
+            Visibility::Private | Visibility::Shared => {
+                self.every_newest.insert(newest);
+            }
         }
         for &(m, _) in row.cold.members.iter() {
             self.member_of.entry(m).or_default().insert(slot);
@@ -261,23 +268,25 @@ impl Index {
                 Slot::try_from(self.rows.len() - 1).unwrap_or(Slot::MAX)
             }
         };
-        self.forget_selections_of(row.owner, row.visibility);
         self.link(&row, slot);
         self.rows[slot as usize] = Some(row);
+        self.follow_selections(slot, Move::In);
     }
 
     /// Forgets an image (no-op if unknown).
     pub fn remove(&mut self, id: ImageId) {
         let Some(slot) = self.slots.remove(&id) else { return };
+        self.follow_selections(slot, Move::Out);
         let Some(row) = self.rows.get_mut(slot as usize).and_then(Option::take) else { return };
-        if let Some(newest) = self.owned_newest.get_mut(&row.owner) {
-            newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
-            if newest.is_empty() {
+        let newest = (Reverse(row.created_at), Reverse(row.id), slot);
+        if let Some(owned) = self.owned_newest.get_mut(&row.owner) {
+            owned.remove(&newest);
+            if owned.is_empty() {
                 self.owned_newest.remove(&row.owner);
             }
         }
-        self.public_newest.remove(&(Reverse(row.created_at), Reverse(row.id), slot));
-        self.forget_selections_of(row.owner, row.visibility);
+        self.public_newest.remove(&newest);
+        self.every_newest.remove(&newest);
         self.community.remove(&slot);
         for &(m, _) in row.cold.members.iter() {
             remove_from(&mut self.member_of, m, slot);
@@ -311,7 +320,8 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use imagehub_catalog::{
-        AccessScope, Cmp, Filter, ImageQuery, MemberRule, Millis, NumberField, PageRequest, ProjectId, SortDir, SortKey,
+        AccessScope, Cmp, Filter, GroupQuery, GroupSortKey, ImageQuery, MemberRule, Millis, NumberField, PageRequest,
+        ProjectId, SortDir, SortKey,
     };
 
     use super::groups::GroupAgg;
@@ -355,6 +365,40 @@ mod tests {
                 (r.id, r.owner, r.name, r.version_count, r.created_min, r.updated_max)
             })
             .collect()
+    }
+
+    /// A write reaches the kept selections in place: the selection an administrator's
+    /// list made stays kept (the next list does not select again) and gains or loses
+    /// the row, which the next page shows.
+    #[test]
+    fn kept_selections_follow_writes_in_place() {
+        let mut index = Index::default();
+        for n in 0..60u64 {
+            let mut i = Image::blank(ImageId::new_random(), project(n % 3), Millis(n as i64));
+            i.visibility = if n % 4 == 0 { Visibility::Public } else { Visibility::Private };
+            index.put(&i, &[]);
+        }
+        let admin = AccessScope::for_tests(project(0), true, MemberRule::Any, false);
+        let q = ImageQuery {
+            filters: vec![],
+            sort: vec![],
+            page: PageRequest::Offset { offset: 0, limit: 10 },
+            with_total: true,
+        };
+        let kept = |index: &Index| {
+            let selections = index.selections.lock().unwrap();
+            selections.by_filters.get(&q.filters).and_then(|p| p.get(&selections::Part::Every)).map(|s| s.slots.len())
+        };
+        assert_eq!(index.list(&admin, &q).unwrap().total, 60);
+        assert_eq!(kept(&index), Some(60));
+        let newest = Image::blank(ImageId::new_random(), project(1), Millis(1_000));
+        index.put(&newest, &[]);
+        assert_eq!(kept(&index), Some(61), "followed, not dropped");
+        let page = index.list(&admin, &q).unwrap();
+        assert_eq!((page.items[0], page.total), (newest.id, 61));
+        index.remove(newest.id);
+        assert_eq!(kept(&index), Some(60));
+        assert_ne!(index.list(&admin, &q).unwrap().items[0], newest.id);
     }
 
     /// Every way of cutting a page (merged from kept selections in the default order,
@@ -408,13 +452,18 @@ mod tests {
             vec![Filter::Visibility(vec![Visibility::Public])],
             vec![Filter::Visibility(vec![Visibility::Private, Visibility::Shared])],
             vec![Filter::Number(NumberField::Size, Cmp::Gte, 30)],
+            vec![Filter::Visibility(vec![Visibility::Community])],
+            vec![Filter::Visibility(vec![Visibility::Community, Visibility::Private])],
+            vec![Filter::Owner(project(1))],
+            vec![Filter::Owner(project(2)), Filter::Number(NumberField::Size, Cmp::Lt, 50)],
         ];
-        for round in 0..200u64 {
+        for round in 0..400u64 {
             let members = if round % 2 == 0 { MemberRule::Any } else { MemberRule::Status(MemberStatus::Accepted) };
-            let access = AccessScope::for_tests(project(next(6)), round % 7 == 0, members, round % 3 == 0);
+            // An administrator every third round, with and without community images.
+            let access = AccessScope::for_tests(project(next(6)), round % 3 == 1, members, round % 5 < 2);
             let limit = 1 + next(50);
             let q = ImageQuery {
-                filters: filters[next(4) as usize].clone(),
+                filters: filters[next(filters.len() as u64) as usize].clone(),
                 sort: sorts[next(6) as usize].to_vec(),
                 page: PageRequest::Offset { offset: next(1600), limit },
                 with_total: true,
@@ -429,6 +478,25 @@ mod tests {
             let all =
                 group_facts(&index, index.group_aggs(|f| walked(&index, &access, &q.filters).into_iter().for_each(f)));
             assert_eq!(groups, all, "round {round}: groups {q:?}");
+            // A page of groups cut from kept orders is the page of all groups merged.
+            let group_sorts = [
+                vec![],
+                vec![(GroupSortKey::Name, SortDir::Asc)],
+                vec![(GroupSortKey::VersionCount, SortDir::Desc), (GroupSortKey::CreatedAt, SortDir::Asc)],
+            ];
+            let gq = GroupQuery {
+                filters: q.filters.clone(),
+                sort: group_sorts[next(3) as usize].clone(),
+                offset: next(40),
+                limit: 1 + next(20),
+            };
+            let (kept, merged) =
+                (index.list_groups(&access, &gq), index.list_merged_groups(&access, &gq, &gq.effective_sort()));
+            assert_eq!(
+                (kept.items, kept.total, kept.has_more),
+                (merged.items, merged.total, merged.has_more),
+                "round {round}: {gq:?}"
+            );
             for window in [0, 4096] {
                 let b = index.list_scanning(&access, &q, window).unwrap();
                 assert_eq!((&a.items, a.total, a.has_more), (&b.items, b.total, b.has_more), "round {round}: {q:?}");

@@ -1,24 +1,49 @@
-//! Kept selections: for each filter set a list asks, the rows of the public part and of
-//! each project's own part that pass the filters, newest first (with how many are public,
-//! and once a group list asked, their groups), kept until a change reaches that part. A
-//! row that comes, goes or changes drops the selections of its owner's part and, if it
-//! is or was public, those of the public part; the others stay true, since a selection
-//! holds only rows of its part and its filters look at nothing but the row. Beyond
-//! [`SELECTION_SLOTS`] every kept selection is dropped together.
+//! Kept selections: for each filter set a list asks, the rows of a [`Part`] that pass the
+//! filters, in the default order (with how many are public, and once a group list asked,
+//! their groups), followed as rows come and go. The parts are the public images, each
+//! project's own images, and every image but the community ones (an administrator's
+//! view). A row that comes or goes enters or leaves, in its place, the selections of the
+//! parts it is in whose filters it passes ([`Index::follow_selections`]); the others stay
+//! true, since a selection holds only rows of its part and its filters look at nothing
+//! but the row. Beyond [`SELECTION_SLOTS`] every kept selection is dropped together.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use imagehub_catalog::{Filter, ImageId, Visibility};
+use imagehub_catalog::{Filter, GroupSortKey, ImageId, SortDir, Visibility};
 
 use super::groups::GroupAgg;
 use super::{Index, Row, Slot, Sym};
 
+/// The sets of rows a selection is kept for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Part {
+    /// The public images of every owner.
+    Public,
+    /// A project's own images.
+    Own(Sym),
+    /// Every image but the community ones, of every owner.
+    Every,
+}
+
+impl Part {
+    /// The parts a row of `owner` with visibility `v` is in.
+    fn holding(owner: Sym, v: Visibility) -> impl Iterator<Item = Part> {
+        [
+            Some(Part::Own(owner)),
+            (v == Visibility::Public).then_some(Part::Public),
+            (v != Visibility::Community).then_some(Part::Every),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// Kept [`Selection`]s by filter set and part, and how many slots they hold in all.
 #[derive(Default)]
 pub(super) struct Selections {
-    pub(super) by_filters: HashMap<Vec<Filter>, HashMap<Option<Sym>, Arc<Selection>>>,
+    pub(super) by_filters: HashMap<Vec<Filter>, HashMap<Part, Arc<Selection>>>,
     pub(super) slots: usize,
 }
 
@@ -26,16 +51,36 @@ pub(super) struct Selections {
 /// (4 bytes each); the next lists select again.
 pub(super) const SELECTION_SLOTS: usize = 8 << 20;
 
-/// The rows of one part that pass a filter set, newest first, how many are public,
-/// and, once a group list asked, their groups.
+/// The rows of one part that pass a filter set, oldest first (a list reads them from the
+/// end), how many are public, and, once a group list asked, their groups.
 pub(super) struct Selection {
     pub(super) slots: Vec<Slot>,
     pub(super) public: u64,
     pub(super) groups: OnceLock<Vec<GroupAgg>>,
+    /// Those groups' positions in each order a group list asked for.
+    pub(super) group_orders: Mutex<HashMap<GroupSort, Arc<[u32]>>>,
 }
 
 /// What a kept group aggregate counts for against [`SELECTION_SLOTS`] (its size in slots).
 pub(super) const GROUP_AGG_SLOTS: usize = std::mem::size_of::<GroupAgg>() / std::mem::size_of::<Slot>();
+
+/// A group list's order (its sort keys).
+pub(super) type GroupSort = Vec<(GroupSortKey, SortDir)>;
+
+/// Whether a row comes into the index or goes ([`Index::follow_selections`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Move {
+    In,
+    Out,
+}
+
+impl Selection {
+    /// What it counts for against [`SELECTION_SLOTS`]: its slots and its kept groups.
+    fn size(&self) -> usize {
+        let orders = self.group_orders.lock().map_or(0, |o| o.values().map(|o| o.len()).sum());
+        self.slots.len() + self.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS) + orders
+    }
+}
 
 /// Rows in the default order, by slot.
 pub(super) type Newest = BTreeSet<(Reverse<i64>, Reverse<ImageId>, Slot)>;
@@ -47,33 +92,65 @@ impl Index {
         }
     }
 
-    /// Forgets the kept selections of the parts a row of `owner` and visibility `v`
-    /// belongs to, as it comes or goes: its owner's own part and, for a public row, the
-    /// public part. A selection holds only rows of its part and its filters look at
-    /// nothing but the row, so every other selection stays true. (A group aggregate
-    /// computed from a selection already forgotten may still count against the budget
-    /// until the next full drop: the budget only errs on the early side.)
-    pub(super) fn forget_selections_of(&mut self, owner: Sym, v: Visibility) {
+    /// Follows a row into (`Move::In`: it is in [`Index::rows`] already) or out of
+    /// (`Move::Out`: it still is) the kept selections of the parts it is in
+    /// ([`Part::holding`]): each one whose filters the row passes gains or loses its slot
+    /// in its place, and its group aggregates go. A selection holds only rows of its part
+    /// and its filters look at nothing but the row, so every other selection stays true.
+    /// The slots are kept oldest first, so a new image is appended. Runs under the
+    /// index's write lock, when no reader holds a selection; one still held elsewhere is
+    /// dropped instead.
+    pub(super) fn follow_selections(&mut self, slot: Slot, movement: Move) {
         let Ok(kept) = self.selections.get_mut() else { return };
-        let parts = [Some(Some(owner)), (v == Visibility::Public).then_some(None)];
-        let mut freed = 0;
-        kept.by_filters.retain(|_, by_part| {
-            for part in parts.iter().flatten() {
-                if let Some(gone) = by_part.remove(part) {
-                    freed += gone.slots.len() + gone.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS);
+        let mut kept = std::mem::take(kept);
+        if let Some(row) = self.row(slot) {
+            let key = |r: &Row| (r.created_at, r.id);
+            let place = |slots: &[Slot]| slots.partition_point(|&s| self.row(s).is_some_and(|r| key(r) < key(row)));
+            let mut budget = kept.slots;
+            kept.by_filters.retain(|filters, by_part| {
+                let mut tests = None;
+                for part in Part::holding(row.owner, row.visibility) {
+                    let Some(held) = by_part.get_mut(&part) else { continue };
+                    let passes = tests.get_or_insert_with(|| self.compile_all(filters));
+                    if !passes.as_ref().is_some_and(|t| self.passes_all(row, t)) {
+                        continue;
+                    }
+                    let Some(selection) = Arc::get_mut(held) else {
+                        budget = budget.saturating_sub(held.size());
+                        by_part.remove(&part);
+                        continue;
+                    };
+                    budget = budget.saturating_sub(selection.size());
+                    let at = place(&selection.slots);
+                    let public = u64::from(row.visibility == Visibility::Public);
+                    match movement {
+                        Move::In => {
+                            selection.slots.insert(at, slot);
+                            selection.public += public;
+                        }
+                        Move::Out if selection.slots.get(at) == Some(&slot) => {
+                            selection.slots.remove(at);
+                            selection.public -= public;
+                        }
+                        Move::Out => {}
+                    }
+                    selection.groups = OnceLock::new();
+                    selection.group_orders = Mutex::default();
+                    budget += selection.size();
                 }
-            }
-            !by_part.is_empty()
-        });
-        kept.slots = kept.slots.saturating_sub(freed);
+                !by_part.is_empty()
+            });
+            kept.slots = budget;
+        }
+        *self.selections.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = kept;
     }
 
-    /// The rows of `part` that pass `passes`, newest first: from [`Index::selections`]
+    /// The rows of `part` that pass `passes`, oldest first: from [`Index::selections`]
     /// under `filters` and `key`, or selected now and kept there.
     pub(super) fn selection(
         &self,
         filters: &[Filter],
-        key: Option<Sym>,
+        key: Part,
         part: &Newest,
         passes: impl Fn(&Row) -> bool,
     ) -> Arc<Selection> {
@@ -84,13 +161,14 @@ impl Index {
         let mut public = 0u64;
         let slots: Vec<Slot> = part
             .iter()
+            .rev()
             .filter_map(|&(_, _, slot)| self.row(slot).filter(|r| passes(r)).map(|r| (slot, r.visibility)))
             .map(|(slot, v)| {
                 public += u64::from(v == Visibility::Public);
                 slot
             })
             .collect();
-        let selection = Arc::new(Selection { slots, public, groups: OnceLock::new() });
+        let selection = Arc::new(Selection { slots, public, groups: OnceLock::new(), group_orders: Mutex::default() });
         if let Ok(mut kept) = self.selections.lock() {
             if kept.slots + selection.slots.len() > SELECTION_SLOTS {
                 *kept = Selections::default();
