@@ -159,14 +159,27 @@ pub struct Json<T, F: Face>(pub T, pub PhantomData<F>);
 /// A JSON body that may be absent (empty).
 pub struct OptionalJson<T, F: Face>(pub Option<T>, pub PhantomData<F>);
 
+/// The media type of a `Content-Type` (lower case, without parameters).
+pub(crate) fn essence(headers: &HeaderMap) -> Option<String> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("").to_ascii_lowercase();
+    Some(ct.split(';').next().unwrap_or("").trim().to_owned())
+}
+
+/// Whether the faces read a body of this media type as JSON: `application/json`,
+/// `application/*+json`, or none given.
+pub(crate) fn read_as_json(essence: Option<&str>) -> bool {
+    essence.is_none_or(|e| e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")))
+}
+
 fn is_json(headers: &HeaderMap) -> Result<(), Error> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
-    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-    let essence = ct.split(';').next().unwrap_or("").trim();
-    if essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json")) {
+    let essence = essence(headers);
+    if read_as_json(essence.as_deref()) {
         Ok(())
     } else {
-        Err(Error::UnsupportedMediaType(format!("Content-Type must be application/json, not {essence:?}")))
+        Err(Error::UnsupportedMediaType(format!(
+            "Content-Type must be application/json, not {:?}",
+            essence.unwrap_or_default()
+        )))
     }
 }
 

@@ -5,9 +5,11 @@
 //!   header read timeout), so the same bound closes an idle keep-alive connection and a
 //!   client that sends its headers byte by byte.
 //! - **Bodies**: a body that sends nothing for [`Limits::body_timeout`] is cut off (the
-//!   request fails to read it and the connection closes); a body whose `Content-Length`
-//!   exceeds the body limit is answered 413 before any of it is read (see
-//!   the admission layer in `lib.rs`).
+//!   request fails to read it and the connection closes), and so is one that arrives,
+//!   after that long, slower on average than [`MIN_BODY_RATE`] bytes a second (a client
+//!   dripping a byte now and then would otherwise hold a connection and its buffer for
+//!   ever); a body whose `Content-Length` exceeds the body limit is answered 413 before
+//!   any of it is read (see the admission layer in `lib.rs`).
 //! - **Connections**: at most [`Limits::max_connections`] are served at once; when that
 //!   many are open, new ones wait in the listen backlog, and the log says so once per
 //!   minute while it lasts.
@@ -50,6 +52,10 @@ impl Default for Limits {
         }
     }
 }
+
+/// The slowest a request body may arrive on average once [`Limits::body_timeout`] has
+/// passed since its first byte was asked for: 16 KiB/s, far below any real client's.
+pub const MIN_BODY_RATE: u64 = 16 * 1024;
 
 /// How often, at most, the log repeats that the connection limit is reached.
 const LIMIT_LOG_EVERY: Duration = Duration::from_secs(60);
@@ -108,7 +114,7 @@ pub async fn serve(
         let service = TowerToHyperService::new(app.clone().map_request(move |req: Request<Incoming>| {
             // Only a request with a body gets the stall timer (most requests have none).
             if has_body(&req) {
-                req.map(|b| axum::body::Body::new(TimeoutBody::new(body_timeout, b)))
+                req.map(|b| axum::body::Body::new(TimeoutBody::new(body_timeout, MinRate::new(b, body_timeout))))
             } else {
                 req.map(axum::body::Body::new)
             }
@@ -133,4 +139,56 @@ fn has_body<B>(req: &Request<B>) -> bool {
     let h = req.headers();
     h.contains_key(axum::http::header::TRANSFER_ENCODING)
         || h.get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+}
+
+/// A body cut off when, `grace` after it was first polled, it has arrived slower on
+/// average than [`MIN_BODY_RATE`] (a stall is [`TimeoutBody`]'s to cut).
+struct MinRate<B> {
+    inner: B,
+    grace: Duration,
+    started: Option<Instant>,
+    received: u64,
+}
+
+impl<B> MinRate<B> {
+    fn new(inner: B, grace: Duration) -> Self {
+        Self { inner, grace, started: None, received: 0 }
+    }
+}
+
+impl<B> hyper::body::Body for MinRate<B>
+where
+    B: hyper::body::Body<Data = axum::body::Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let started = *this.started.get_or_insert_with(Instant::now);
+        let frame = std::task::ready!(std::pin::Pin::new(&mut this.inner).poll_frame(cx));
+        if let Some(Ok(f)) = &frame {
+            this.received += f.data_ref().map_or(0, |d| d.len() as u64);
+            let allowed = this.grace + Duration::from_millis(this.received.saturating_mul(1000) / MIN_BODY_RATE);
+            if started.elapsed() > allowed {
+                return std::task::Poll::Ready(Some(Err(format!(
+                    "the request body arrives slower than {MIN_BODY_RATE} bytes a second"
+                )
+                .into())));
+            }
+        }
+        std::task::Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -125,10 +125,10 @@ pub fn canonical_request(
 ///
 /// As the official signer computes it: an empty body hashes as empty, whatever
 /// `X-Sdk-Content-Sha256` says; otherwise that header, when present, stands in for the
-/// body's hash. The header is honoured only when it is signed. Its literal
-/// `UNSIGNED-PAYLOAD` is accepted only where the official SDK sends it: with a body whose
-/// `Content-Type` is neither JSON nor BSON (JSON-patch, octet streams); a JSON body is
-/// always covered. Any other value must be the SHA-256 of the body received.
+/// body's hash. The header must be signed. Its literal `UNSIGNED-PAYLOAD` is accepted
+/// only where the official SDK sends it: with a signed `Content-Type` that the faces do
+/// not read as JSON, nor BSON (JSON-patch, octet streams); a JSON body is always
+/// covered. Any other value must be the SHA-256 of the body received.
 pub fn payload_hash(headers: &HeaderMap, signed_headers: &[String], body: &[u8]) -> Result<String, String> {
     let actual = hex(&Sha256::digest(body));
     let Some(declared) = headers.get(CONTENT_SHA256) else { return Ok(actual) };
@@ -140,10 +140,12 @@ pub fn payload_hash(headers: &HeaderMap, signed_headers: &[String], body: &[u8])
     }
     let declared = declared.to_str().map_err(|_| "X-Sdk-Content-Sha256 is not text".to_owned())?.trim();
     if declared == UNSIGNED_PAYLOAD {
-        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if essence.is_empty() || essence.starts_with("application/json") || essence.starts_with("application/bson") {
+        let essence = crate::face::essence(headers).filter(|e| !e.is_empty());
+        if crate::face::read_as_json(essence.as_deref()) || essence.as_deref() == Some("application/bson") {
             return Err(format!("{UNSIGNED_PAYLOAD} is not accepted for a JSON body: the signature must cover it"));
+        }
+        if !signed_headers.iter().any(|h| h == "content-type") {
+            return Err(format!("with {UNSIGNED_PAYLOAD}, the header content-type must be signed"));
         }
         return Ok(declared.to_owned());
     }
@@ -160,6 +162,17 @@ pub fn string_to_sign(date: &str, canonical: &str) -> String {
     format!("{ALGORITHM}\n{date}\n{}", hex(&Sha256::digest(canonical.as_bytes())))
 }
 
+/// The time a signed request names, once the headers that must be signed are.
+fn signed_time(auth: &Authorization, headers: &HeaderMap, now: Millis) -> Result<Millis, Error> {
+    for required in ["host", "x-sdk-date"] {
+        if !auth.signed_headers.iter().any(|h| h == required) {
+            return Err(invalid(format!("the header {required} must be signed"), now));
+        }
+    }
+    let date = headers.get("x-sdk-date").and_then(|v| v.to_str().ok()).unwrap_or("");
+    parse_sdk_date(date).ok_or_else(|| invalid(format!("X-Sdk-Date {date:?} is not YYYYMMDDTHHMMSSZ"), now))
+}
+
 /// What a signed request asks to have checked: the time it names and the string its
 /// signature signs. Refuses requests that cannot be checked (a required header unsigned,
 /// a malformed date, a signed header missing).
@@ -172,15 +185,8 @@ pub fn signed_message(
     body: &[u8],
     now: Millis,
 ) -> Result<(Millis, String), Error> {
-    for required in ["host", "x-sdk-date"] {
-        if !auth.signed_headers.iter().any(|h| h == required) {
-            return Err(invalid(format!("the header {required} must be signed"), now));
-        }
-    }
+    let at = signed_time(auth, headers, now)?;
     let date = headers.get("x-sdk-date").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(at) = parse_sdk_date(date) else {
-        return Err(invalid(format!("X-Sdk-Date {date:?} is not YYYYMMDDTHHMMSSZ"), now));
-    };
     let canonical = canonical_request(method, raw_path, raw_query, headers, &auth.signed_headers, body)
         .map_err(|e| invalid(e, now))?;
     Ok((at, string_to_sign(date, &canonical)))
@@ -207,9 +213,10 @@ fn unreadable_body(e: &axum::Error) -> Error {
 #[derive(Clone)]
 pub struct SignatureFailure(pub Error);
 
-/// For requests with an `SDK-HMAC-SHA256` authorization: reads the body (within the limit),
-/// verifies the signature and records the outcome for the faces' `Auth` extractors; other
-/// requests pass untouched.
+/// For requests with an `SDK-HMAC-SHA256` authorization: verifies the signature and
+/// records the outcome for the faces' `Auth` extractors; other requests pass untouched.
+/// The body (within the limit) is read only once the Authorization header, the signed
+/// time and the access key pass, to hash it into the signed message.
 pub async fn verify(state: &AppState, req: Request) -> Request {
     let Some(auth) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return req;
@@ -219,19 +226,19 @@ pub async fn verify(state: &AppState, req: Request) -> Request {
     }
     let (mut parts, body) = req.into_parts();
     let now = Millis::now();
-    let (bytes, unreadable) = match to_bytes(body, state.settings.body_limit).await {
-        Ok(b) => (b, None),
-        Err(e) => (Default::default(), Some(unreadable_body(&e))),
-    };
+    let mut unread = Some(body);
+    let mut read = None;
     let outcome = async {
-        if let Some(e) = unreadable {
-            return Err(e);
-        }
         let parsed = parse_authorization(&auth).ok_or_else(|| invalid("malformed Authorization header", now))?;
-        let path = parts.uri.path().to_owned();
-        let query = parts.uri.query().unwrap_or("").to_owned();
-        let (at, message) = signed_message(&parsed, parts.method.as_str(), &path, &query, &parts.headers, &bytes, now)?;
-        let verify = |secret: &[u8]| hmac_sha256_verify(secret, message.as_bytes(), &parsed.signature);
+        let at = signed_time(&parsed, &parts.headers, now)?;
+        let (method, path, query) = (parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or(""));
+        let verify = async |secret: &[u8]| {
+            let body = unread.take().unwrap_or_default();
+            let bytes = to_bytes(body, state.settings.body_limit).await.map_err(|e| unreadable_body(&e))?;
+            let (_, message) = signed_message(&parsed, method, path, query, &parts.headers, &bytes, now)?;
+            read = Some(bytes);
+            Ok(hmac_sha256_verify(secret, message.as_bytes(), &parsed.signature))
+        };
         let caller = state.catalog.authenticate_signed(&parsed.access, at, verify).await.map_err(|e| match e {
             Error::SignatureInvalid(m) => invalid(m, now),
             other => other,
@@ -254,7 +261,12 @@ pub async fn verify(state: &AppState, req: Request) -> Request {
             parts.extensions.insert(SignatureFailure(e));
         }
     }
-    Request::from_parts(parts, Body::from(bytes))
+    let body = match (read, unread) {
+        (Some(bytes), _) => Body::from(bytes),
+        (None, Some(body)) => body,
+        (None, None) => Body::empty(),
+    };
+    Request::from_parts(parts, body)
 }
 
 #[cfg(test)]

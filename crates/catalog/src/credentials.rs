@@ -36,11 +36,19 @@ const CACHE_MAX: usize = 65_536;
 
 const SETTING_MASTER_CHECK: &str = "master_key_check";
 
+/// How long an expired token stays listed before a login's purge deletes it.
+const EXPIRED_TOKENS_KEPT_MS: i64 = 7 * 86_400_000;
+
+/// How often, at most, a process purges long-expired tokens.
+const PURGE_EVERY_MS: i64 = 3_600_000;
+
 /// Credentials read recently, with when their read began.
 #[derive(Default)]
 pub(crate) struct CredentialCache {
     tokens: RwLock<HashMap<String, (Arc<TokenRecord>, Instant)>>,
     keys: RwLock<HashMap<String, (Arc<AccessKeyRecord>, Instant)>>,
+    /// When this process last purged long-expired tokens (ms since the epoch).
+    purged_at: std::sync::atomic::AtomicI64,
 }
 
 /// The value under `key`, if it was read less than [`CREDENTIAL_FRESHNESS`] ago.
@@ -140,15 +148,22 @@ impl Catalog {
                 _ => return Err(refused()),
             }
         }
-        if record.last_used_at.is_none_or(|at| now.0 - at.0 >= LAST_USE_EVERY_MS) {
-            // Best effort: when a token was last used is for its owner to read, and a
-            // failure to record it must not refuse the request.
-            if self.stores.credentials.touch_token(&hash, now).await.is_ok()
-                && let Ok(mut cache) = self.credentials.tokens.write()
+        if record.last_used_at.is_none_or(|at| now.0.saturating_sub(at.0) >= LAST_USE_EVERY_MS) {
+            // When a token was last used is for its owner to read: it is written in the
+            // background, so that it neither waits for the store's writer nor refuses the
+            // request when the store fails, and noted in the cache first, so that the
+            // store is not asked again before the copy is read anew.
+            if let Ok(mut cache) = self.credentials.tokens.write()
                 && let Some((t, _)) = cache.get_mut(&hash)
             {
                 Arc::make_mut(t).last_used_at = Some(now);
             }
+            let store = self.stores.credentials.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_token(&hash, now).await {
+                    tracing::debug!(error = %e, "a token's last use was not recorded");
+                }
+            });
         }
         Ok(Caller::new(record.project.clone(), record.role))
     }
@@ -180,7 +195,36 @@ impl Catalog {
         let expires = expiry_after(ttl_ms);
         let (project, role) = (caller.project(), caller.role());
         self.store_token(&value, project, role, label, Some(expires), Some(issued_by.to_owned())).await?;
+        self.purge_expired_tokens().await;
         Ok((value, expires))
+    }
+
+    /// Deletes the tokens that expired more than [`EXPIRED_TOKENS_KEPT_MS`] ago, at most
+    /// once per [`PURGE_EVERY_MS`] per process: every login issues one, and `token list`
+    /// shows an expired one for a week before it goes. Best effort (the next login tries
+    /// again).
+    async fn purge_expired_tokens(&self) {
+        let now = Millis::now();
+        let last = self.credentials.purged_at.load(std::sync::atomic::Ordering::Relaxed);
+        if now.0.saturating_sub(last) < PURGE_EVERY_MS
+            || self
+                .credentials
+                .purged_at
+                .compare_exchange(
+                    last,
+                    now.0,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return;
+        }
+        match self.stores.credentials.delete_tokens_expired_before(Millis(now.0 - EXPIRED_TOKENS_KEPT_MS)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "deleted tokens that expired more than a week ago"),
+            Err(e) => tracing::warn!(error = %e, "cannot delete long-expired tokens"),
+        }
     }
 
     pub(crate) async fn store_token(
@@ -260,18 +304,19 @@ impl Catalog {
 
     /// The caller an access key stands for, once the request it signed verifies.
     /// `signed_at` is the time the request names; `verify` checks the signature with the
-    /// key's secret, which never leaves the catalog. An unknown or revoked key and a
-    /// signature that does not verify are refused with the same words; a request time
-    /// more than [`MAX_CLOCK_SKEW_MS`] from the server's clock is refused before the key
-    /// is looked up.
+    /// key's secret, which never leaves the catalog (it may read what it checks, such as
+    /// a request body, only then: nothing of a request with an unknown key or a stale
+    /// time is read). An unknown or revoked key and a signature that does not verify are
+    /// refused with the same words; a request time more than [`MAX_CLOCK_SKEW_MS`] from
+    /// the server's clock is refused before the key is looked up.
     pub async fn authenticate_signed(
         &self,
         access_key: &str,
         signed_at: Millis,
-        verify: impl FnOnce(&[u8]) -> bool,
+        verify: impl AsyncFnOnce(&[u8]) -> Result<bool>,
     ) -> Result<Caller> {
         let now = Millis::now();
-        if (signed_at.0 - now.0).abs() > MAX_CLOCK_SKEW_MS {
+        if signed_at.0.abs_diff(now.0) > MAX_CLOCK_SKEW_MS.unsigned_abs() {
             return Err(Error::SignatureInvalid(format!(
                 "the request time is more than {} minutes from the server time",
                 MAX_CLOCK_SKEW_MS / 60_000
@@ -283,7 +328,7 @@ impl Catalog {
             return Err(refused());
         }
         let secret = self.master()?.open(&key.ak, &key.sealed_secret)?;
-        if !verify(&secret) {
+        if !verify(&secret).await? {
             return Err(refused());
         }
         Ok(Caller::new(key.project.clone(), key.role))

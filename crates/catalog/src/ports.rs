@@ -165,6 +165,9 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Records that a token was used at `at`.
     async fn touch_token(&self, hash: &str, at: Millis) -> Result<()>;
 
+    /// Deletes the tokens that expired before `before`; returns how many.
+    async fn delete_tokens_expired_before(&self, before: Millis) -> Result<u64>;
+
     async fn insert_access_key(&self, key: &AccessKeyRecord) -> Result<()>;
 
     async fn find_access_key(&self, ak: &str) -> Result<Option<AccessKeyRecord>>;

@@ -50,8 +50,17 @@ pub async fn token_list(args: &AdminArgs) -> anyhow::Result<()> {
         "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} label",
         "id", "project", "role", "created", "last used", "expires", "state"
     );
+    // A token an access key's login issued ends with the key.
+    let revoked_keys: std::collections::HashSet<String> = catalog
+        .list_access_keys()
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .filter(|k| k.revoked_at.is_some())
+        .map(|k| k.ak)
+        .collect();
     for t in catalog.list_tokens().await.map_err(failed)? {
-        let state = if t.revoked_at.is_some() {
+        let state = if t.revoked_at.is_some() || t.issued_by.as_ref().is_some_and(|k| revoked_keys.contains(k)) {
             "revoked"
         } else if t.expires_at.is_some_and(|e| e <= now) {
             "expired"

@@ -68,7 +68,11 @@ enum TokenCommand {
 
 /// A lifetime such as `90d`, `12h`, `30m`, `3600s` or `1h 30m`, in milliseconds.
 fn parse_lifetime(s: &str) -> Result<i64, String> {
-    let d: jiff::SignedDuration = s.parse().map_err(|e| format!("not a duration such as 12h or 30m: {e}"))?;
+    let span: jiff::Span = s.parse().map_err(|e| format!("not a duration such as 90d, 12h or 30m: {e}"))?;
+    // Days of 24 hours; months and years have no fixed length and are refused.
+    let d = span
+        .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("not a duration in weeks, days, hours, minutes or seconds: {e}"))?;
     let ms = i64::try_from(d.as_millis()).map_err(|_| "too long".to_owned())?;
     if ms < 1000 {
         return Err("a token must live at least a second".into());
@@ -149,5 +153,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_lifetime;
+
+    #[test]
+    fn lifetimes_in_days_weeks_and_smaller_units() {
+        assert_eq!(parse_lifetime("90d"), Ok(90 * 86_400_000));
+        assert_eq!(parse_lifetime("2w"), Ok(14 * 86_400_000));
+        assert_eq!(parse_lifetime("12h"), Ok(12 * 3_600_000));
+        assert_eq!(parse_lifetime("1h 30m"), Ok(90 * 60_000));
+        assert_eq!(parse_lifetime("3600s"), Ok(3_600_000));
+        assert!(parse_lifetime("1 month").unwrap_err().contains("weeks, days"));
+        assert!(parse_lifetime("soon").unwrap_err().contains("90d"));
+        assert!(parse_lifetime("500ms").unwrap_err().contains("at least a second"));
     }
 }

@@ -37,11 +37,14 @@ pub async fn catalog(config: &Config, how: Open) -> anyhow::Result<Catalog> {
     let store =
         if how == Open::Serve { imagehub_store::open_for_serving(db).await } else { imagehub_store::open(db).await }
             .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-    Catalog::new(store).with_master_key(master_key(config)?).await.map_err(|e| anyhow::anyhow!("{e}"))
+    Catalog::new(store).with_master_key(master_key(config, how)?).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// The master key: given in the configuration, else read from (or created in) its file.
-fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
+/// The master key: given in the configuration, else read from its file; made there only
+/// when the command may make a catalog (`serve`, `--create`, `migrate`): an administrative
+/// command that made a new key would seal secrets that the servers, with the real key,
+/// cannot open.
+fn master_key(config: &Config, how: Open) -> anyhow::Result<MasterKey> {
     if let Some(k) = &config.master_key {
         return MasterKey::from_hex(k.expose()).context("master_key must be 64 hexadecimal digits");
     }
@@ -50,23 +53,39 @@ fn master_key(config: &Config) -> anyhow::Result<MasterKey> {
         Ok(text) => {
             MasterKey::from_hex(&text).with_context(|| format!("{} does not hold 64 hex digits", path.display()))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && how == Open::Existing => Err(anyhow::anyhow!(
+            "no master key at {}: give the servers' key (master_key, IMAGEHUB_MASTER_KEY or master_key_file), \
+             or pass --create to make a new one",
+            path.display()
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            }
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            // Written whole to a file of its own, then linked into place: another process
+            // sees no key file or a complete one, and of two that race, one key wins.
+            let staged = dir.join(format!(".master.key.{}", std::process::id()));
             let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
+            options.write(true).create(true).truncate(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            match options.open(path) {
-                Ok(mut f) => {
-                    std::io::Write::write_all(&mut f, format!("{}\n", key.to_hex()).as_bytes())?;
-                    f.sync_all()?;
+            let write = || -> std::io::Result<()> {
+                let mut f = options.open(&staged)?;
+                std::io::Write::write_all(&mut f, format!("{}\n", key.to_hex()).as_bytes())?;
+                f.sync_all()
+            };
+            write().with_context(|| format!("cannot write {}", staged.display()))?;
+            let linked = std::fs::hard_link(&staged, path);
+            let _ = std::fs::remove_file(&staged);
+            match linked {
+                Ok(()) => {
+                    if let Ok(d) = std::fs::File::open(dir) {
+                        let _ = d.sync_all();
+                    }
                     Ok(key)
                 }
-                // Another process created it first: use that one.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => master_key(config),
+                // Another process made it first: use that one.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => master_key(config, how),
                 Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
             }
         }

@@ -204,6 +204,9 @@ fn parse_sort(pairs: &[(String, String)]) -> Result<Vec<(SortKey, SortDir)>, Err
     Ok(sort)
 }
 
+/// Parameters that may be given more than once.
+const REPEATABLE: &[&str] = &["tag", "sort", "sort_key", "sort_dir"];
+
 /// Parameters that are not filters.
 const CONTROL: &[&str] = &["limit", "marker", "sort", "sort_key", "sort_dir", "visibility", "member_status"];
 
@@ -241,14 +244,20 @@ pub fn parse(pairs: &[(String, String)], viewer: &ProjectId) -> Result<ListReque
         Some(s) => MemberRule::Status(MemberStatus::parse(s).ok_or_else(|| bad(format!("Invalid status: {s}")))?),
     };
     let mut hidden = Some(false);
-    // Each filter once (the last value wins), except tags, which must all match.
-    let mut seen: Vec<&str> = Vec::new();
-    for (k, v) in pairs.iter().rev() {
+    // Each parameter once, except tags (which must all match) and the sort parameters
+    // (one per key, in order): a repeat would make the answer depend on the pairs'
+    // order, which a signature does not cover (it sorts them).
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+    for (k, _) in pairs {
+        if !REPEATABLE.contains(&k.as_str()) && !seen.insert(k.as_str()) {
+            return Err(bad(format!("the parameter {k} is given more than once")));
+        }
+    }
+    for (k, v) in pairs {
         let k = k.as_str();
-        if CONTROL.contains(&k) || (k != "tag" && seen.contains(&k)) {
+        if CONTROL.contains(&k) {
             continue;
         }
-        seen.push(k);
         match k {
             "name" => filters.push(Filter::Name(NameMatch::AnyOf(eq_or_in(v)?))),
             "id" => filters.push(Filter::Id(

@@ -36,7 +36,8 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap) -> Result
     // Exactly the compact JSON the clients sign, keys in this order.
     let signed = format!("{{\"accessKey\":{},\"timestamp\":{},\"user\":{}}}", json!(ak), json!(ts), json!(user));
     let signature = unhex(signature);
-    let verify = |secret: &[u8]| signature.is_some_and(|sig| hmac_sha256_verify(secret, signed.as_bytes(), &sig));
+    let verify =
+        async |secret: &[u8]| Ok(signature.is_some_and(|sig| hmac_sha256_verify(secret, signed.as_bytes(), &sig)));
     let at = Millis(seconds.saturating_mul(1000));
     let caller = state.catalog.authenticate_signed(ak, at, verify).await?;
     let ttl = state.settings.scnet_token_ttl_secs.saturating_mul(1000);

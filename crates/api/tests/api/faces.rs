@@ -235,8 +235,16 @@ async fn revoked_and_expired_tokens_are_refused_on_every_face(s: Server) {
             assert_eq!(r.status, 200, "{} before revocation: {}", face.name, r.text);
         }
     }
-    let listed = s.catalog.list_tokens().await.unwrap();
+    // Its use is recorded (in the background: within a moment).
     let hash = imagehub_catalog::token::hash(&doomed);
+    let mut listed = s.catalog.list_tokens().await.unwrap();
+    for _ in 0..100 {
+        if listed.iter().any(|t| t.hash == hash && t.last_used_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        listed = s.catalog.list_tokens().await.unwrap();
+    }
     let record = listed.iter().find(|t| t.hash == hash).expect("the token is listed");
     assert!(record.last_used_at.is_some(), "its use is recorded");
     assert!(!format!("{listed:?}").contains(&doomed), "no token value in the list");

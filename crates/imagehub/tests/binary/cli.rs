@@ -252,6 +252,8 @@ fn tokens_are_listed_revoked_and_expire_from_the_command_line() {
     assert_eq!(get(&running.base, &images, &short).0, 200);
     assert_eq!(get(&running.base, &images, &kept).0, 200);
 
+    // A use is recorded in the background: within a moment.
+    std::thread::sleep(Duration::from_millis(300));
     let list = String::from_utf8(admin(&["token", "list"]).stdout).unwrap();
     assert!(!list.contains(&short) && !list.contains(&kept), "a token value was listed:\n{list}");
     let row = list.lines().find(|l| l.contains("ci job")).unwrap_or_else(|| panic!("no labelled row:\n{list}"));
@@ -346,8 +348,20 @@ fn admin_commands_never_make_a_catalog_unless_asked() {
     let (ok, out, err) = admin_in(&data, &["token", "create", "--project", PROJECT, "--create"]);
     assert!(ok && out.starts_with("ih_"), "{err}");
     assert!(data.join("imagehub.db").exists());
+    let key = std::fs::read_to_string(data.join("master.key")).unwrap();
+    assert_eq!(key.trim().len(), 64, "a whole key: {key:?}");
+    let staged = std::fs::read_dir(&data)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".master"))
+        .count();
+    assert_eq!(staged, 0, "the staged key file was left behind");
     let (ok, out, _) = admin_in(&data, &["token", "list"]);
     assert!(ok && out.contains(PROJECT));
+    // Nor a master key: a new one would seal secrets the servers' key cannot open.
+    std::fs::remove_file(data.join("master.key")).unwrap();
+    let (ok, _, err) = admin_in(&data, &["access-key", "list"]);
+    assert!(!ok && err.contains("no master key at") && err.contains("--create"), "{err}");
+    assert!(!data.join("master.key").exists(), "a master key was made");
 }
 
 #[test]
@@ -457,6 +471,44 @@ fn slow_and_idle_clients_are_cut_off_and_oversized_bodies_refused_at_once() {
     let (got, closed) = read_to_close(&mut c);
     assert!(closed && started.elapsed() < Duration::from_secs(4), "a stalled body kept the request open: {got}");
     assert!(got.is_empty() || got.starts_with("HTTP/1.1 4"), "{got}");
+
+    // A body that drips (a byte every 0.4 s, never stalling for the body timeout) is cut
+    // off once it has arrived too slowly for longer than that timeout.
+    let mut c = raw(&running.base, wait);
+    c.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let dripping = c.try_clone().unwrap();
+    let drip = std::thread::spawn(move || {
+        let mut c = dripping;
+        for _ in 0..30 {
+            std::thread::sleep(Duration::from_millis(400));
+            if c.write_all(b" ").is_err() {
+                break;
+            }
+        }
+    });
+    let (got, closed) = read_to_close(&mut c);
+    assert!(closed && started.elapsed() < Duration::from_secs(4), "a dripping body kept the request open: {got}");
+    assert!(got.is_empty() || got.starts_with("HTTP/1.1 4"), "{got}");
+    drop(drip);
+
+    // A signed request whose access key is unknown is refused before its body is read:
+    // at once, though the body never comes.
+    let mut c = raw(&running.base, wait);
+    let date = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let head = format!(
+        "POST /v1/{SYSTEM}/images HTTP/1.1\r\nHost: x\r\nX-Sdk-Date: {date}\r\nAuthorization: SDK-HMAC-SHA256 \
+         Access=NOSUCHKEY0000000000, SignedHeaders=host;x-sdk-date, Signature=00\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = [0u8; 4096];
+    let n = std::io::Read::read(&mut c, &mut answer).unwrap();
+    let answered = started.elapsed();
+    let got = String::from_utf8_lossy(&answer[..n]);
+    assert!(got.starts_with("HTTP/1.1 401"), "{got}");
+    assert!(answered < Duration::from_millis(900), "the refusal waited for the body: {answered:?}");
 
     // A declared body over the limit: 413 at once, in the face's envelope, nothing read.
     let mut c = raw(&running.base, wait);

@@ -127,6 +127,18 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
         Ok(())
     }
 
+    async fn delete_tokens_expired_before(&self, before: Millis) -> Result<u64> {
+        let mut conn = self.writer.acquire().await.db()?;
+        Self::exec(
+            &mut conn,
+            Query::delete()
+                .from_table("tokens")
+                .and_where(Expr::col("expires_at").is_not_null())
+                .and_where(Expr::col("expires_at").lt(before.0)),
+        )
+        .await
+    }
+
     async fn insert_access_key(&self, k: &AccessKeyRecord) -> Result<()> {
         let mut conn = self.writer.acquire().await.db()?;
         Self::exec(

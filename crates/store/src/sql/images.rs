@@ -435,9 +435,15 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                 ImageId::parse(&image).ok_or_else(|| corrupt("image id", &image))
             })
             .collect::<Result<Vec<_>>>()?;
+        // The group's metadata goes with its last image (the filters may leave some).
+        let left =
+            Query::select().expr(Expr::val(1)).from(render::IMAGES).cond_where(render::group_images(&id, &[])).take();
         Self::exec(
             &mut tx,
-            Query::delete().from_table("image_groups").and_where(Expr::col("group_id").eq(id.to_string())),
+            Query::delete()
+                .from_table("image_groups")
+                .and_where(Expr::col("group_id").eq(id.to_string()))
+                .and_where(Expr::exists(left).not()),
         )
         .await?;
         Self::record(&mut tx, &deleted, &[id]).await?;

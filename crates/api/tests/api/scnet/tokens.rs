@@ -54,6 +54,8 @@ async fn scnet_access_key_login(s: Server) {
     for (what, headers, code) in [
         ("wrong secret", scnet_login_headers(&k, "alice", now, "wrong"), "10009"),
         ("20 minutes old", scnet_login_headers(&k, "alice", now - 1200, &k.sk), "10009"),
+        ("the earliest time there is", scnet_login_headers(&k, "alice", i64::MIN, &k.sk), "10009"),
+        ("the latest time there is", scnet_login_headers(&k, "alice", i64::MAX, &k.sk), "10009"),
         (
             "signature for another user",
             {

@@ -585,6 +585,12 @@ pub async fn group_paging_and_meta(store: DynStore) {
     assert_eq!(store.images.delete_group(gid, &[]).await.unwrap(), 2);
     assert_eq!(store.images.get_group(&access, gid, &[]).await.unwrap(), None);
     assert_eq!(store.images.list_groups(&access, &q(0, 10)).await.unwrap().total, Some(2));
+    // A delete that its filters leave images of keeps the group's metadata for them.
+    let a = GroupId::derive(&p, Some("ns"), Some("a"));
+    let newer = [Filter::Time(TimeField::CreatedAt, Cmp::Gte, Millis(101))];
+    assert_eq!(store.images.delete_group(a, &newer).await.unwrap(), 2);
+    let g = store.images.get_group(&access, a, &[]).await.unwrap().unwrap();
+    assert_eq!((g.version_count, g.meta.read_me.as_deref()), (1, Some("read me")));
 }
 
 /// A bulk insert equals one insert per image (records and index rows), and is all or nothing.
