@@ -173,9 +173,9 @@ fn signed_time(auth: &Authorization, headers: &HeaderMap, now: Millis) -> Result
     parse_sdk_date(date).ok_or_else(|| invalid(format!("X-Sdk-Date {date:?} is not YYYYMMDDTHHMMSSZ"), now))
 }
 
-/// What a signed request asks to have checked: the time it names and the string its
-/// signature signs. Refuses requests that cannot be checked (a required header unsigned,
-/// a malformed date, a signed header missing).
+/// The string a signed request's signature signs, for a request whose time
+/// [`signed_time`] has read. Refuses a request that cannot be checked (a signed header
+/// missing, a payload hash that does not hold).
 pub fn signed_message(
     auth: &Authorization,
     method: &str,
@@ -184,12 +184,11 @@ pub fn signed_message(
     headers: &HeaderMap,
     body: &[u8],
     now: Millis,
-) -> Result<(Millis, String), Error> {
-    let at = signed_time(auth, headers, now)?;
+) -> Result<String, Error> {
     let date = headers.get("x-sdk-date").and_then(|v| v.to_str().ok()).unwrap_or("");
     let canonical = canonical_request(method, raw_path, raw_query, headers, &auth.signed_headers, body)
         .map_err(|e| invalid(e, now))?;
-    Ok((at, string_to_sign(date, &canonical)))
+    Ok(string_to_sign(date, &canonical))
 }
 
 /// The caller a verified signature stands for (set by [`verify_signatures`]).
@@ -235,7 +234,7 @@ pub async fn verify(state: &AppState, req: Request) -> Request {
         let verify = async |secret: &[u8]| {
             let body = unread.take().unwrap_or_default();
             let bytes = to_bytes(body, state.settings.body_limit).await.map_err(|e| unreadable_body(&e))?;
-            let (_, message) = signed_message(&parsed, method, path, query, &parts.headers, &bytes, now)?;
+            let message = signed_message(&parsed, method, path, query, &parts.headers, &bytes, now)?;
             read = Some(bytes);
             Ok(hmac_sha256_verify(secret, message.as_bytes(), &parsed.signature))
         };
@@ -371,7 +370,8 @@ mod tests {
         sk: &[u8],
         now: Millis,
     ) -> Result<(), Error> {
-        let (_, message) = signed_message(auth, method, path, query, h, body, now)?;
+        signed_time(auth, h, now)?;
+        let message = signed_message(auth, method, path, query, h, body, now)?;
         if !hmac_sha256_verify(sk, message.as_bytes(), &auth.signature) {
             return Err(invalid("the signature does not match", now));
         }

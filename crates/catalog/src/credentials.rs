@@ -42,6 +42,40 @@ const EXPIRED_TOKENS_KEPT_MS: i64 = 7 * 86_400_000;
 /// How often, at most, a process purges long-expired tokens.
 const PURGE_EVERY_MS: i64 = 3_600_000;
 
+/// Whether a token is accepted, and if not why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    /// Revoked, or issued by an access key that was revoked (or is gone).
+    Revoked,
+    Expired,
+}
+
+impl TokenState {
+    /// The state of `t` at `now`; `key_revoked`: whether the access key that issued it is
+    /// revoked or gone. The token's own revocation reads before its expiry, which reads
+    /// before its key's revocation.
+    pub fn of(t: &TokenRecord, key_revoked: bool, now: Millis) -> Self {
+        if t.revoked_at.is_some() {
+            TokenState::Revoked
+        } else if t.expires_at.is_some_and(|e| e <= now) {
+            TokenState::Expired
+        } else if key_revoked {
+            TokenState::Revoked
+        } else {
+            TokenState::Active
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Active => "active",
+            TokenState::Revoked => "revoked",
+            TokenState::Expired => "expired",
+        }
+    }
+}
+
 /// Credentials read recently, with when their read began.
 #[derive(Default)]
 pub(crate) struct CredentialCache {
@@ -135,18 +169,15 @@ impl Catalog {
         let refused = || Error::InvalidCredential("the token is invalid or unknown".into());
         let hash = token::hash(value);
         let Some(record) = self.token_record(&hash).await? else { return Err(refused()) };
-        if record.revoked_at.is_some() {
-            return Err(refused());
-        }
         let now = Millis::now();
-        if record.expires_at.is_some_and(|e| e <= now) {
-            return Err(Error::CredentialExpired("the token has expired".into()));
-        }
-        if let Some(ak) = &record.issued_by {
-            match self.access_key_record(ak).await? {
-                Some(key) if key.revoked_at.is_none() => {}
-                _ => return Err(refused()),
-            }
+        let key_revoked = match &record.issued_by {
+            Some(ak) => self.access_key_record(ak).await?.is_none_or(|key| key.revoked_at.is_some()),
+            None => false,
+        };
+        match TokenState::of(&record, key_revoked, now) {
+            TokenState::Active => {}
+            TokenState::Revoked => return Err(refused()),
+            TokenState::Expired => return Err(Error::CredentialExpired("the token has expired".into())),
         }
         if record.last_used_at.is_none_or(|at| now.0.saturating_sub(at.0) >= LAST_USE_EVERY_MS) {
             // When a token was last used is for its owner to read: it is written in the
@@ -195,15 +226,15 @@ impl Catalog {
         let expires = expiry_after(ttl_ms);
         let (project, role) = (caller.project(), caller.role());
         self.store_token(&value, project, role, label, Some(expires), Some(issued_by.to_owned())).await?;
-        self.purge_expired_tokens().await;
+        self.purge_expired_tokens();
         Ok((value, expires))
     }
 
     /// Deletes the tokens that expired more than [`EXPIRED_TOKENS_KEPT_MS`] ago, at most
     /// once per [`PURGE_EVERY_MS`] per process: every login issues one, and `token list`
-    /// shows an expired one for a week before it goes. Best effort (the next login tries
-    /// again).
-    async fn purge_expired_tokens(&self) {
+    /// shows an expired one for a week before it goes. In the background, best effort
+    /// (the next login an hour later tries again).
+    fn purge_expired_tokens(&self) {
         let now = Millis::now();
         let last = self.credentials.purged_at.load(std::sync::atomic::Ordering::Relaxed);
         if now.0.saturating_sub(last) < PURGE_EVERY_MS
@@ -220,11 +251,14 @@ impl Catalog {
         {
             return;
         }
-        match self.stores.credentials.delete_tokens_expired_before(Millis(now.0 - EXPIRED_TOKENS_KEPT_MS)).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(tokens = n, "deleted tokens that expired more than a week ago"),
-            Err(e) => tracing::warn!(error = %e, "cannot delete long-expired tokens"),
-        }
+        let store = self.stores.credentials.clone();
+        tokio::spawn(async move {
+            match store.delete_tokens_expired_before(Millis(now.0 - EXPIRED_TOKENS_KEPT_MS)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(tokens = n, "deleted tokens that expired more than a week ago"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete long-expired tokens"),
+            }
+        });
     }
 
     pub(crate) async fn store_token(
@@ -256,6 +290,31 @@ impl Catalog {
     /// Every token (never a token's value: only its hash is kept), oldest first.
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
         self.stores.credentials.list_tokens().await
+    }
+
+    /// Every token with its state (the rule [`Catalog::authenticate_token`] applies),
+    /// oldest first.
+    pub async fn list_tokens_with_state(&self) -> Result<Vec<(TokenRecord, TokenState)>> {
+        let revoked_keys: std::collections::HashSet<String> = self
+            .stores
+            .credentials
+            .list_access_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.revoked_at.is_some())
+            .map(|k| k.ak)
+            .collect();
+        let now = Millis::now();
+        Ok(self
+            .list_tokens()
+            .await?
+            .into_iter()
+            .map(|t| {
+                let key_revoked = t.issued_by.as_ref().is_some_and(|k| revoked_keys.contains(k));
+                let state = TokenState::of(&t, key_revoked, now);
+                (t, state)
+            })
+            .collect())
     }
 
     /// Revokes the token with this id ([`TokenRecord::id`]); it is refused on every node

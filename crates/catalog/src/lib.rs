@@ -18,7 +18,7 @@ pub mod token;
 mod words;
 
 pub use access::{AccessPart, AccessScope, Caller, MemberRule, Role, Scope, View, Writer};
-pub use credentials::{CREDENTIAL_FRESHNESS, expiry_after};
+pub use credentials::{CREDENTIAL_FRESHNESS, TokenState, expiry_after};
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};
 pub use image::{

@@ -45,28 +45,11 @@ pub async fn token_create(
 
 pub async fn token_list(args: &AdminArgs) -> anyhow::Result<()> {
     let catalog = catalog(args).await?;
-    let now = Millis::now();
     println!(
         "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} label",
         "id", "project", "role", "created", "last used", "expires", "state"
     );
-    // A token an access key's login issued ends with the key.
-    let revoked_keys: std::collections::HashSet<String> = catalog
-        .list_access_keys()
-        .await
-        .map_err(failed)?
-        .into_iter()
-        .filter(|k| k.revoked_at.is_some())
-        .map(|k| k.ak)
-        .collect();
-    for t in catalog.list_tokens().await.map_err(failed)? {
-        let state = if t.revoked_at.is_some() || t.issued_by.as_ref().is_some_and(|k| revoked_keys.contains(k)) {
-            "revoked"
-        } else if t.expires_at.is_some_and(|e| e <= now) {
-            "expired"
-        } else {
-            "active"
-        };
+    for (t, state) in catalog.list_tokens_with_state().await.map_err(failed)? {
         println!(
             "{:<16} {:<32} {:<6} {:<20} {:<20} {:<20} {:<8} {}",
             t.id(),
@@ -75,7 +58,7 @@ pub async fn token_list(args: &AdminArgs) -> anyhow::Result<()> {
             when(Some(t.created_at)),
             when(t.last_used_at),
             when(t.expires_at),
-            state,
+            state.as_str(),
             t.label.as_deref().unwrap_or_default()
         );
     }

@@ -182,9 +182,12 @@ async fn bad_signatures_are_refused(s: Server) {
     let ghost = Key { ak: "NOSUCHKEY00000000000".into(), sk: "x".into() };
     let r = signed(&s, &ghost, PROJECT_A, Method::GET, &list, None, Tamper::None).await;
     assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("APIGW.0301")));
-    // Unknown, revoked and wrongly signed read alike: the answer does not tell which keys exist.
-    assert_eq!(r.body["error_msg"], revoked);
-    assert_eq!(r.body["error_msg"], wrong_secret["error_msg"]);
+    // Unknown, revoked and wrongly signed read alike: the answer does not tell which keys
+    // exist (the server time it ends with may have ticked between the requests).
+    let words = |v: &serde_json::Value| v.as_str().unwrap_or("").split("; server time").next().unwrap_or("").to_owned();
+    assert_eq!(words(&r.body["error_msg"]), words(&revoked));
+    assert_eq!(words(&r.body["error_msg"]), words(&wrong_secret["error_msg"]));
+    assert!(words(&revoked).contains("the access key or the signature is not valid"), "{revoked}");
     // The Glance face refuses in its own format.
     let r = signed(&s, &ghost, PROJECT_A, Method::GET, "/v2/images", None, Tamper::None).await;
     assert_eq!(r.status, 401);

@@ -116,6 +116,33 @@ async fn scnet_access_key_login(s: Server) {
         let r = s.call(reqwest::Method::POST, &format!("/v1/{PROJECT_A}/images"), Some(t), Some(body)).await;
         assert_eq!((r.status.as_u16(), r.body["error_code"].as_str()), (401, Some("ModelArts.0203")), "{}", r.text);
     }
+    // And the token list says so (the same rule).
+    let listed = s.catalog.list_tokens_with_state().await.unwrap();
+    let hash = imagehub_catalog::token::hash(&second);
+    let (_, state) = listed.iter().find(|(t, _)| t.hash == hash).expect("the login's token is listed");
+    assert_eq!(*state, imagehub_catalog::TokenState::Revoked);
 }
 
-both_backends!(scnet_access_key_login,);
+/// Tokens that expired more than a week ago are deleted by a login; younger ones stay
+/// listed as expired.
+async fn long_expired_tokens_are_purged(s: Server) {
+    let k = key(&s, PROJECT_A).await;
+    let caller = s.catalog.authenticate_token(&s.token(PROJECT_A, "member").await).await.unwrap();
+    let day = 86_400_000;
+    // The first login of this process purges (the next only an hour later).
+    let (old, _) = s.catalog.issue_token(&caller, -8 * day, Some("eight days ago".into()), &k.ak).await.unwrap();
+    let (recent, _) = s.catalog.issue_token(&caller, -day, Some("a day ago".into()), &k.ak).await.unwrap();
+    let hashes = [imagehub_catalog::token::hash(&recent), imagehub_catalog::token::hash(&old)];
+    let mut listed = Vec::new();
+    for _ in 0..100 {
+        listed = s.catalog.list_tokens().await.unwrap();
+        if !listed.iter().any(|t| t.hash == hashes[1]) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!listed.iter().any(|t| t.hash == hashes[1]), "the week-old token was not purged");
+    assert!(listed.iter().any(|t| t.hash == hashes[0]), "a day-old token was purged");
+}
+
+both_backends!(scnet_access_key_login, long_expired_tokens_are_purged,);

@@ -195,8 +195,6 @@ impl Index {
         order
     }
 
-    /// Most own community groups an administrator's group list merges per request before
-    /// it merges every group instead.
     /// A page of groups cut from the kept orders of the kept parts' groups, when the
     /// list has no scanned part to merge into them: the merge of two sorted runs, which
     /// stops after the page (an administrator's own community groups, few, are merged
