@@ -146,7 +146,8 @@ pub fn set(image: &mut Image, key: &str, v: &Value) -> Result<(), Error> {
 
 /// Whether an extra (or catalog-backed) property is present.
 pub fn has_property(image: &Image, key: &str) -> bool {
-    image.properties.contains_key(key) || super::render::catalog_properties(image).iter().any(|(k, _)| *k == key)
+    image.properties.contains_key(key)
+        || super::render::CATALOG.iter().any(|(k, value)| *k == key && value(image).is_some())
 }
 
 /// Removes an extra (or catalog-backed) property; base attributes cannot be removed.

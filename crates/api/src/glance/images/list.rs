@@ -17,8 +17,8 @@ fn encode(s: &str) -> String {
     utf8_percent_encode(s, crate::face::URI_UNRESERVED).to_string()
 }
 
-/// The request's query without `marker`, every other parameter kept in order (repeated
-/// ones included, unlike Glance, which keeps only the last of each).
+/// The request's query without `marker`, every other parameter kept in order (the
+/// repeatable ones, tags and sort keys, included).
 fn query_without_marker(pairs: &[(String, String)]) -> String {
     pairs
         .iter()
@@ -73,5 +73,10 @@ impl WriteJson for PageJson<'_> {
             .opt_str("next", self.next.as_deref())
             .str("schema", self.schema);
         o.end();
+    }
+
+    fn size_hint(&self) -> usize {
+        // An image is 700-1,000 bytes in Glance's words.
+        512 + 1024 * self.images.len()
     }
 }
