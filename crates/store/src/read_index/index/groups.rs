@@ -8,11 +8,11 @@
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use imagehub_catalog::{AccessScope, Filter, GroupId, GroupQuery, GroupSortKey, SortDir, Visibility};
+use imagehub_catalog::{AccessScope, Filter, GroupId, GroupQuery, GroupSortKey, SortDir};
 
 use super::lists::{directed, page_of};
 use super::parts::Parts;
-use super::selections::{GROUP_AGG_SLOTS, Selection};
+use super::selections::{GROUP_AGG_SLOTS, GROUP_INDEX_SLOTS, Selection};
 use super::{ByGroup, Index, IndexPage, Row, Sym};
 
 /// Most own community groups an administrator's group list merges into the kept order
@@ -176,6 +176,21 @@ impl Index {
         directed(a.id.cmp(&b.id), sort.last().map_or(SortDir::Desc, |s| s.1))
     }
 
+    /// A kept selection's group `id`, found through an index of its groups built once
+    /// (and counted against the budget).
+    fn kept_group<'s>(&self, selection: &'s Selection, id: GroupId) -> Option<&'s GroupAgg> {
+        let groups = self.selection_groups(selection);
+        let index = selection.group_index.get_or_init(|| {
+            let index: ByGroup<u32> =
+                groups.iter().enumerate().map(|(n, g)| (g.id, u32::try_from(n).unwrap_or(u32::MAX))).collect();
+            if let Ok(mut kept) = self.selections.lock() {
+                kept.slots += index.len() * GROUP_INDEX_SLOTS;
+            }
+            index
+        });
+        index.get(&id).and_then(|&n| groups.get(n as usize))
+    }
+
     /// A kept selection's groups in `sort`'s order (positions in [`Selection::groups`]),
     /// sorted once per order and kept with them (and counted against the budget).
     fn kept_group_order(&self, selection: &Selection, sort: &[(GroupSortKey, SortDir)]) -> Arc<[u32]> {
@@ -227,18 +242,10 @@ impl Index {
                 if own.len() > MERGED_OWN_GROUPS {
                     return None;
                 }
+                let others = kept.others.as_deref();
                 for g in own {
                     let mut g = g.clone();
-                    let rest = self.group_aggs(|f| {
-                        self.groups
-                            .get(&g.id)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|&s| self.row(s))
-                            .filter(|r| r.visibility != Visibility::Community && self.passes_all(r, &tests))
-                            .for_each(f)
-                    });
-                    if let Some(rest) = rest.first() {
+                    if let Some(rest) = others.and_then(|s| self.kept_group(s, g.id)) {
                         self.absorb(&mut g, rest);
                         overlap += 1;
                     }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use imagehub_catalog::{Filter, GroupSortKey, ImageId, SortDir, Visibility};
 
 use super::groups::GroupAgg;
-use super::{Index, Row, Slot, Sym};
+use super::{ByGroup, Index, Row, Slot, Sym};
 
 /// The sets of rows a selection is kept for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,10 +59,16 @@ pub(super) struct Selection {
     pub(super) groups: OnceLock<Vec<GroupAgg>>,
     /// Those groups' positions in each order a group list asked for.
     pub(super) group_orders: Mutex<HashMap<GroupSort, Arc<[u32]>>>,
+    /// Those groups' positions by id, once a list asked for one of them.
+    pub(super) group_index: OnceLock<ByGroup<u32>>,
 }
 
 /// What a kept group aggregate counts for against [`SELECTION_SLOTS`] (its size in slots).
 pub(super) const GROUP_AGG_SLOTS: usize = std::mem::size_of::<GroupAgg>() / std::mem::size_of::<Slot>();
+
+/// What an entry of a kept group index counts for against [`SELECTION_SLOTS`] (an id,
+/// a position and the table's overhead, in slots).
+pub(super) const GROUP_INDEX_SLOTS: usize = 8;
 
 /// A group list's order (its sort keys).
 pub(super) type GroupSort = Vec<(GroupSortKey, SortDir)>;
@@ -78,7 +84,8 @@ impl Selection {
     /// What it counts for against [`SELECTION_SLOTS`]: its slots and its kept groups.
     fn size(&self) -> usize {
         let orders = self.group_orders.lock().map_or(0, |o| o.values().map(|o| o.len()).sum());
-        self.slots.len() + self.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS) + orders
+        let index = self.group_index.get().map_or(0, |i| i.len() * GROUP_INDEX_SLOTS);
+        self.slots.len() + self.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS) + orders + index
     }
 }
 
@@ -136,6 +143,7 @@ impl Index {
                     }
                     selection.groups = OnceLock::new();
                     selection.group_orders = Mutex::default();
+                    selection.group_index = OnceLock::new();
                     budget += selection.size();
                 }
                 !by_part.is_empty()
@@ -168,7 +176,13 @@ impl Index {
                 slot
             })
             .collect();
-        let selection = Arc::new(Selection { slots, public, groups: OnceLock::new(), group_orders: Mutex::default() });
+        let selection = Arc::new(Selection {
+            slots,
+            public,
+            groups: OnceLock::new(),
+            group_orders: Mutex::default(),
+            group_index: OnceLock::new(),
+        });
         if let Ok(mut kept) = self.selections.lock() {
             if kept.slots + selection.slots.len() > SELECTION_SLOTS {
                 *kept = Selections::default();
