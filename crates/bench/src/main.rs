@@ -159,7 +159,8 @@ fn millis(v: &str) -> f64 {
 fn wrk(url: &str, token: &str, seconds: u64, connections: u32, script: Option<&str>) -> anyhow::Result<Outcome> {
     let mut cmd = Command::new("wrk");
     cmd.args([
-        "-t2",
+        // wrk wants at least one connection per thread.
+        &format!("-t{}", connections.min(2)),
         &format!("-c{connections}"),
         &format!("-d{seconds}s"),
         "--latency",
@@ -237,7 +238,12 @@ fn run(
         })
     })?;
     let store: Arc<dyn ImageStore> = stores.images.clone();
-    let master = MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A run's key is its own unless given (to serve its catalog again afterwards, e.g. to
+    // profile the server: `imagehub serve` needs the key the catalog was made with).
+    let master = match std::env::var("IMAGEHUB_MASTER_KEY") {
+        Ok(hex) => MasterKey::from_hex(&hex).context("IMAGEHUB_MASTER_KEY is not 64 hex digits")?,
+        Err(_) => MasterKey::generate().map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
     let catalog =
         rt.block_on(Catalog::new(stores).with_master_key(master.clone())).map_err(|e| anyhow::anyhow!("{e}"))?;
     rt.block_on(catalog.bootstrap(Some(ADMIN))).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -306,6 +312,9 @@ fn run(
     let deep_row = list(&member, q(dedicated(vec![]), deep, 1))?;
     let own = list(&member, q(vec![Filter::Owner(me.clone())], 0, 1))?;
     let show_id = own.items.first().map(|i| i.id.to_string()).unwrap_or_default();
+    // The images Glance PATCH changes in turn: 64 of the project's own.
+    let patched: Vec<String> =
+        list(&member, q(vec![Filter::Owner(me.clone())], 0, 64))?.items.iter().map(|i| i.id.to_string()).collect();
     let marker = deep_row.items.first().map(|i| i.id.to_string()).unwrap_or_default();
     println!("project {me}: {total} visible dedicated container images; deep offset {deep}");
     // An administrator's Glance list: every project's images (but other projects'
@@ -427,7 +436,6 @@ fn run(
             ADMIN,
             None,
         ),
-        ("ModelArts RegisterImage (writes)", format!("{base}/v1/{p}/images"), &token, Some(register("w"))),
     ];
     // The machine's limit: a bare server answering a body of the ModelArts list's size
     // (the ratio every run since the first reports), and one for each other body size
@@ -483,6 +491,40 @@ fn run(
     };
     for ((label, url, token, script), bytes) in scenarios.iter().zip(&sizes) {
         row(label, &wrk(url, token, seconds, connections, script.as_deref())?, *bytes);
+    }
+    // Writes, each scenario on its own names or properties (no write repeats another).
+    let glance_create = |prefix: &str| {
+        format!(
+            "local n = 0\nlocal t = 0\nsetup = function(thread) thread:set(\"tid\", t); t = t + 1 end\n\
+        request = function()\n  n = n + 1\n  local body = string.format('{{\"name\":\"{prefix}-%d-%d\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}}', tid, n)\n\
+        local h = {{}}\n  for k, v in pairs(wrk.headers) do h[k] = v end\n  h[\"Content-Type\"] = \"application/json\"\n\
+        return wrk.format(\"POST\", nil, h, body)\nend\n"
+        )
+    };
+    let ids = patched.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(",");
+    let glance_patch = format!(
+        "local ids = {{{ids}}}\nlocal n = 0\nlocal t = 0\nsetup = function(thread) thread:set(\"tid\", t); t = t + 1 end\n\
+        request = function()\n  n = n + 1\n  local id = ids[(n * 2 + tid) % #ids + 1]\n\
+        local body = string.format('[{{\"op\":\"add\",\"path\":\"/bench_note\",\"value\":\"%d-%d\"}}]', tid, n)\n\
+        local h = {{}}\n  for k, v in pairs(wrk.headers) do h[k] = v end\n\
+        h[\"Content-Type\"] = \"application/openstack-images-v2.1-json-patch\"\n\
+        return wrk.format(\"PATCH\", \"/v2/images/\" .. id, h, body)\nend\n"
+    );
+    println!(
+        "\n| write scenario | connections | writes/s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let write_row = |label: &str, c: u32, o: &Outcome| {
+        println!("| {label} | {c} | {:.0} | {:.2} | {:.2} | {} |", o.rps, o.p50_ms, o.p99_ms, o.errors);
+    };
+    for c in [1, 4, 16, 64] {
+        let o = wrk(&format!("{base}/v1/{p}/images"), &token, seconds, c, Some(&register(&format!("w{c}t"))))?;
+        write_row("ModelArts RegisterImage", c, &o);
+    }
+    let o = wrk(&format!("{base}/v2/images"), &token, seconds, connections, Some(&glance_create("bench-create")))?;
+    write_row("Glance create (POST /v2/images)", connections, &o);
+    if !patched.is_empty() {
+        let o = wrk(&format!("{base}/v2/images"), &token, seconds, connections, Some(&glance_patch))?;
+        write_row("Glance PATCH (add a property)", connections, &o);
     }
     // Reads while writes come: ListImage on all but two connections, RegisterImage on two
     // more at the same time, in the reader's project (every registration changes the

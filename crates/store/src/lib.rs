@@ -24,7 +24,7 @@ pub use read_index::IndexedStore;
 pub use sql::dialect::Dialect;
 pub use sql::postgres::PostgresStore;
 pub use sql::sqlite::SqliteStore;
-pub use sql::{Explain, Explained, SqlStore};
+pub use sql::{Explain, Explained, SqlStore, WriteStats};
 
 /// The file a `sqlite://PATH` / `sqlite:PATH` URL names; `None` for other URLs.
 pub fn sqlite_path(url: &str) -> Option<&str> {

@@ -204,12 +204,24 @@ impl IndexedStore {
     }
 
     /// Re-reads `ids` from the store and puts their current state into the index.
+    /// Refreshes coalesce: the ids join the pending ones, and whoever holds the `refresh`
+    /// lock next re-reads every pending id at once, so the writes of one committed batch
+    /// update the index together. (An id is pending only after its write committed, and
+    /// a holder reads the store after taking the pending ids, so it reads that write.)
     pub(super) async fn refresh(&self, ids: &[ImageId]) {
         if ids.is_empty() {
             return;
         }
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(ids);
         let _serial = self.refresh.lock().await;
-        self.apply_or_give_up(ids).await;
+        let mut ids = std::mem::take(&mut *self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        if ids.is_empty() {
+            // An earlier holder re-read them.
+            return;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        self.apply_or_give_up(&ids).await;
     }
 
     /// [`Self::apply`], retried twice before the index is given up (marked stale).

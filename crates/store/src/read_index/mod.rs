@@ -86,6 +86,8 @@ pub struct IndexedStore {
     index: RwLock<Index>,
     records: Records,
     refresh: tokio::sync::Mutex<()>,
+    /// Images written and committed whose refresh has not run yet ([`Self::refresh`]).
+    pending: std::sync::Mutex<Vec<ImageId>>,
     stale: AtomicBool,
     /// A file lock kept for as long as the store lives (see [`crate::open_for_serving`]).
     _lock: Option<std::fs::File>,
@@ -102,6 +104,7 @@ impl IndexedStore {
             index: RwLock::new(index),
             records: Records::new(RECORD_CACHE),
             refresh: tokio::sync::Mutex::new(()),
+            pending: std::sync::Mutex::new(Vec::new()),
             stale: AtomicBool::new(false),
             _lock: None,
         })

@@ -140,28 +140,36 @@ impl<DB: Dialect> SqlStore<DB> {
 #[async_trait]
 impl<DB: Dialect> ImageStore for SqlStore<DB> {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        Self::exec(&mut tx, &insert_image(image)).await?;
-        Self::write_side_tables(&mut tx, image, false).await?;
-        if let Some(read_me) = group_read_me {
-            Self::exec(
-                &mut tx,
-                Query::insert()
-                    .into_table("image_groups")
-                    .columns(["group_id", "read_me", "kv_tags", "updated_at"])
-                    .values_panic([
-                        image.group_id().to_string().into(),
-                        read_me.into(),
-                        "[]".into(),
-                        image.updated_at.0.into(),
-                    ])
-                    .on_conflict(OnConflict::column("group_id").update_columns(["read_me", "updated_at"]).to_owned()),
-            )
-            .await?;
-        }
-        let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
-        Self::record(&mut tx, &[image.id], &groups).await?;
-        tx.commit().await.db()
+        let (image, group_read_me) = (image.clone(), group_read_me.map(str::to_owned));
+        self.write(move |c| {
+            let image = image.clone();
+            let group_read_me = group_read_me.clone();
+            Box::pin(async move {
+                Self::exec(&mut *c, &insert_image(&image)).await?;
+                Self::write_side_tables(&mut *c, &image, false).await?;
+                if let Some(read_me) = &group_read_me {
+                    Self::exec(
+                        &mut *c,
+                        Query::insert()
+                            .into_table("image_groups")
+                            .columns(["group_id", "read_me", "kv_tags", "updated_at"])
+                            .values_panic([
+                                image.group_id().to_string().into(),
+                                read_me.as_str().into(),
+                                "[]".into(),
+                                image.updated_at.0.into(),
+                            ])
+                            .on_conflict(
+                                OnConflict::column("group_id").update_columns(["read_me", "updated_at"]).to_owned(),
+                            ),
+                    )
+                    .await?;
+                }
+                let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
+                Self::record(c, &[image.id], &groups).await
+            })
+        })
+        .await
     }
 
     async fn insert_images(&self, images: &[Image]) -> Result<()> {
@@ -207,55 +215,71 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     }
 
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let stmt = insert_image(image).on_conflict(OnConflict::new().do_nothing().to_owned()).to_owned();
-        let inserted = Self::exec(&mut tx, &stmt).await? == 1;
-        if inserted {
-            Self::write_side_tables(&mut tx, image, false).await?;
-            Self::record(&mut tx, &[image.id], &[]).await?;
-        }
-        tx.commit().await.db()?;
-        Ok(inserted)
+        let image = image.clone();
+        self.write(move |c| {
+            let image = image.clone();
+            Box::pin(async move {
+                let stmt = insert_image(&image).on_conflict(OnConflict::new().do_nothing().to_owned()).to_owned();
+                let inserted = Self::exec(&mut *c, &stmt).await? == 1;
+                if inserted {
+                    Self::write_side_tables(&mut *c, &image, false).await?;
+                    Self::record(c, &[image.id], &[]).await?;
+                }
+                Ok(inserted)
+            })
+        })
+        .await
     }
 
     async fn update_image(&self, image: &Image) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied();
-        let values = columns.zip(image_values(image)).filter(|(c, _)| *c != "id").map(|(c, v)| (c, Expr::val(v)));
-        let n = Self::exec(
-            &mut tx,
-            Query::update()
-                .table(render::IMAGES)
-                .values(values.collect::<Vec<_>>())
-                .and_where(Expr::col("id").eq(image.id.to_string())),
-        )
-        .await?;
-        if n == 0 {
-            return Err(Error::not_found_image(image.id));
-        }
-        Self::write_side_tables(&mut tx, image, true).await?;
-        Self::record(&mut tx, &[image.id], &[]).await?;
-        tx.commit().await.db()
+        let image = image.clone();
+        self.write(move |c| {
+            let image = image.clone();
+            Box::pin(async move {
+                let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied();
+                let values =
+                    columns.zip(image_values(&image)).filter(|(c, _)| *c != "id").map(|(c, v)| (c, Expr::val(v)));
+                let n = Self::exec(
+                    &mut *c,
+                    Query::update()
+                        .table(render::IMAGES)
+                        .values(values.collect::<Vec<_>>())
+                        .and_where(Expr::col("id").eq(image.id.to_string())),
+                )
+                .await?;
+                if n == 0 {
+                    return Err(Error::not_found_image(image.id));
+                }
+                Self::write_side_tables(&mut *c, &image, true).await?;
+                Self::record(c, &[image.id], &[]).await
+            })
+        })
+        .await
     }
 
     async fn add_member(&self, m: &Member) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        Self::exec(
-            &mut tx,
-            Query::insert()
-                .into_table("image_members")
-                .columns(["image_id", "member", "status", "created_at", "updated_at"])
-                .values_panic([
-                    m.image_id.to_string().into(),
-                    m.member.to_string().into(),
-                    m.status.as_str().into(),
-                    m.created_at.0.into(),
-                    m.updated_at.0.into(),
-                ]),
-        )
-        .await?;
-        Self::record(&mut tx, &[m.image_id], &[]).await?;
-        tx.commit().await.db()
+        let m = m.clone();
+        self.write(move |c| {
+            let m = m.clone();
+            Box::pin(async move {
+                Self::exec(
+                    &mut *c,
+                    Query::insert()
+                        .into_table("image_members")
+                        .columns(["image_id", "member", "status", "created_at", "updated_at"])
+                        .values_panic([
+                            m.image_id.to_string().into(),
+                            m.member.to_string().into(),
+                            m.status.as_str().into(),
+                            m.created_at.0.into(),
+                            m.updated_at.0.into(),
+                        ]),
+                )
+                .await?;
+                Self::record(c, &[m.image_id], &[]).await
+            })
+        })
+        .await
     }
 
     async fn get_member(&self, image: ImageId, project: &ProjectId) -> Result<Option<Member>> {
@@ -306,38 +330,48 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     }
 
     async fn update_member(&self, m: &Member) -> Result<()> {
-        let mut tx = self.write_tx().await?;
-        let n = Self::exec(
-            &mut tx,
-            Query::update()
-                .table("image_members")
-                .values([("status", Expr::val(m.status.as_str())), ("updated_at", Expr::val(m.updated_at.0))])
-                .and_where(Expr::col("image_id").eq(m.image_id.to_string()))
-                .and_where(Expr::col("member").eq(m.member.as_str())),
-        )
-        .await?;
-        if n == 0 {
-            return Err(Error::NotFound(format!("{} is not a member of image {}", m.member, m.image_id)));
-        }
-        Self::record(&mut tx, &[m.image_id], &[]).await?;
-        tx.commit().await.db()
+        let m = m.clone();
+        self.write(move |c| {
+            let m = m.clone();
+            Box::pin(async move {
+                let n = Self::exec(
+                    &mut *c,
+                    Query::update()
+                        .table("image_members")
+                        .values([("status", Expr::val(m.status.as_str())), ("updated_at", Expr::val(m.updated_at.0))])
+                        .and_where(Expr::col("image_id").eq(m.image_id.to_string()))
+                        .and_where(Expr::col("member").eq(m.member.as_str())),
+                )
+                .await?;
+                if n == 0 {
+                    return Err(Error::NotFound(format!("{} is not a member of image {}", m.member, m.image_id)));
+                }
+                Self::record(c, &[m.image_id], &[]).await
+            })
+        })
+        .await
     }
 
     async fn delete_member(&self, image: ImageId, project: &ProjectId) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let n = Self::exec(
-            &mut tx,
-            Query::delete()
-                .from_table("image_members")
-                .and_where(Expr::col("image_id").eq(image.to_string()))
-                .and_where(Expr::col("member").eq(project.as_str())),
-        )
-        .await?;
-        if n > 0 {
-            Self::record(&mut tx, &[image], &[]).await?;
-        }
-        tx.commit().await.db()?;
-        Ok(n > 0)
+        let project = project.clone();
+        self.write(move |c| {
+            let project = project.clone();
+            Box::pin(async move {
+                let n = Self::exec(
+                    &mut *c,
+                    Query::delete()
+                        .from_table("image_members")
+                        .and_where(Expr::col("image_id").eq(image.to_string()))
+                        .and_where(Expr::col("member").eq(project.as_str())),
+                )
+                .await?;
+                if n > 0 {
+                    Self::record(c, &[image], &[]).await?;
+                }
+                Ok(n > 0)
+            })
+        })
+        .await
     }
 
     async fn get_image(&self, id: ImageId) -> Result<Option<Image>> {
@@ -367,17 +401,20 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     }
 
     async fn delete_image(&self, id: ImageId) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        let n = Self::exec(
-            &mut tx,
-            Query::delete().from_table(render::IMAGES).and_where(Expr::col("id").eq(id.to_string())),
-        )
-        .await?;
-        if n > 0 {
-            Self::record(&mut tx, &[id], &[]).await?;
-        }
-        tx.commit().await.db()?;
-        Ok(n > 0)
+        self.write(move |c| {
+            Box::pin(async move {
+                let n = Self::exec(
+                    &mut *c,
+                    Query::delete().from_table(render::IMAGES).and_where(Expr::col("id").eq(id.to_string())),
+                )
+                .await?;
+                if n > 0 {
+                    Self::record(c, &[id], &[]).await?;
+                }
+                Ok(n > 0)
+            })
+        })
+        .await
     }
 
     async fn list_images(&self, access: &AccessScope, query: &ImageQuery) -> Result<Page<Arc<Image>>> {
@@ -419,54 +456,70 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     }
 
     async fn delete_group(&self, id: GroupId, filters: &[Filter]) -> Result<u64> {
-        let mut tx = self.write_tx().await?;
-        let deleted = Self::rows(
-            &mut tx,
-            Query::delete()
-                .from_table(render::IMAGES)
-                .cond_where(render::group_images(&id, filters))
-                .returning_col("id"),
-        )
-        .await?;
-        let deleted = deleted
-            .iter()
-            .map(|r| {
-                let image = r.text("id")?;
-                ImageId::parse(&image).ok_or_else(|| corrupt("image id", &image))
+        let filters = filters.to_vec();
+        self.write(move |c| {
+            let filters = filters.clone();
+            Box::pin(async move {
+                let deleted = Self::rows(
+                    &mut *c,
+                    Query::delete()
+                        .from_table(render::IMAGES)
+                        .cond_where(render::group_images(&id, &filters))
+                        .returning_col("id"),
+                )
+                .await?;
+                let deleted = deleted
+                    .iter()
+                    .map(|r| {
+                        let image = r.text("id")?;
+                        ImageId::parse(&image).ok_or_else(|| corrupt("image id", &image))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // The group's metadata goes with its last image (the filters may leave some).
+                let left = Query::select()
+                    .expr(Expr::val(1))
+                    .from(render::IMAGES)
+                    .cond_where(render::group_images(&id, &[]))
+                    .take();
+                Self::exec(
+                    &mut *c,
+                    Query::delete()
+                        .from_table("image_groups")
+                        .and_where(Expr::col("group_id").eq(id.to_string()))
+                        .and_where(Expr::exists(left).not()),
+                )
+                .await?;
+                Self::record(c, &deleted, &[id]).await?;
+                Ok(deleted.len() as u64)
             })
-            .collect::<Result<Vec<_>>>()?;
-        // The group's metadata goes with its last image (the filters may leave some).
-        let left =
-            Query::select().expr(Expr::val(1)).from(render::IMAGES).cond_where(render::group_images(&id, &[])).take();
-        Self::exec(
-            &mut tx,
-            Query::delete()
-                .from_table("image_groups")
-                .and_where(Expr::col("group_id").eq(id.to_string()))
-                .and_where(Expr::exists(left).not()),
-        )
-        .await?;
-        Self::record(&mut tx, &deleted, &[id]).await?;
-        tx.commit().await.db()?;
-        Ok(deleted.len() as u64)
+        })
+        .await
     }
 
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()> {
         let kv = serde_json::to_string(&meta.kv_tags).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut tx = self.write_tx().await?;
-        Self::exec(
-            &mut tx,
-            Query::insert()
-                .into_table("image_groups")
-                .columns(["group_id", "read_me", "kv_tags", "updated_at"])
-                .values_panic([id.to_string().into(), meta.read_me.clone().into(), kv.into(), Millis::now().0.into()])
-                .on_conflict(
-                    OnConflict::column("group_id").update_columns(["read_me", "kv_tags", "updated_at"]).to_owned(),
-                ),
-        )
-        .await?;
-        Self::record(&mut tx, &[], &[id]).await?;
-        tx.commit().await.db()
+        let read_me = meta.read_me.clone();
+        self.write(move |c| {
+            let kv = kv.clone();
+            let read_me = read_me.clone();
+            Box::pin(async move {
+                Self::exec(
+                    &mut *c,
+                    Query::insert()
+                        .into_table("image_groups")
+                        .columns(["group_id", "read_me", "kv_tags", "updated_at"])
+                        .values_panic([id.to_string().into(), read_me.into(), kv.into(), Millis::now().0.into()])
+                        .on_conflict(
+                            OnConflict::column("group_id")
+                                .update_columns(["read_me", "kv_tags", "updated_at"])
+                                .to_owned(),
+                        ),
+                )
+                .await?;
+                Self::record(c, &[], &[id]).await
+            })
+        })
+        .await
     }
 
     async fn group_metas(&self, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupMeta)>> {

@@ -15,6 +15,9 @@ pub mod postgres;
 mod render;
 mod row;
 pub mod sqlite;
+mod writer;
+
+use std::sync::Arc;
 
 use imagehub_catalog::{Error, ImageId, Result};
 use sea_query::{Query, SelectStatement};
@@ -23,17 +26,20 @@ use sqlx::{Pool, Transaction};
 
 use self::dialect::{Columns, DbResult, Dialect};
 pub use self::explain::{Explain, Explained};
+pub use self::writer::WriteStats;
 
 /// A catalog store on a SQL database: a pool for writes and one for reads (the same pool
-/// where the backend has no reason to split them).
+/// where the backend has no reason to split them). Single-image writes go through one
+/// writer task per store, which commits concurrent writes together ([`writer`]).
 pub struct SqlStore<DB: Dialect> {
     pub(crate) writer: Pool<DB>,
     pub(crate) readers: Pool<DB>,
+    writes: Arc<writer::Writer<DB>>,
 }
 
 impl<DB: Dialect> Clone for SqlStore<DB> {
     fn clone(&self) -> Self {
-        Self { writer: self.writer.clone(), readers: self.readers.clone() }
+        Self { writer: self.writer.clone(), readers: self.readers.clone(), writes: self.writes.clone() }
     }
 }
 
@@ -51,7 +57,7 @@ fn corrupt(what: &str, value: &str) -> Error {
 
 impl<DB: Dialect> SqlStore<DB> {
     pub(crate) fn from_pools(writer: Pool<DB>, readers: Pool<DB>) -> Self {
-        Self { writer, readers }
+        Self { writer, readers, writes: writer::Writer::new() }
     }
 
     /// Runs a statement on a connection; returns the rows it changed.

@@ -5,7 +5,8 @@
 //! time anyway; queueing in the pool is fairer than retry loops and never surfaces a lock
 //! error). `busy_timeout` covers other processes on the same file (e.g. `imagehub token
 //! create` while the server runs). `synchronous=FULL` makes every acknowledged commit
-//! durable before the 2xx is sent. Reads use a pool of read-only connections.
+//! durable before the 2xx is sent; concurrent single-image writes share a commit (the
+//! store's writer, [`super::writer`]). Reads use a pool of read-only connections.
 
 use std::path::Path;
 use std::time::Duration;

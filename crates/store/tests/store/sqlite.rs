@@ -70,3 +70,27 @@ async fn databases_with_the_old_migration_ledger_are_adopted() {
         .unwrap();
     assert_eq!(old, 0, "the old ledger is dropped");
 }
+
+/// Concurrent writes share commits (one fsync for a batch), and each is there after its
+/// answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+    let p = crate::contract::project(3);
+    let tasks: Vec<_> = (0..64)
+        .map(|n| {
+            let (store, img) = (store.clone(), crate::contract::full_image(&p, "ns", &format!("n{n}"), "1"));
+            tokio::spawn(async move {
+                imagehub_catalog::ImageStore::insert_image(store.as_ref(), &img, None).await.unwrap();
+                assert!(imagehub_catalog::ImageStore::get_image(store.as_ref(), img.id).await.unwrap().is_some());
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let stats = store.write_stats();
+    assert_eq!(stats.writes, 64);
+    assert!(stats.commits < stats.writes, "64 concurrent writes took {} commits", stats.commits);
+}

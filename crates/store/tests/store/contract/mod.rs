@@ -841,6 +841,78 @@ pub async fn concurrent_duplicate_registers(store: DynStore) {
     assert_eq!(ok, 1);
 }
 
+/// Concurrent writes of every kind, some of which must fail (a taken registry key, an
+/// update or a member of an image that is not there): each failure is the failing
+/// write's alone, whatever writes it shared a commit with; every other write stands.
+pub async fn concurrent_writes_fail_alone(store: DynStore) {
+    let p = project(6);
+    let keep = full_image(&p, "ns", "kept", "1");
+    store.images.insert_image(&keep, None).await.unwrap();
+    let mut tasks = Vec::new();
+    let mut expected = vec![keep.id];
+    for n in 0..96u32 {
+        let store = store.clone();
+        let task = match n % 6 {
+            // Distinct images: all stand.
+            0..=2 => {
+                let img = full_image(&p, "ns", &format!("n{n}"), "1");
+                expected.push(img.id);
+                tokio::spawn(async move { store.images.insert_image(&img, None).await.map(|()| 1) })
+            }
+            // The same key as `keep`: every one fails, as a duplicate.
+            3 => {
+                let img = full_image(&p, "ns", "kept", "1");
+                tokio::spawn(async move {
+                    match store.images.insert_image(&img, None).await {
+                        Err(Error::Duplicate(_)) => Ok(0),
+                        other => panic!("a taken key answered {other:?}"),
+                    }
+                })
+            }
+            // An image that is not there: not found.
+            4 => {
+                let ghost = full_image(&p, "ns", &format!("ghost{n}"), "1");
+                tokio::spawn(async move {
+                    match store.images.update_image(&ghost).await {
+                        Err(Error::NotFound(_)) => Ok(0),
+                        other => panic!("an update of a missing image answered {other:?}"),
+                    }
+                })
+            }
+            // A member of the kept image: stands.
+            _ => {
+                let m = Member {
+                    image_id: keep.id,
+                    member: project(100 + u8::try_from(n).unwrap()),
+                    status: MemberStatus::Pending,
+                    created_at: Millis(i64::from(n)),
+                    updated_at: Millis(i64::from(n)),
+                };
+                tokio::spawn(async move { store.images.add_member(&m).await.map(|()| 1) })
+            }
+        };
+        tasks.push(task);
+    }
+    let mut stood = 0;
+    for t in tasks {
+        stood += t.await.unwrap().unwrap();
+    }
+    assert_eq!(stood, 48 + 16);
+    let mut found: Vec<ImageId> = store.images.get_images(&expected).await.unwrap().iter().map(|i| i.id).collect();
+    found.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(found, expected, "every acknowledged insert is there");
+    assert_eq!(store.images.list_members(keep.id).await.unwrap().len(), 16);
+    let owned = ImageQuery {
+        filters: vec![Filter::Owner(p.clone())],
+        sort: vec![],
+        page: PageRequest::Offset { offset: 0, limit: 1 },
+        with_total: true,
+    };
+    let total = store.images.list_images(&AccessScope::everything(), &owned).await.unwrap().total;
+    assert_eq!(total, Some(49), "nothing of the failed writes stands");
+}
+
 /// Declares one `#[tokio::test]` per contract test; `$fresh` is an async fn returning
 /// `Option<(DynStore, guard)>` (`None`: the backend is unavailable and the test skips).
 #[macro_export]
@@ -858,6 +930,7 @@ macro_rules! contract_suite {
             groups_match_oracle,
             group_paging_and_meta,
             concurrent_duplicate_registers,
+            concurrent_writes_fail_alone,
             update_replaces_record_and_index_rows,
             members_lifecycle,
             access_keys_lifecycle,
