@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 
 use imagehub_catalog::{AccessScope, ImageId, ImageQuery, PageRequest, SortDir, SortKey};
 
-use super::parts::Parts;
+use super::parts::{Kept, Parts};
 use super::{Index, IndexPage, Row, Slot};
 
 /// The `limit` items after the first `offset` under `cmp`, sorted, without sorting the
@@ -51,6 +51,10 @@ pub(super) fn leading_key(r: &Row, key: SortKey) -> Option<(bool, i64)> {
         _ => None,
     }
 }
+
+/// Pages of a newest-first list that start up to this many rows down are cut by walking
+/// the merge; deeper ones start at a row found by bisection ([`Index::nth_merged`]).
+const WALKED_SKIP: usize = 128;
 
 /// Windows up to this size are kept while scanning (insertion into a sorted buffer);
 /// larger ones (deep offsets) collect every hit and select.
@@ -136,9 +140,26 @@ impl Index {
         let own_slots = kept.own.as_deref().map_or(&[][..], |s| &s.slots[..]);
         let other_slots = kept.others.as_deref().map_or(&[][..], |s| &s.slots[..]);
         let total = scanned.len() as u64 + kept.total();
-        // Each part continues after the rows up to the marker (from its start, without
-        // one); a kept part holds its rows oldest first, and is read from its end.
-        let up_to_marker = |r: &Row| marker.is_some_and(|m| cmp(r, m) != Ordering::Greater);
+        // A deep page starts at its first row, found by bisection ([`Index::nth_merged`])
+        // instead of a walk of the rows before it.
+        let start = match marker {
+            None if skip > WALKED_SKIP => {
+                let Some(first) = self.nth_merged(skip, &scanned, own_slots, other_slots, &kept) else {
+                    return Some(IndexPage { items: Vec::new(), total, has_more: false });
+                };
+                Some(first)
+            }
+            _ => None,
+        };
+        let skip = if start.is_some() { 0 } else { skip };
+        // Each part continues after the rows up to the marker, or before the deep page's
+        // first row (from its start, without either); a kept part holds its rows oldest
+        // first, and is read from its end.
+        let up_to_marker = |r: &Row| match (marker, start) {
+            (Some(m), _) => cmp(r, m) != Ordering::Greater,
+            (None, Some(first)) => cmp(r, first) == Ordering::Less,
+            (None, None) => false,
+        };
         let mut scanned = scanned[scanned.partition_point(|r| up_to_marker(r))..].iter().copied().peekable();
         let mut own = self.newest_first_after(own_slots, up_to_marker).peekable();
         let mut public =
@@ -157,6 +178,57 @@ impl Index {
         let items = merged.by_ref().take(limit).map(|r| r.id).collect();
         let has_more = merged.next().is_some();
         Some(IndexPage { items, total, has_more })
+    }
+
+    /// The row `n` rows down the merge of a newest-first list's parts (`scanned`, sorted,
+    /// and the kept `own` and `others`, oldest first, the viewer's rows of `others` left out
+    /// where `kept` repeats them), or `None` if the merge is not longer than `n`. How many
+    /// rows of the merge come before a row is the sum of its parts' counts, each a
+    /// bisection (the left-out rows are the own part's public ones, counted from its
+    /// blocks), and grows down each part, so each part is bisected for the row with `n`
+    /// rows before it.
+    fn nth_merged<'a>(
+        &'a self,
+        n: usize,
+        scanned: &[&'a Row],
+        own: &'a [Slot],
+        others: &'a [Slot],
+        kept: &Kept,
+    ) -> Option<&'a Row> {
+        let cmp = |a: &Row, b: &Row| self.order(a, b, &NEWEST);
+        // The rows of a kept part that come before `x` (newer), at its end.
+        let newer_in = |slots: &[Slot], x: &Row| {
+            slots.len() - slots.partition_point(|&s| self.row(s).is_none_or(|r| cmp(r, x) != Ordering::Less))
+        };
+        // The own part's public rows are in the others' part too, if there is one.
+        let repeated = kept.own.as_deref().filter(|_| kept.others_repeat_own && kept.others.is_some());
+        let before = |x: &Row| {
+            let in_own = newer_in(own, x);
+            let mut count = scanned.partition_point(|r| cmp(r, x) == Ordering::Less) + in_own + newer_in(others, x);
+            if let Some(own_part) = repeated {
+                let public_newer = own_part.public - own_part.public_before(self, own.len() - in_own);
+                count -= usize::try_from(public_newer).unwrap_or(usize::MAX);
+            }
+            count
+        };
+        // The first row of a part (newest first, `at(i)`) with at least `n` rows before
+        // it; the one if exactly `n`.
+        let find = |len: usize, at: &dyn Fn(usize) -> Option<&'a Row>| -> Option<&'a Row> {
+            let (mut lo, mut hi) = (0, len);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match at(mid) {
+                    Some(r) if before(r) < n => lo = mid + 1,
+                    _ => hi = mid,
+                }
+            }
+            at(lo).filter(|r| before(r) == n)
+        };
+        let kept_at =
+            |slots: &'a [Slot]| move |i: usize| slots.len().checked_sub(i + 1).and_then(|k| self.row(slots[k]));
+        find(scanned.len(), &|i| scanned.get(i).copied())
+            .or_else(|| find(own.len(), &kept_at(own)))
+            .or_else(|| find(others.len(), &kept_at(others)))
     }
 
     /// The rows of a kept selection's `slots` (oldest first) after those `up_to_marker`

@@ -61,7 +61,13 @@ pub(super) struct Selection {
     pub(super) group_orders: Mutex<HashMap<GroupSort, Arc<[u32]>>>,
     /// Those groups' positions by id, once a list asked for one of them.
     pub(super) group_index: OnceLock<ByGroup<u32>>,
+    /// How many public rows come before each block of [`PUBLIC_BLOCK`] slots, once a deep
+    /// page asked ([`Selection::public_before`]).
+    pub(super) public_blocks: OnceLock<Vec<u32>>,
 }
+
+/// The slots of a block of [`Selection::public_blocks`].
+pub(super) const PUBLIC_BLOCK: usize = 64;
 
 /// What a kept group aggregate counts for against [`SELECTION_SLOTS`] (its size in slots).
 pub(super) const GROUP_AGG_SLOTS: usize = std::mem::size_of::<GroupAgg>() / std::mem::size_of::<Slot>();
@@ -81,11 +87,54 @@ pub(super) enum Move {
 }
 
 impl Selection {
+    /// A selection of `slots`, `public` of them public, with nothing derived yet.
+    pub(super) fn new(slots: Vec<Slot>, public: u64) -> Self {
+        Self {
+            slots,
+            public,
+            groups: OnceLock::new(),
+            group_orders: Mutex::default(),
+            group_index: OnceLock::new(),
+            public_blocks: OnceLock::new(),
+        }
+    }
+
     /// What it counts for against [`SELECTION_SLOTS`]: its slots and its kept groups.
     fn size(&self) -> usize {
         let orders = self.group_orders.lock().map_or(0, |o| o.values().map(|o| o.len()).sum());
         let index = self.group_index.get().map_or(0, |i| i.len() * GROUP_INDEX_SLOTS);
-        self.slots.len() + self.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS) + orders + index
+        let blocks = self.public_blocks.get().map_or(0, Vec::len);
+        self.slots.len() + self.groups.get().map_or(0, |g| g.len() * GROUP_AGG_SLOTS) + orders + index + blocks
+    }
+
+    /// Forgets what was derived from the slots (after they changed).
+    fn changed(&mut self) {
+        self.groups = OnceLock::new();
+        self.group_orders = Mutex::default();
+        self.group_index = OnceLock::new();
+        self.public_blocks = OnceLock::new();
+    }
+
+    /// How many of the first `n` slots hold public rows: the count before `n`'s block,
+    /// then that block's rows up to `n`.
+    pub(super) fn public_before(&self, index: &Index, n: usize) -> u64 {
+        let is_public = |s: &Slot| index.row(*s).is_some_and(|r| r.visibility == Visibility::Public);
+        let blocks = self.public_blocks.get_or_init(|| {
+            let mut seen = 0u32;
+            self.slots
+                .chunks(PUBLIC_BLOCK)
+                .map(|block| {
+                    let before = seen;
+                    seen += block.iter().filter(|s| is_public(s)).count() as u32;
+                    before
+                })
+                .collect()
+        });
+        let n = n.min(self.slots.len());
+        let block = n / PUBLIC_BLOCK;
+        let before = blocks.get(block).copied().unwrap_or(0);
+        let within = self.slots[block * PUBLIC_BLOCK..n].iter().filter(|s| is_public(s)).count();
+        u64::from(before) + within as u64
     }
 }
 
@@ -141,9 +190,7 @@ impl Index {
                         }
                         Move::Out => {}
                     }
-                    selection.groups = OnceLock::new();
-                    selection.group_orders = Mutex::default();
-                    selection.group_index = OnceLock::new();
+                    selection.changed();
                     budget += selection.size();
                 }
                 !by_part.is_empty()
@@ -176,13 +223,7 @@ impl Index {
                 slot
             })
             .collect();
-        let selection = Arc::new(Selection {
-            slots,
-            public,
-            groups: OnceLock::new(),
-            group_orders: Mutex::default(),
-            group_index: OnceLock::new(),
-        });
+        let selection = Arc::new(Selection::new(slots, public));
         if let Ok(mut kept) = self.selections.lock() {
             if kept.slots + selection.slots.len() > SELECTION_SLOTS {
                 *kept = Selections::default();
