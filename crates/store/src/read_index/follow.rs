@@ -246,6 +246,12 @@ impl IndexedStore {
             return Ok(());
         }
         let found = self.current(ids).await?;
+        self.put_found(ids, found)
+    }
+
+    /// Replaces `ids` in the index and the record cache by `found`, their state now (an
+    /// id not found is gone); the caller holds the `refresh` lock.
+    fn put_found(&self, ids: &[ImageId], found: Vec<(Image, Vec<Member>)>) -> Result<()> {
         let mut index = self.index.write().map_err(poisoned)?;
         let mut records = self.records.write()?;
         for id in ids {
@@ -257,6 +263,25 @@ impl IndexedStore {
             records.put_image(Arc::new(image));
         }
         Ok(())
+    }
+
+    /// After the insert of a new image committed: a store that owns its database puts
+    /// it into the index as it was written, without reading it back (its id was unknown
+    /// until the insert answers, so no other write can have touched it; an id the index
+    /// holds already is read back). A following node catches up with the feed.
+    pub(super) async fn follow_insert(&self, image: &Image, groups: &[GroupId]) {
+        if !matches!(self.follow, Follow::Own) {
+            return self.follow_write(&[image.id], groups).await;
+        }
+        if !groups.is_empty() {
+            self.forget_metas(groups).await;
+        }
+        let _serial = self.refresh.lock().await;
+        if self.read_index(|index| index.contains(image.id)).unwrap_or(true) {
+            self.apply_or_give_up(&[image.id]).await;
+        } else if let Err(e) = self.put_found(&[image.id], vec![(image.clone(), Vec::new())]) {
+            self.mark_stale(&e.log_detail());
+        }
     }
 
     pub(super) async fn current(&self, ids: &[ImageId]) -> Result<Vec<(Image, Vec<Member>)>> {

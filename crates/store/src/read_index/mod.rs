@@ -257,7 +257,12 @@ impl ImageStore for IndexedStore {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
         let r = self.inner.insert_image(image, group_read_me).await;
         let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
-        self.follow_write(&[image.id], &groups).await;
+        match &r {
+            Ok(()) => self.follow_insert(image, &groups).await,
+            // The key or the id is taken: nothing was written.
+            Err(Error::Duplicate(_)) => {}
+            Err(_) => self.follow_write(&[image.id], &groups).await,
+        }
         r
     }
 
