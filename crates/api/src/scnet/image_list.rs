@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::response::Response;
 use imagehub_catalog::{Accelerator, AppType, Error, Filter, ImageQuery, Needle, PageRequest, SortDir, SortKey, View};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::instance_images::given;
-use super::render::image_item;
+use super::render::{ImageList, image_item};
 use super::{Result, Scnet, Scoped, success, words};
 use crate::AppState;
 use crate::face;
@@ -86,6 +86,6 @@ pub async fn handle(
     };
     let page = state.catalog.list_images(&scope, access, View::DEFAULT, query).await?;
     let offset = state.settings.scnet_utc_offset_secs;
-    let items: Vec<_> = page.items.iter().map(|i| image_item(i, offset)).collect();
-    Ok(success(json!({ "total": page.total.unwrap_or(0), "data": items })))
+    let data = page.items.iter().map(|i| image_item(i, offset)).collect();
+    Ok(success(ImageList { total: page.total.unwrap_or(0), data }))
 }

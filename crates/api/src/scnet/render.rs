@@ -66,42 +66,51 @@ pub fn images_vo(i: &Image, offset_secs: i32) -> ImagesVo {
     }
 }
 
-/// An item of `POST /ai/openapi/v2/image/images`.
+/// The data of `POST /ai/openapi/v2/image/images`: the page and the total, serialized
+/// straight from the catalog's records (no JSON tree between).
+#[derive(Serialize)]
+pub struct ImageList<'a> {
+    pub total: u64,
+    pub data: Vec<ImageItem<'a>>,
+}
+
+/// An item of `POST /ai/openapi/v2/image/images`, borrowing the record's text.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ImageItem {
+pub struct ImageItem<'a> {
     pub id: String,
-    pub name: String,
-    pub tag: String,
-    pub path: String,
+    pub name: &'a str,
+    pub tag: &'a str,
+    pub path: &'a str,
     pub version: String,
     /// Bytes, as a string; `"0"` when unknown.
     pub image_size: String,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'a str,
     pub access: &'static str,
     pub accelerator_type: String,
     pub status: &'static str,
-    pub description: String,
+    pub description: &'a str,
     pub create_time: String,
     pub user: String,
     /// imagehub does not track clones: always 0.
     pub clone_times: i64,
 }
 
-pub fn image_item(i: &Image, offset_secs: i32) -> ImageItem {
+pub fn image_item(i: &Image, offset_secs: i32) -> ImageItem<'_> {
+    let name = i.name.as_deref().unwrap_or("");
     ImageItem {
         id: i.id.simple(),
-        name: short_name(i),
-        tag: i.tag.clone().unwrap_or_default(),
-        path: i.registry_path.clone().unwrap_or_default(),
+        name: name.rsplit('/').next().unwrap_or(name),
+        tag: i.tag.as_deref().unwrap_or_default(),
+        path: i.registry_path.as_deref().unwrap_or_default(),
         version: version(i),
         image_size: i.size.unwrap_or(0).to_string(),
-        kind: i.app_type().to_owned(),
+        kind: i.app_type(),
         access: words::access(i.visibility),
         accelerator_type: i.accelerator(),
         status: words::status(i.status),
-        description: i.description.clone().unwrap_or_default(),
+        description: i.description.as_deref().unwrap_or_default(),
         create_time: time::local_seconds(i.created_at.0, offset_secs),
         user: user(i),
         clone_times: 0,
