@@ -376,15 +376,18 @@ fn run(
     let scnet = format!(
         "wrk.method = \"POST\"\nwrk.body = '{scnet_body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
     );
-    // Each writing scenario registers its own names (`prefix`): no registration repeats.
-    let register = |prefix: &str| {
+    // A wrk script POSTing JSON built by the Lua format `body` from the thread's number
+    // and the request's (`%d`, `%d`), so that no write repeats another.
+    let post_json = |body: String| {
         format!(
             "local n = 0\nlocal t = 0\nsetup = function(thread) thread:set(\"tid\", t); t = t + 1 end\n\
-        request = function()\n  n = n + 1\n  local body = string.format('{{\"swr_path\":\"swr.example.com/bench/{prefix}%d:v%d\"}}', tid, n)\n\
+        request = function()\n  n = n + 1\n  local body = string.format('{body}', tid, n)\n\
         local h = {{}}\n  for k, v in pairs(wrk.headers) do h[k] = v end\n  h[\"Content-Type\"] = \"application/json\"\n\
         return wrk.format(\"POST\", nil, h, body)\nend\n"
         )
     };
+    // Each writing scenario registers its own names (`prefix`).
+    let register = |prefix: &str| post_json(format!(r#"{{"swr_path":"swr.example.com/bench/{prefix}%d:v%d"}}"#));
     // (label, URL, token, wrk script).
     let scenarios: Vec<(&str, String, &str, Option<String>)> = vec![
         (
@@ -494,12 +497,7 @@ fn run(
     }
     // Writes, each scenario on its own names or properties (no write repeats another).
     let glance_create = |prefix: &str| {
-        format!(
-            "local n = 0\nlocal t = 0\nsetup = function(thread) thread:set(\"tid\", t); t = t + 1 end\n\
-        request = function()\n  n = n + 1\n  local body = string.format('{{\"name\":\"{prefix}-%d-%d\",\"disk_format\":\"qcow2\",\"container_format\":\"bare\"}}', tid, n)\n\
-        local h = {{}}\n  for k, v in pairs(wrk.headers) do h[k] = v end\n  h[\"Content-Type\"] = \"application/json\"\n\
-        return wrk.format(\"POST\", nil, h, body)\nend\n"
-        )
+        post_json(format!(r#"{{"name":"{prefix}-%d-%d","disk_format":"qcow2","container_format":"bare"}}"#))
     };
     let ids = patched.iter().map(|id| format!("\"{id}\"")).collect::<Vec<_>>().join(",");
     let glance_patch = format!(

@@ -207,7 +207,7 @@ impl Index {
             let mut count = scanned.partition_point(|r| cmp(r, x) == Ordering::Less) + in_own + newer_in(others, x);
             if let Some(own_part) = repeated {
                 let public_newer = own_part.public - own_part.public_before(self, own.len() - in_own);
-                count -= usize::try_from(public_newer).unwrap_or(usize::MAX);
+                count = count.saturating_sub(usize::try_from(public_newer).unwrap_or(usize::MAX));
             }
             count
         };
