@@ -99,6 +99,12 @@ const ENV_NAMES: &[(&str, &str)] = &[("database_url", "database")];
 /// content, trimmed, is the value). The master key has `master_key_file` for that.
 const SECRET_FILES: &[(&str, &str)] = &[("BOOTSTRAP_TOKEN", "bootstrap_token"), ("DATABASE_URL", "database")];
 
+/// Text values whose variables are taken verbatim: the environment layer guesses types
+/// from the text, and a master key or a token of digits only would become a number (a
+/// key of 64 zeros, the number 0).
+const VERBATIM: &[(&str, &str)] =
+    &[("MASTER_KEY", "master_key"), ("BOOTSTRAP_TOKEN", "bootstrap_token"), ("DATABASE_URL", "database")];
+
 /// The names of [`Settings`]' fields, as serde sees them (so the list cannot drift).
 fn keys() -> &'static [&'static str] {
     struct Fields(&'static [&'static str]);
@@ -127,6 +133,27 @@ fn keys() -> &'static [&'static str] {
         let _ = Settings::deserialize(&mut fields);
         fields.0
     })
+}
+
+/// The text values of [`VERBATIM`] as their variables hold them.
+struct VerbatimEnv;
+
+impl Provider for VerbatimEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("IMAGEHUB_ environment variable")
+    }
+
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        let mut dict = Dict::new();
+        for (name, key) in VERBATIM {
+            let var = format!("IMAGEHUB_{name}");
+            if let Some(value) = std::env::var_os(&var) {
+                let value = value.into_string().map_err(|_| figment::Error::from(format!("{var} is not UTF-8")))?;
+                dict.insert((*key).into(), Value::from(value));
+            }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
 }
 
 /// The `*_FILE` layer: secrets read from the files the environment names.
@@ -269,10 +296,14 @@ fn figment(args: &ServeArgs) -> anyhow::Result<Figment> {
             ENV_NAMES.iter().find(|(env, _)| k.eq_ignore_ascii_case(env)).map_or(k, |(_, key)| key).to_owned().into()
         })
         // Keys arrive in the variables' case; they are lower-cased after.
-        .filter(|k| keys().iter().any(|key| k.as_str().eq_ignore_ascii_case(key)));
+        .filter(|k| {
+            keys().iter().any(|key| k.as_str().eq_ignore_ascii_case(key))
+                && !VERBATIM.iter().any(|(_, key)| k.as_str().eq_ignore_ascii_case(key))
+        });
     Ok(Figment::from(Serialized::defaults(Settings::default()))
         .merge(Toml::file(file))
         .merge(env)
+        .merge(VerbatimEnv)
         .merge(SecretFiles)
         .merge(Serialized::defaults(args)))
 }
@@ -437,6 +468,14 @@ mod tests {
             assert_eq!(c.body_limit, 4096, "the file beats the default");
             assert_eq!(c.database, "postgres://u@h/db");
             assert_eq!(c.bootstrap_token.as_ref().map(Secret::expose), Some("chosen-token-0123456789"));
+            // Text of digits stays text, leading zeros and all.
+            let zeros = "0".repeat(64);
+            jail.set_env("IMAGEHUB_MASTER_KEY", &zeros);
+            jail.set_env("IMAGEHUB_BOOTSTRAP_TOKEN_FILE", "");
+            jail.set_env("IMAGEHUB_BOOTSTRAP_TOKEN", "0123456789012345678901");
+            let c = Config::load(&args).unwrap();
+            assert_eq!(c.master_key.as_ref().map(Secret::expose), Some(zeros.as_str()));
+            assert_eq!(c.bootstrap_token.as_ref().map(Secret::expose), Some("0123456789012345678901"));
             jail.set_env("IMAGEHUB_BODY_LIMIT", "lots");
             let e = Config::load(&args).unwrap_err().to_string();
             assert!(e.contains("IMAGEHUB_") && e.to_lowercase().contains("body_limit"), "{e}");
