@@ -4,7 +4,7 @@
 //! catalog errors in one place, [`db_error`].
 
 use imagehub_catalog::{Error, Result};
-use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder, Value, Values};
+use sea_query::{Expr, ExprTrait, PostgresQueryBuilder, Query, SqliteQueryBuilder, Value, Values};
 use sea_query_sqlx::{SqlxBinder, SqlxValues};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -37,6 +37,9 @@ pub trait Dialect: Database<Row: Columns> + Sized {
     /// Whether writes are recorded in the change feed ([`crate::feed`]): where several
     /// nodes share the database and each keeps a read index.
     const CHANGE_FEED: bool;
+    /// How many batches of writes may run at once ([`super::writer`]): a database that
+    /// writes one transaction at a time gains nothing from more than one.
+    const WRITERS: usize;
 
     /// SQL text and bound values of a statement, in this backend's syntax.
     fn build<S: SqlxBinder>(stmt: &S) -> (String, SqlxValues);
@@ -74,6 +77,53 @@ pub trait Dialect: Database<Row: Columns> + Sized {
 
     /// Applies this backend's pending migrations ([`migrate`]); returns the versions applied.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<Vec<i64>>>;
+
+    /// Takes the change clock's next version (its row stays locked until the commit) and
+    /// lists `touched` under it: `(image id, group id)` pairs with one side each. Returns
+    /// the clock after it. Here, two statements; a backend that can does it in one.
+    fn advance_clock<'c>(
+        conn: &'c mut Self::Connection,
+        touched: Vec<(Option<String>, Option<String>)>,
+    ) -> BoxFuture<'c, Result<Clock>> {
+        Box::pin(async move {
+            let rows = Self::fetch(
+                &mut *conn,
+                Query::update()
+                    .table("change_clock")
+                    .value("version", Expr::col("version").add(1))
+                    .and_where(Expr::col("id").eq(1))
+                    .returning(Query::returning().columns(["version", "kept_from", "keep"])),
+            )
+            .await?;
+            let clock = Clock::of(&rows)?;
+            for part in touched.chunks(4000) {
+                let mut stmt = Query::insert();
+                stmt.into_table("changes").columns(["version", "image_id", "group_id"]);
+                for (image, group) in part {
+                    stmt.values_panic([clock.version.into(), image.clone().into(), group.clone().into()]);
+                }
+                Self::execute(&mut *conn, &stmt).await?;
+            }
+            Ok(clock)
+        })
+    }
+}
+
+/// The change clock's row: the last version taken, the first one whose changes are kept,
+/// and how many versions' changes are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub version: i64,
+    pub kept_from: i64,
+    pub keep: i64,
+}
+
+impl Clock {
+    /// The clock in `rows`, a query of its columns.
+    pub fn of<R: Columns>(rows: &[R]) -> Result<Self> {
+        let row = rows.first().ok_or_else(|| Error::Internal("the change clock row is missing".into()))?;
+        Ok(Self { version: row.int("version")?, kept_from: row.int("kept_from")?, keep: row.int("keep")? })
+    }
 }
 
 /// The columns of a row, by name or position; a value that is not of the asked type is
@@ -216,6 +266,8 @@ impl Dialect for Sqlite {
     const EXPLAIN_SETUP: Option<&'static str> = None;
     // One server owns a SQLite file (see `open_for_serving`): it needs no feed.
     const CHANGE_FEED: bool = false;
+    // SQLite writes one transaction at a time.
+    const WRITERS: usize = 1;
 
     statements_of!(SqliteQueryBuilder);
 
@@ -258,8 +310,37 @@ impl Dialect for Postgres {
     // with it priced out, a `Seq Scan` in the plan means no index can answer the query.
     const EXPLAIN_SETUP: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
     const CHANGE_FEED: bool = true;
+    // A batch's statements are round trips; while one batch waits on them, others run,
+    // and PostgreSQL flushes concurrent commits together. Batches meet only at the change
+    // clock's row, which each takes as its last statement before its commit.
+    const WRITERS: usize = 4;
 
     statements_of!(PostgresQueryBuilder);
+
+    // One round trip instead of two: the clock's row is held from here to the commit,
+    // and every batch of writes waits for it in turn.
+    fn advance_clock<'c>(
+        conn: &'c mut Self::Connection,
+        touched: Vec<(Option<String>, Option<String>)>,
+    ) -> BoxFuture<'c, Result<Clock>> {
+        Box::pin(async move {
+            let (images, groups): (Vec<_>, Vec<_>) = touched.into_iter().unzip();
+            let rows = sqlx::query(
+                "WITH clock AS (UPDATE change_clock SET version = version + 1 WHERE id = 1 \
+                 RETURNING version, kept_from, keep), \
+                 listed AS (INSERT INTO changes (version, image_id, group_id) \
+                 SELECT clock.version, t.image_id, t.group_id FROM clock, \
+                 UNNEST($1::text[], $2::text[]) AS t(image_id, group_id)) \
+                 SELECT version, kept_from, keep FROM clock",
+            )
+            .bind(images)
+            .bind(groups)
+            .fetch_all(&mut *conn)
+            .await
+            .db()?;
+            Clock::of(&rows)
+        })
+    }
 
     fn bulk_insert<'c>(
         conn: &'c mut Self::Connection,

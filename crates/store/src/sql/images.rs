@@ -141,7 +141,7 @@ impl<DB: Dialect> SqlStore<DB> {
 impl<DB: Dialect> ImageStore for SqlStore<DB> {
     async fn insert_image(&self, image: &Image, group_read_me: Option<&str>) -> Result<()> {
         let (image, group_read_me) = (image.clone(), group_read_me.map(str::to_owned));
-        self.write(move |c| {
+        self.write(move |c, t| {
             let image = image.clone();
             let group_read_me = group_read_me.clone();
             Box::pin(async move {
@@ -165,8 +165,11 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                     )
                     .await?;
                 }
-                let groups = if group_read_me.is_some() { vec![image.group_id()] } else { vec![] };
-                Self::record(c, &[image.id], &groups).await
+                if group_read_me.is_some() {
+                    t.group(image.group_id());
+                }
+                t.image(image.id);
+                Ok(())
             })
         })
         .await
@@ -216,14 +219,14 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
 
     async fn insert_image_if_absent(&self, image: &Image) -> Result<bool> {
         let image = image.clone();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let image = image.clone();
             Box::pin(async move {
                 let stmt = insert_image(&image).on_conflict(OnConflict::new().do_nothing().to_owned()).to_owned();
                 let inserted = Self::exec(&mut *c, &stmt).await? == 1;
                 if inserted {
                     Self::write_side_tables(&mut *c, &image, false).await?;
-                    Self::record(c, &[image.id], &[]).await?;
+                    t.image(image.id);
                 }
                 Ok(inserted)
             })
@@ -233,7 +236,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
 
     async fn update_image(&self, image: &Image) -> Result<()> {
         let image = image.clone();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let image = image.clone();
             Box::pin(async move {
                 let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied();
@@ -251,7 +254,8 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                     return Err(Error::not_found_image(image.id));
                 }
                 Self::write_side_tables(&mut *c, &image, true).await?;
-                Self::record(c, &[image.id], &[]).await
+                t.image(image.id);
+                Ok(())
             })
         })
         .await
@@ -259,7 +263,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
 
     async fn add_member(&self, m: &Member) -> Result<()> {
         let m = m.clone();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let m = m.clone();
             Box::pin(async move {
                 Self::exec(
@@ -276,7 +280,8 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                         ]),
                 )
                 .await?;
-                Self::record(c, &[m.image_id], &[]).await
+                t.image(m.image_id);
+                Ok(())
             })
         })
         .await
@@ -331,7 +336,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
 
     async fn update_member(&self, m: &Member) -> Result<()> {
         let m = m.clone();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let m = m.clone();
             Box::pin(async move {
                 let n = Self::exec(
@@ -346,7 +351,8 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                 if n == 0 {
                     return Err(Error::NotFound(format!("{} is not a member of image {}", m.member, m.image_id)));
                 }
-                Self::record(c, &[m.image_id], &[]).await
+                t.image(m.image_id);
+                Ok(())
             })
         })
         .await
@@ -354,7 +360,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
 
     async fn delete_member(&self, image: ImageId, project: &ProjectId) -> Result<bool> {
         let project = project.clone();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let project = project.clone();
             Box::pin(async move {
                 let n = Self::exec(
@@ -366,7 +372,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                 )
                 .await?;
                 if n > 0 {
-                    Self::record(c, &[image], &[]).await?;
+                    t.image(image);
                 }
                 Ok(n > 0)
             })
@@ -401,7 +407,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     }
 
     async fn delete_image(&self, id: ImageId) -> Result<bool> {
-        self.write(move |c| {
+        self.write(move |c, t| {
             Box::pin(async move {
                 let n = Self::exec(
                     &mut *c,
@@ -409,7 +415,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                 )
                 .await?;
                 if n > 0 {
-                    Self::record(c, &[id], &[]).await?;
+                    t.image(id);
                 }
                 Ok(n > 0)
             })
@@ -457,7 +463,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
 
     async fn delete_group(&self, id: GroupId, filters: &[Filter]) -> Result<u64> {
         let filters = filters.to_vec();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let filters = filters.clone();
             Box::pin(async move {
                 let deleted = Self::rows(
@@ -489,7 +495,8 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                         .and_where(Expr::exists(left).not()),
                 )
                 .await?;
-                Self::record(c, &deleted, &[id]).await?;
+                t.images(&deleted);
+                t.group(id);
                 Ok(deleted.len() as u64)
             })
         })
@@ -499,7 +506,7 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     async fn put_group_meta(&self, id: GroupId, meta: &GroupMeta) -> Result<()> {
         let kv = serde_json::to_string(&meta.kv_tags).map_err(|e| Error::Internal(e.to_string()))?;
         let read_me = meta.read_me.clone();
-        self.write(move |c| {
+        self.write(move |c, t| {
             let kv = kv.clone();
             let read_me = read_me.clone();
             Box::pin(async move {
@@ -516,7 +523,8 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
                         ),
                 )
                 .await?;
-                Self::record(c, &[], &[id]).await
+                t.group(id);
+                Ok(())
             })
         })
         .await

@@ -9,14 +9,21 @@
 //! own error while the others commit. (Failures are rare, a taken name or a missing
 //! image, so the first run has no savepoints: on SQLite they cost a third of a write.)
 //!
-//! The writer runs on a thread of its own: as one task among the server's, each of its
+//! What the jobs of a batch touched goes into the change feed once, under one version, as
+//! the batch's last statement (a feed record per write was two more statements each,
+//! and every write of a batch took the clock's row in turn).
+//!
+//! Where the database runs transactions side by side (PostgreSQL), several batches run at
+//! once ([`Dialect::WRITERS`]), each taking what waits when it is free.
+//!
+//! The writers run on a thread of their own: as one task among the server's, each of its
 //! statements waited for a worker thread that was busy answering requests, and the
 //! statements of a batch run one after another.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use imagehub_catalog::{Error, Result};
+use imagehub_catalog::{Error, GroupId, ImageId, Result};
 use sqlx::Pool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,16 +37,40 @@ const MAX_BATCH: usize = 256;
 /// How many jobs may wait for the writer before submitters wait to queue.
 const QUEUE: usize = 4096;
 
-/// A write: statements run on the batch's transaction. It must leave the transaction
-/// usable when it returns `Ok` and may leave it in any state when it returns `Err` (it is
-/// rolled back). It may run twice (the second time after the first was rolled back).
+/// A write: statements run on the batch's transaction, and what they changed, told to
+/// [`Touched`] for the change feed. It must leave the transaction usable when it returns
+/// `Ok` and may leave it in any state when it returns `Err` (it is rolled back). It may
+/// run twice (the second time after the first was rolled back).
 pub(crate) type WriteOp<DB, T> =
-    Box<dyn for<'c> Fn(&'c mut <DB as sqlx::Database>::Connection) -> BoxFuture<'c, Result<T>> + Send>;
+    Box<dyn for<'c> Fn(&'c mut <DB as sqlx::Database>::Connection, &'c mut Touched) -> BoxFuture<'c, Result<T>> + Send>;
+
+/// What a write changed: the images and groups the change feed lists under its batch's version.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    images: Vec<ImageId>,
+    groups: Vec<GroupId>,
+}
+
+impl Touched {
+    pub(crate) fn image(&mut self, id: ImageId) {
+        self.images.push(id);
+    }
+
+    pub(crate) fn images(&mut self, ids: &[ImageId]) {
+        self.images.extend_from_slice(ids);
+    }
+
+    pub(crate) fn group(&mut self, id: GroupId) {
+        self.groups.push(id);
+    }
+}
 
 /// A queued job, whatever its result type.
 trait Pending<DB: Dialect>: Send {
     /// Runs the job's statements; whether they succeeded.
     fn run<'c>(&'c mut self, conn: &'c mut DB::Connection) -> BoxFuture<'c, bool>;
+    /// What the job changed, when its last run succeeded.
+    fn touched(&self) -> Option<&Touched>;
     /// Answers the submitter once the batch's commit is known.
     fn answer(self: Box<Self>, committed: Result<()>);
 }
@@ -47,17 +78,23 @@ trait Pending<DB: Dialect>: Send {
 struct Job<DB: Dialect, T> {
     op: WriteOp<DB, T>,
     outcome: Option<Result<T>>,
+    touched: Touched,
     reply: oneshot::Sender<Result<T>>,
 }
 
 impl<DB: Dialect, T: Send + 'static> Pending<DB> for Job<DB, T> {
     fn run<'c>(&'c mut self, conn: &'c mut DB::Connection) -> BoxFuture<'c, bool> {
         Box::pin(async move {
-            let outcome = (self.op)(conn).await;
+            self.touched = Touched::default();
+            let outcome = (self.op)(conn, &mut self.touched).await;
             let ok = outcome.is_ok();
             self.outcome = Some(outcome);
             ok
         })
+    }
+
+    fn touched(&self) -> Option<&Touched> {
+        matches!(self.outcome, Some(Ok(_))).then_some(&self.touched)
     }
 
     fn answer(self: Box<Self>, committed: Result<()>) {
@@ -105,7 +142,7 @@ impl<DB: Dialect> Writer<DB> {
         self.queue.get_or_init(|| {
             let (queue, jobs) = mpsc::channel(QUEUE);
             let (pool, counts) = (pool.clone(), self.counts.clone());
-            spawn_writer(run(pool, jobs, counts));
+            spawn_writer(run_all(pool, jobs, counts));
             queue
         })
     }
@@ -115,10 +152,11 @@ impl<DB: Dialect> SqlStore<DB> {
     /// Runs `op` in the writer's next batch; answers once the batch has committed.
     pub(super) async fn write<T: Send + 'static>(
         &self,
-        op: impl for<'c> Fn(&'c mut DB::Connection) -> BoxFuture<'c, Result<T>> + Send + 'static,
+        op: impl for<'c> Fn(&'c mut DB::Connection, &'c mut Touched) -> BoxFuture<'c, Result<T>> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Pending<DB>> = Box::new(Job::<DB, T> { op: Box::new(op), outcome: None, reply });
+        let job: Box<dyn Pending<DB>> =
+            Box::new(Job::<DB, T> { op: Box::new(op), outcome: None, touched: Touched::default(), reply });
         self.writes.queue(&self.writer).send(job).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -158,10 +196,27 @@ fn stopped() -> Error {
     Error::Unavailable("the database writer stopped (the server is shutting down)".into())
 }
 
-/// The writer task: batches until every sender is gone.
-async fn run<DB: Dialect>(pool: Pool<DB>, mut jobs: mpsc::Receiver<Box<dyn Pending<DB>>>, counts: Arc<Counts>) {
+type Jobs<DB> = Arc<tokio::sync::Mutex<mpsc::Receiver<Box<dyn Pending<DB>>>>>;
+
+/// The store's writers, [`Dialect::WRITERS`] tasks taking batches from one queue.
+async fn run_all<DB: Dialect>(pool: Pool<DB>, jobs: mpsc::Receiver<Box<dyn Pending<DB>>>, counts: Arc<Counts>) {
+    let jobs: Jobs<DB> = Arc::new(tokio::sync::Mutex::new(jobs));
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..DB::WRITERS.max(1) {
+        writers.spawn(run(pool.clone(), jobs.clone(), counts.clone()));
+    }
+    while writers.join_next().await.is_some() {}
+}
+
+/// A writer task: batches until every sender is gone.
+async fn run<DB: Dialect>(pool: Pool<DB>, jobs: Jobs<DB>, counts: Arc<Counts>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        // The queue is held only while taking what waits (or waiting for the next job).
+        let taken = jobs.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+        if taken == 0 {
+            break;
+        }
         let committed = commit(&pool, &mut batch).await;
         counts.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         counts.commits.fetch_add(1, Ordering::Relaxed);
@@ -186,6 +241,8 @@ async fn commit<DB: Dialect>(pool: &Pool<DB>, batch: &mut [Box<dyn Pending<DB>>]
         }
     }
     if !failed {
+        let (images, groups) = touched(batch);
+        SqlStore::<DB>::record(&mut *tx, &images, &groups).await?;
         return tx.commit().await.db();
     }
     tx.rollback().await.db()?;
@@ -202,5 +259,17 @@ async fn commit<DB: Dialect>(pool: &Pool<DB>, batch: &mut [Box<dyn Pending<DB>>]
         }
         DB::execute_sql(&mut tx, "RELEASE SAVEPOINT batched_write").await?;
     }
+    let (images, groups) = touched(batch);
+    SqlStore::<DB>::record(&mut *tx, &images, &groups).await?;
     tx.commit().await.db()
+}
+
+/// What the batch's successful jobs touched, for the change feed (one version for all).
+fn touched<DB: Dialect>(batch: &[Box<dyn Pending<DB>>]) -> (Vec<ImageId>, Vec<GroupId>) {
+    let (mut images, mut groups) = (Vec::new(), Vec::new());
+    for touched in batch.iter().filter_map(|job| job.touched()) {
+        images.extend_from_slice(&touched.images);
+        groups.extend_from_slice(&touched.groups);
+    }
+    (images, groups)
 }
