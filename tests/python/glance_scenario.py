@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """End-to-end scenario: drive imagehub's Glance face (/v2) with real, unmodified
-OpenStack clients (python-glanceclient library + `glance` CLI, openstacksdk).
+OpenStack clients (python-glanceclient library + `glance` CLI, openstacksdk, the `openstack` CLI).
 
 Exit status 0 on success; non-zero with a "FAIL: ..." line on the first failed
 expectation. Inputs (environment):
@@ -96,6 +96,8 @@ SERVER-SIDE REQUIREMENTS found in the client sources (easy to miss):
      /v2/schemas/image twice (shell + model) before POST /v2/images.
 """
 
+import hashlib
+import io
 import json
 import os
 import re
@@ -247,6 +249,7 @@ class Scenario:
         self.project_b = env("IMAGEHUB_PROJECT_B")
         self.token_admin = env("IMAGEHUB_TOKEN_ADMIN")
         self.glance_bin = env("IMAGEHUB_GLANCE_BIN")
+        self.openstack_bin = os.path.join(os.path.dirname(self.glance_bin), "openstack")
         for name, pid in (("A", self.project_a), ("B", self.project_b)):
             check(re.fullmatch(r"[0-9a-f]{32}", pid),
                   "IMAGEHUB_PROJECT_%s must be 32 lowercase hex, got %r" % (name, pid))
@@ -777,6 +780,88 @@ class Scenario:
             check("properties" in schema and "name" in schema["properties"],
                   "cached image schema has no properties.name")
 
+    def openstack_cli(self, args, home):
+        """The openstack CLI (python-openstackclient) with a fixed token and endpoint:
+        auth type admin_token, the endpoint being the versioned image root (/v2)."""
+        cmd = [self.openstack_bin, "--os-auth-type", "admin_token", "--os-token", self.token_a,
+               "--os-endpoint", self.url + "/v2", "--os-image-api-version", "2"] + args
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        child_env["HOME"] = home
+        proc = subprocess.run(cmd, env=child_env, capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            fail("openstack %s exited %d\nstdout:\n%s\nstderr:\n%s"
+                 % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
+        return proc
+
+    def step_k_data(self):
+        step("k. image data: glanceclient upload/data, glance CLI --file/image-download, "
+             "openstacksdk create_image(filename)/download_image, openstack image create --file/save")
+        data = os.urandom(3 * 1024 * 1024 + 12345)
+        md5 = hashlib.md5(data).hexdigest()
+        sha512 = hashlib.sha512(data).hexdigest()
+        with tempfile.TemporaryDirectory(prefix="image-data-") as tmp:
+            src = os.path.join(tmp, "disk.raw")
+            with open(src, "wb") as f:
+                f.write(data)
+
+            # glanceclient: create, upload (chunked, no Content-Length), data() verifies md5.
+            img = self.ga.images.create(name="data-gc-%s" % self.run, disk_format="raw",
+                                        container_format="bare")
+            self.created.append(img["id"])
+            with open(src, "rb") as f:
+                self.ga.images.upload(img["id"], f)
+            img = self.ga.images.get(img["id"])
+            eq((img["status"], img["size"], img["checksum"]), ("active", len(data), md5),
+               "glanceclient upload: status, size, checksum")
+            eq((img["os_hash_algo"], img["os_hash_value"]), ("sha512", sha512), "glanceclient upload: os_hash")
+            got = b"".join(self.ga.images.data(img["id"]))
+            check(got == data, "glanceclient images.data() bytes differ from the upload")
+            expect_raises(gexc.HTTPConflict, lambda: self.ga.images.upload(img["id"], io.BytesIO(b"again")),
+                          "a second upload to an active image")
+
+            # The glance CLI.
+            with tempfile.TemporaryDirectory(prefix="glance-cli-home-") as home:
+                out = self.cli(["image-create", "--name", "data-cli-%s" % self.run, "--disk-format", "raw",
+                                "--container-format", "bare", "--file", src], home).stdout
+                m = re.search(r"\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|", out)
+                check(m, "image-create --file output has no id row:\n%s" % out)
+                cid = m.group(1)
+                self.created.append(cid)
+                check(re.search(r"\|\s*status\s*\|\s*active\s*\|", out), "image-create --file not active:\n%s" % out)
+                dst = os.path.join(tmp, "cli.out")
+                self.cli(["image-download", "--file", dst, cid], home)
+                with open(dst, "rb") as f:
+                    check(f.read() == data, "glance image-download bytes differ")
+
+            # openstacksdk: the cloud layer uploads and compares checksums; download verifies md5.
+            sdk_img = self.conn_a.create_image("data-sdk-%s" % self.run, filename=src, disk_format="raw",
+                                               container_format="bare", wait=True, timeout=60)
+            self.created.append(sdk_img.id)
+            eq((sdk_img.status, sdk_img.size, sdk_img.checksum), ("active", len(data), md5),
+               "openstacksdk create_image(filename=...): status, size, checksum")
+            dst = os.path.join(tmp, "sdk.out")
+            self.conn_a.download_image(sdk_img.id, output_file=dst)
+            with open(dst, "rb") as f:
+                check(f.read() == data, "openstacksdk download_image bytes differ")
+            # A resumed download: the last part only, through the SDK's session.
+            resp = self.conn_a.image.get("/images/%s/file" % sdk_img.id, headers={"Range": "bytes=1000-"})
+            eq(resp.status_code, 206, "ranged download status")
+            check(resp.content == data[1000:], "ranged download bytes differ")
+
+            # The openstack CLI.
+            with tempfile.TemporaryDirectory(prefix="osc-home-") as home:
+                out = self.openstack_cli(["image", "create", "--disk-format", "raw", "--container-format", "bare",
+                                          "--file", src, "-f", "json", "data-osc-%s" % self.run], home).stdout
+                created = json.loads(out)
+                self.created.append(created["id"])
+                eq((created["status"], created["size"], created["checksum"]), ("active", len(data), md5),
+                   "openstack image create --file: status, size, checksum")
+                dst = os.path.join(tmp, "osc.out")
+                self.openstack_cli(["image", "save", "--file", dst, created["id"]], home)
+                with open(dst, "rb") as f:
+                    check(f.read() == data, "openstack image save bytes differ")
+
     def check_request_ids(self):
         step("all responses carried x-openstack-request-id")
         for rec, who in ((self.rec_gc, "glanceclient"), (self.rec_sdk, "openstacksdk")):
@@ -811,6 +896,7 @@ class Scenario:
             self.step_h_errors()
             self.step_i_delete()
             self.step_j_cli()
+            self.step_k_data()
             self.check_request_ids()
         finally:
             self.cleanup()

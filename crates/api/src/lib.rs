@@ -96,6 +96,16 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .with_state(state)
 }
 
+/// Whether a request's body is image data, streamed to the blob store, not a document
+/// read whole: `PUT /v2/images/{id}/file`.
+fn takes_image_data(method: &Method, path: &str) -> bool {
+    method == Method::PUT
+        && path
+            .strip_prefix("/v2/images/")
+            .and_then(|rest| rest.strip_suffix("/file"))
+            .is_some_and(|id| !id.contains('/'))
+}
+
 /// Which face a path belongs to, by its prefix; `None`: no face claims it.
 enum FaceOf {
     ModelArts,
@@ -170,12 +180,13 @@ fn error_for_path(path: &str, err: imagehub_catalog::Error) -> Response {
 
 /// What every request passes before its handler (one layer: each costs every request):
 /// a `Content-Length` over the body limit is answered 413 in the face's envelope at once,
-/// nothing of the body read (nor waited for); a signed request's signature is verified
+/// nothing of the body read (nor waited for), except on the routes that take image data
+/// (which have their own cap, the catalog's); a signed request's signature is verified
 /// ([`signing::verify`]).
 async fn admit(State(state): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
     let limit = state.settings.body_limit;
-    if declared.is_some_and(|n| n > limit as u64) {
+    if declared.is_some_and(|n| n > limit as u64) && !takes_image_data(req.method(), req.uri().path()) {
         let mut resp = error_for_path(
             req.uri().path(),
             imagehub_catalog::Error::PayloadTooLarge(format!(

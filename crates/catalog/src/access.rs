@@ -264,6 +264,13 @@ impl AccessScope {
     }
 }
 
+impl AccessScope {
+    /// The catalog's own view for its housekeeping (every image, whoever owns it).
+    pub(crate) fn housekeeping() -> Self {
+        Self { viewer: ProjectId::system(), admin: true, members: MemberRule::Any, community: true }
+    }
+}
+
 /// Scopes made without a caller, for the stores' own tests (feature `testing`).
 #[cfg(feature = "testing")]
 impl AccessScope {

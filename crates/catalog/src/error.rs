@@ -30,6 +30,12 @@ pub enum Error {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// What the request worked on went away while it ran (an image deleted during its upload).
+    #[error("{0}")]
+    Gone(String),
+    /// The part of the data asked for is not in it (a byte range past its end).
+    #[error("{0}")]
+    RangeNotSatisfiable(String),
     /// No credentials were presented.
     #[error("no credentials were supplied")]
     Unauthenticated,
@@ -71,6 +77,8 @@ impl Error {
             Error::UnsupportedSortKey(_) => "unsupported_sort_key",
             Error::Duplicate(_) => "duplicate",
             Error::Conflict(_) => "conflict",
+            Error::Gone(_) => "gone",
+            Error::RangeNotSatisfiable(_) => "range_not_satisfiable",
             Error::Unauthenticated => "unauthenticated",
             Error::InvalidCredential(_) => "invalid_credential",
             Error::CredentialExpired(_) => "credential_expired",

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::access::{AccessScope, Role};
 use crate::error::Result;
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
-use crate::image::{GroupMeta, Image, ImageGroup, Member};
+use crate::image::{GroupMeta, Image, ImageGroup, Member, Status};
 use crate::query::{Filter, GroupQuery, ImageQuery, Page};
 
 /// A stored API token (only its hash is kept).
@@ -104,6 +104,10 @@ pub trait ImageStore: Send + Sync + 'static {
 
     /// Replaces a stored image's record (same id); `NotFound` if it is gone.
     async fn update_image(&self, image: &Image) -> Result<()>;
+    /// Replaces an image's record if it is still in status `from`; whether it was (an
+    /// image that is gone or moved on is left as it is). How a state machine's step is
+    /// taken once when two requests race for it.
+    async fn update_image_in_status(&self, image: &Image, from: Status) -> Result<bool>;
 
     /// Adds a member; `Duplicate` if the project is a member already.
     async fn add_member(&self, member: &Member) -> Result<()>;

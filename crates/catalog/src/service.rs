@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::access::{AccessScope, MemberRule, Role, Scope, View, Writer};
 use crate::credentials::CredentialCache;
+use crate::data::ImageData;
 use crate::error::{Error, Result};
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
 use crate::image::{
@@ -34,6 +35,8 @@ pub struct Catalog {
     pub(crate) master: Option<MasterKey>,
     /// Credentials read recently ([`crate::credentials`]).
     pub(crate) credentials: Arc<CredentialCache>,
+    /// Where image bytes go ([`crate::data`]); `None`: this catalog serves metadata only.
+    pub(crate) data: Option<ImageData>,
 }
 
 /// What changes on a group (ModelArts UpdateImageGroup).
@@ -45,7 +48,13 @@ pub struct GroupUpdate {
 
 impl Catalog {
     pub fn new(stores: Stores) -> Self {
-        Self { stores, master: None, credentials: Arc::default() }
+        Self { stores, master: None, credentials: Arc::default(), data: None }
+    }
+
+    /// This catalog with a blob store for image data and the limits on it.
+    pub fn with_data(mut self, data: ImageData) -> Self {
+        self.data = Some(data);
+        self
     }
 
     /// First-start setup: loads the preset catalog once and makes sure an admin token
@@ -220,6 +229,9 @@ impl Catalog {
         }
         if !self.stores.images.delete_image(id).await? {
             return Err(Error::not_found_image(id));
+        }
+        if image.checksum.is_some() || image.status == Status::Saving {
+            self.forget_data(id).await;
         }
         image.status = Status::Deleted;
         image.updated_at = Millis::now();

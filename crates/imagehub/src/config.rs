@@ -69,6 +69,10 @@ pub struct Settings {
     pub body_timeout: u64,
     /// Connections served at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Directory of the image data (the filesystem blob store); default `<data_dir>/images`.
+    pub blob_dir: Option<PathBuf>,
+    /// Largest image an upload may store, in bytes.
+    pub image_size_cap: u64,
 }
 
 impl Default for Settings {
@@ -88,6 +92,8 @@ impl Default for Settings {
             header_timeout: 30,
             body_timeout: 30,
             max_connections: 4096,
+            blob_dir: None,
+            image_size_cap: imagehub_catalog::DEFAULT_IMAGE_SIZE_CAP,
         }
     }
 }
@@ -248,6 +254,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The connection bounds.
     pub limits: imagehub_api::Limits,
+    /// Where image data is kept (the filesystem blob store).
+    pub blob_dir: PathBuf,
+    /// Largest image an upload may store, in bytes.
+    pub image_size_cap: u64,
 }
 
 impl fmt::Debug for Config {
@@ -264,6 +274,8 @@ impl fmt::Debug for Config {
             .field("bootstrap_token", &self.bootstrap_token)
             .field("public_url", &self.public_url)
             .field("limits", &self.limits)
+            .field("blob_dir", &self.blob_dir)
+            .field("image_size_cap", &self.image_size_cap)
             .finish()
     }
 }
@@ -335,6 +347,9 @@ impl Config {
                 bail!("{key} must be 1 to 3600 seconds, not {secs}");
             }
         }
+        if s.image_size_cap < 1 {
+            bail!("image_size_cap must be at least 1 byte");
+        }
         if s.max_connections < 1 {
             bail!("max_connections must be at least 1");
         }
@@ -362,6 +377,8 @@ impl Config {
             bootstrap_token: s.bootstrap_token,
             public_url,
             limits,
+            blob_dir: s.blob_dir.unwrap_or_else(|| s.data_dir.join("images")),
+            image_size_cap: s.image_size_cap,
         })
     }
 }
@@ -418,6 +435,13 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 
 # Seconds a request body may send nothing before it is cut off. (IMAGEHUB_BODY_TIMEOUT)
 # body_timeout = 30
+
+# Directory of the image data that Glance uploads store (one file per image). Several
+# nodes on one PostgreSQL database must share it.   (IMAGEHUB_BLOB_DIR)
+# blob_dir = "./data/images"
+
+# Largest image an upload may store, in bytes (1 TiB).  (IMAGEHUB_IMAGE_SIZE_CAP)
+# image_size_cap = 1099511627776
 
 # Connections served at once; further ones wait in the listen backlog, and the log says
 # so. Keep it below the open-file limit.        (IMAGEHUB_MAX_CONNECTIONS)

@@ -18,6 +18,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let catalog = open::catalog(&config, Open::Serve).await?;
+    // One process owns a SQLite database, so an unfinished upload in the blob directory
+    // is one a crash left; nodes sharing a PostgreSQL database may share the directory,
+    // and only what no one touched for an hour is left over for sure.
+    let sweep = if imagehub_store::sqlite_path(&config.database).is_some() {
+        imagehub_blob::Sweep::All
+    } else {
+        imagehub_blob::Sweep::OlderThan(std::time::Duration::from_secs(3600))
+    };
+    let blobs = imagehub_blob::FsBlobStore::open(&config.blob_dir, sweep)
+        .await
+        .map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
+    tracing::info!(store = %imagehub_catalog::BlobStore::describe(&blobs), "image data");
+    let catalog = catalog.with_data(imagehub_catalog::ImageData {
+        blobs: std::sync::Arc::new(blobs),
+        image_size_cap: config.image_size_cap,
+    });
+    if matches!(sweep, imagehub_blob::Sweep::All) {
+        let undone = catalog.recover_uploads().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
+        if undone > 0 {
+            tracing::warn!(undone, "uploads the last run did not finish were undone (their images are queued again)");
+        }
+    }
     let chosen = config.bootstrap_token.as_ref().map(config::Secret::expose);
     match catalog.bootstrap(chosen).await.map_err(|e| anyhow::anyhow!("bootstrap: {e}"))? {
         Some(token) => {

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
             "/v2/images/{id}",
             get(images::show::handle).patch(images::update::handle).delete(images::delete::handle),
         )
+        .route("/v2/images/{id}/file", put(images::data::upload).get(images::data::download))
         .route("/v2/images/{id}/tags/{tag}", put(images::tags::put).delete(images::tags::delete))
         .route("/v2/images/{id}/actions/deactivate", post(images::actions::deactivate))
         .route("/v2/images/{id}/actions/reactivate", post(images::actions::reactivate))

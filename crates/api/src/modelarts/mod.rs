@@ -36,6 +36,8 @@ impl Face for ModelArts {
             Error::UnsupportedSortKey(_) => (StatusCode::BAD_REQUEST, "ModelArts.6303"),
             Error::Duplicate(_) => (StatusCode::BAD_REQUEST, "ModelArts.6737"),
             Error::Conflict(_) => (StatusCode::CONFLICT, "ModelArts.0101"),
+            Error::Gone(_) => (StatusCode::GONE, "ModelArts.0101"),
+            Error::RangeNotSatisfiable(_) => (StatusCode::RANGE_NOT_SATISFIABLE, "ModelArts.0101"),
             Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "ModelArts.0205"),
             Error::InvalidCredential(_) | Error::CredentialExpired(_) => (StatusCode::UNAUTHORIZED, "ModelArts.0203"),
             Error::SignatureInvalid(_) => (StatusCode::UNAUTHORIZED, "APIGW.0301"),

@@ -35,6 +35,8 @@ impl Face for Scnet {
             | Error::UnsupportedSortKey(_)
             | Error::Duplicate(_)
             | Error::Conflict(_)
+            | Error::Gone(_)
+            | Error::RangeNotSatisfiable(_)
             | Error::NotFound(_) => (StatusCode::OK, "10004"),
             Error::Unauthenticated | Error::InvalidCredential(_) | Error::SignatureInvalid(_) => {
                 (StatusCode::UNAUTHORIZED, "10009")

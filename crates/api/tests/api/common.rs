@@ -9,6 +9,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const PROJECT_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const PROJECT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 pub const SYSTEM: &str = imagehub_catalog::SYSTEM_PROJECT;
+/// The largest image the test servers store.
+pub const IMAGE_SIZE_CAP: u64 = 1 << 20;
 
 pub struct Server {
     pub base: String,
@@ -74,10 +76,16 @@ impl Server {
     }
 
     async fn start(stores: Stores, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        let blob_dir = tempfile::tempdir().unwrap();
+        let blobs = imagehub_blob::FsBlobStore::open(blob_dir.path(), imagehub_blob::Sweep::All).await.unwrap();
         let catalog = Catalog::new(stores.clone())
             .with_master_key(imagehub_catalog::MasterKey::generate().unwrap())
             .await
-            .unwrap();
+            .unwrap()
+            .with_data(imagehub_catalog::ImageData {
+                blobs: std::sync::Arc::new(blobs),
+                image_size_cap: IMAGE_SIZE_CAP,
+            });
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(
             catalog.clone(),
@@ -91,7 +99,7 @@ impl Server {
             std::future::pending(),
             imagehub_api::Limits::default(),
         ));
-        Self { base, catalog, stores, app, http: reqwest::Client::new(), _db: db }
+        Self { base, catalog, stores, app, http: reqwest::Client::new(), _db: Box::new((db, blob_dir)) }
     }
 
     pub async fn token(&self, project: &str, role: &str) -> String {

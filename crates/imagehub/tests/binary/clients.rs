@@ -51,12 +51,16 @@ fn python(modules: &str) -> Option<PathBuf> {
     None
 }
 
-struct Server(Child);
+/// The server process, and the directory of the image data it stores.
+struct Server {
+    child: Child,
+    _blobs: tempfile::TempDir,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -85,16 +89,19 @@ fn access_key(database: &str, project: &str) -> (String, String) {
 /// Starts the real server on `database`; returns it and its port.
 fn serve(database: &str) -> (Server, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = Server(
-        Command::new(BIN)
+    let blobs = tempfile::tempdir().unwrap();
+    let server = Server {
+        child: Command::new(BIN)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", database])
+            .env("IMAGEHUB_BLOB_DIR", blobs.path())
             .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
             .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
             .env("IMAGEHUB_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
-    );
+        _blobs: blobs,
+    };
     assert!(crate::wait_answers(port, Duration::from_secs(30)), "server did not start");
     (server, port)
 }

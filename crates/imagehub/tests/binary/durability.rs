@@ -34,8 +34,14 @@ fn free_port() -> u16 {
 
 /// Starts the binary on `database` and waits until it answers.
 fn start(database: &str, port: u16) -> Server {
+    start_with(database, port, &[])
+}
+
+/// [`start`] with more environment.
+fn start_with(database: &str, port: u16, envs: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", database])
+        .envs(envs.iter().copied())
         .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
         .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
         .env("IMAGEHUB_LOG", "warn")
@@ -194,6 +200,80 @@ fn postgres_crash_keeps_acknowledged_writes() {
     let rt = runtime();
     let Some(db) = rt.block_on(PgDatabase::create("postgres_crash_keeps_acknowledged_writes")) else { return };
     crash_keeps_acknowledged_writes(&db.url);
+}
+
+/// `kill -9` in the middle of an upload: after the restart the image is queued again
+/// without data, nothing of the partial upload is left in the blob directory, and a
+/// new upload succeeds.
+#[test]
+fn sqlite_crash_mid_upload_leaves_the_image_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("upload.db").display());
+    let blobs = dir.path().join("images");
+    let envs = [("IMAGEHUB_BLOB_DIR", blobs.to_str().unwrap())];
+    let port = free_port();
+    let mut server = start_with(&database, port, &envs);
+    let rt = runtime();
+    let c = reqwest::Client::new();
+    let base = server.base.clone();
+    let image =
+        |c: &reqwest::Client, id: &str| c.get(format!("{base}/v2/images/{id}")).header("X-Auth-Token", ADMIN).send();
+    let id = rt.block_on(async {
+        let r = c
+            .post(format!("{}/v2/images", server.base))
+            .header("X-Auth-Token", ADMIN)
+            .json(&json!({"name": "disk", "disk_format": "raw", "container_format": "bare"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        // A megabyte now, the rest never: the upload is in flight when the server dies.
+        let first: Result<Vec<u8>, std::io::Error> = Ok(vec![7u8; 1 << 20]);
+        let stalled = futures_util::StreamExt::chain(
+            futures_util::stream::once(async move { first }),
+            futures_util::stream::pending(),
+        );
+        let upload = c
+            .put(format!("{}/v2/images/{id}/file", server.base))
+            .header("X-Auth-Token", ADMIN)
+            .header("Content-Type", "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(stalled))
+            .send();
+        tokio::spawn(upload);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let img: Value = image(&c, &id).await.unwrap().json().await.unwrap();
+            let partial = std::fs::read_dir(&blobs).map(|d| d.count()).unwrap_or(0);
+            if img["status"] == "saving" && partial > 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the upload never got under way: {img}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        id
+    });
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 1, "the partial upload is on disk at the crash");
+
+    let server = start_with(&database, port, &envs);
+    rt.block_on(async {
+        let img: Value = image(&c, &id).await.unwrap().json().await.unwrap();
+        assert_eq!((img["status"].as_str(), &img["size"]), (Some("queued"), &Value::Null), "{img}");
+        assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 0, "the partial upload was removed");
+        let r = c
+            .put(format!("{}/v2/images/{id}/file", server.base))
+            .header("X-Auth-Token", ADMIN)
+            .header("Content-Type", "application/octet-stream")
+            .body(vec![1u8; 4096])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let img: Value = image(&c, &id).await.unwrap().json().await.unwrap();
+        assert_eq!((img["status"].as_str(), img["size"].as_u64()), (Some("active"), Some(4096)), "{img}");
+    });
 }
 
 /// Two imagehub processes on one PostgreSQL: a register through one is listed through

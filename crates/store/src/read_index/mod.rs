@@ -55,7 +55,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use imagehub_catalog::{
     AccessScope, Error, Filter, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
-    ImageStore, Member, Millis, Page, PageRequest, ProjectId, Result, Visibility,
+    ImageStore, Member, Millis, Page, PageRequest, ProjectId, Result, Status, Visibility,
 };
 
 mod follow;
@@ -306,6 +306,12 @@ impl ImageStore for IndexedStore {
 
     async fn update_image(&self, image: &Image) -> Result<()> {
         let r = self.inner.update_image(image).await;
+        self.follow_write(&[image.id], &[]).await;
+        r
+    }
+
+    async fn update_image_in_status(&self, image: &Image, from: Status) -> Result<bool> {
+        let r = self.inner.update_image_in_status(image, from).await;
         self.follow_write(&[image.id], &[]).await;
         r
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use imagehub_catalog::{
     AccessScope, Error, Filter, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
-    ImageStore, Member, MemberStatus, Millis, Page, PageRequest, ProjectId, Result,
+    ImageStore, Member, MemberStatus, Millis, Page, PageRequest, ProjectId, Result, Status,
 };
 use sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
 
@@ -47,6 +47,34 @@ impl<DB: Dialect> SqlStore<DB> {
             Self::exec(&mut *conn, &stmt).await?;
         }
         Ok(())
+    }
+
+    /// Rewrites an image's record and index rows, if it exists (and is in status `from`,
+    /// when given); whether it did.
+    async fn rewrite_image(&self, image: &Image, from: Option<Status>) -> Result<bool> {
+        let image = image.clone();
+        self.write(move |c, t| {
+            let image = image.clone();
+            Box::pin(async move {
+                let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied();
+                let values =
+                    columns.zip(image_values(&image)).filter(|(c, _)| *c != "id").map(|(c, v)| (c, Expr::val(v)));
+                let mut stmt = Query::update();
+                stmt.table(render::IMAGES)
+                    .values(values.collect::<Vec<_>>())
+                    .and_where(Expr::col("id").eq(image.id.to_string()));
+                if let Some(from) = from {
+                    stmt.and_where(Expr::col("status").eq(from.as_str()));
+                }
+                if Self::exec(&mut *c, &stmt).await? == 0 {
+                    return Ok(false);
+                }
+                Self::write_side_tables(&mut *c, &image, true).await?;
+                t.image(image.id);
+                Ok(true)
+            })
+        })
+        .await
     }
 
     fn member_query() -> SelectStatement {
@@ -235,30 +263,11 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     }
 
     async fn update_image(&self, image: &Image) -> Result<()> {
-        let image = image.clone();
-        self.write(move |c, t| {
-            let image = image.clone();
-            Box::pin(async move {
-                let columns = render::IMAGE_COLUMNS.iter().chain(render::DERIVED_COLUMNS).copied();
-                let values =
-                    columns.zip(image_values(&image)).filter(|(c, _)| *c != "id").map(|(c, v)| (c, Expr::val(v)));
-                let n = Self::exec(
-                    &mut *c,
-                    Query::update()
-                        .table(render::IMAGES)
-                        .values(values.collect::<Vec<_>>())
-                        .and_where(Expr::col("id").eq(image.id.to_string())),
-                )
-                .await?;
-                if n == 0 {
-                    return Err(Error::not_found_image(image.id));
-                }
-                Self::write_side_tables(&mut *c, &image, true).await?;
-                t.image(image.id);
-                Ok(())
-            })
-        })
-        .await
+        if self.rewrite_image(image, None).await? { Ok(()) } else { Err(Error::not_found_image(image.id)) }
+    }
+
+    async fn update_image_in_status(&self, image: &Image, from: Status) -> Result<bool> {
+        self.rewrite_image(image, Some(from)).await
     }
 
     async fn add_member(&self, m: &Member) -> Result<()> {

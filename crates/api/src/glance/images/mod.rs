@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod create;
+pub mod data;
 pub mod delete;
 pub mod list;
 pub mod members;

@@ -1,6 +1,7 @@
 //! The Glance face, route by route, with the error rules of spec/glance.md.
 
 mod create;
+mod data;
 mod delete_tags_actions;
 mod discovery;
 mod errors;

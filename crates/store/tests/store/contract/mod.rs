@@ -722,6 +722,33 @@ pub async fn images_after_walks_every_image_by_id(store: DynStore) {
 }
 
 /// A replaced record reads back whole, and its tags and properties are re-indexed.
+/// A state machine's step is taken once: the record is replaced only while it is in the
+/// status named, and a step from another status (or of a gone image) changes nothing.
+pub async fn update_in_status_takes_a_step_once(store: DynStore) {
+    let mut img = full_image(&project(1), "ns", "n", "t");
+    img.status = Status::Queued;
+    store.images.insert_image(&img, None).await.unwrap();
+    let mut saving = img.clone();
+    saving.status = Status::Saving;
+    saving.size = Some(42);
+    assert!(store.images.update_image_in_status(&saving, Status::Queued).await.unwrap());
+    assert_eq!(store.images.get_image(img.id).await.unwrap(), Some(saving.clone()));
+    let mut other = img.clone();
+    other.status = Status::Active;
+    assert!(!store.images.update_image_in_status(&other, Status::Queued).await.unwrap(), "no longer queued");
+    assert_eq!(store.images.get_image(img.id).await.unwrap(), Some(saving.clone()), "left as it was");
+    let all = AccessScope::everything();
+    let saving_ones = ImageQuery {
+        filters: vec![Filter::Status(vec![Status::Saving])],
+        sort: vec![],
+        page: PageRequest::Offset { offset: 0, limit: 10 },
+        with_total: true,
+    };
+    assert_eq!(store.images.list_images(&all, &saving_ones).await.unwrap().total, Some(1), "lists follow the step");
+    let gone = Image::blank(ImageId::new_random(), project(1), Millis(1));
+    assert!(!store.images.update_image_in_status(&gone, Status::Queued).await.unwrap());
+}
+
 pub async fn update_replaces_record_and_index_rows(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
     store.images.insert_image(&img, None).await.unwrap();
@@ -932,6 +959,7 @@ macro_rules! contract_suite {
             concurrent_duplicate_registers,
             concurrent_writes_fail_alone,
             update_replaces_record_and_index_rows,
+            update_in_status_takes_a_step_once,
             members_lifecycle,
             access_keys_lifecycle,
             bulk_insert_matches_single_inserts,

@@ -1,0 +1,229 @@
+//! Image data (spec/glance.md §6): upload, download, ranges and the error table, through
+//! the HTTP face on both backends, and what the other faces then show.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{JSON, assert_glance_error, create};
+use crate::common::{ADMIN_TOKEN, IMAGE_SIZE_CAP, PROJECT_A, PROJECT_B, Resp, Server};
+
+const OCTETS: (&str, &str) = ("Content-Type", "application/octet-stream");
+
+/// Bytes that are not all alike, `n` of them.
+fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i.wrapping_mul(31) ^ (i >> 7)) as u8).collect()
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sha512_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha512::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn put_file(s: &Server, token: &str, id: &str, headers: &[(&str, &str)], data: Vec<u8>) -> Resp {
+    let mut req = s.http.put(format!("{}/v2/images/{id}/file", s.base)).header("X-Auth-Token", token);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    Server::read(req.body(data).send().await.unwrap()).await
+}
+
+/// The download as bytes, with its status and headers.
+async fn get_file(
+    s: &Server,
+    token: &str,
+    id: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = s.http.get(format!("{}/v2/images/{id}/file", s.base)).header("X-Auth-Token", token);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+async fn raw_vm_image(s: &Server, token: &str) -> String {
+    let img = create(s, token, json!({"name": "disk", "disk_format": "raw", "container_format": "bare"})).await;
+    img["id"].as_str().unwrap().to_owned()
+}
+
+async fn show(s: &Server, token: &str, id: &str) -> Value {
+    let r = s.call(Method::GET, &format!("/v2/images/{id}"), Some(token), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
+async fn upload_then_download_whole_and_in_ranges(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let id = raw_vm_image(&s, &token).await;
+    let (status, _, body) = get_file(&s, &token, &id, &[]).await;
+    assert_eq!((status, body.len()), (204, 0), "a queued image has no data");
+
+    let data = payload(300_000);
+    // Chunked, as glanceclient sends it (no Content-Length).
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = data.chunks(70_000).map(|c| Ok(c.to_vec())).collect();
+    let r = Server::read(
+        s.http
+            .put(format!("{}/v2/images/{id}/file", s.base))
+            .header("X-Auth-Token", &token)
+            .header(OCTETS.0, OCTETS.1)
+            .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert!(r.text.is_empty());
+
+    let img = show(&s, &token, &id).await;
+    assert_eq!(img["status"], "active");
+    assert_eq!(img["size"], 300_000);
+    assert_eq!(img["virtual_size"], 300_000, "raw: the bytes are the disk");
+    assert_eq!(img["checksum"], md5_hex(&data));
+    assert_eq!(img["os_hash_algo"], "sha512");
+    assert_eq!(img["os_hash_value"], sha512_hex(&data));
+
+    let (status, headers, body) = get_file(&s, &token, &id, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, data);
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(headers["content-length"], "300000");
+    assert_eq!(headers["content-md5"].to_str().unwrap(), md5_hex(&data), "hex, as clients compare it");
+
+    for (range, first, last) in [
+        ("bytes=0-9", 0, 9),
+        ("bytes=299990-", 299_990, 299_999),
+        ("bytes=-5", 299_995, 299_999),
+        ("bytes=10-999999", 10, 299_999),
+    ] {
+        let (status, headers, body) = get_file(&s, &token, &id, &[("Range", range)]).await;
+        assert_eq!(status, 206, "{range}");
+        assert_eq!(body, &data[first..=last], "{range}");
+        assert_eq!(headers["content-range"].to_str().unwrap(), format!("bytes {first}-{last}/300000"));
+        assert_eq!(headers["content-length"].to_str().unwrap(), (last - first + 1).to_string());
+        assert!(!headers.contains_key("content-md5"), "the whole image's checksum is not the part's");
+    }
+    // A download resumed the older way, with a request Content-Range.
+    let (status, _, body) = get_file(&s, &token, &id, &[("Content-Range", "bytes 100-199/*")]).await;
+    assert_eq!((status, body.as_slice()), (206, &data[100..200]));
+    let (status, _, _) = get_file(&s, &token, &id, &[("Range", "bytes=0-1,5-6")]).await;
+    assert_eq!(status, 400, "several ranges");
+    for bad in ["bytes=300000-", "bytes=abc", "bytes=-0"] {
+        let (status, _, _) = get_file(&s, &token, &id, &[("Range", bad), JSON]).await;
+        assert_eq!(status, 416, "{bad}");
+    }
+
+    // The other faces show the real size.
+    let ma = s.call(Method::GET, &format!("/v1/{PROJECT_A}/images/{id}"), Some(&token), None).await;
+    assert_eq!(ma.status, 200, "{}", ma.text);
+    assert_eq!(ma.body["size"], 300_000, "{}", ma.text);
+}
+
+async fn uploads_refused_as_glance_refuses_them(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let id = raw_vm_image(&s, &token).await;
+    let small = payload(1000);
+
+    let r = put_file(&s, &token, &id, &[("Content-Type", "application/json"), JSON], small.clone()).await;
+    assert_glance_error(&r, 415, "application/json is not supported");
+    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "lots"), JSON], small.clone()).await;
+    assert_glance_error(&r, 400, "x-openstack-image-size");
+    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "999"), JSON], small.clone()).await;
+    assert_glance_error(&r, 400, "Size exceeds");
+    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "1001"), JSON], small.clone()).await;
+    assert_glance_error(&r, 400, "Size mismatch");
+    let over = usize::try_from(IMAGE_SIZE_CAP).unwrap() + 1;
+    let r = put_file(&s, &token, &id, &[OCTETS, JSON], payload(over)).await;
+    assert_glance_error(&r, 413, "storage quota");
+    let img = show(&s, &token, &id).await;
+    assert_eq!((img["status"].as_str(), &img["size"]), (Some("queued"), &Value::Null), "each failure leaves it queued");
+
+    // Another project's image is not there; a reader may not write.
+    let other = s.token(PROJECT_B, "member").await;
+    let r = put_file(&s, &other, &id, &[OCTETS, JSON], small.clone()).await;
+    assert_glance_error(&r, 404, "No image found");
+    let reader = s.token(PROJECT_A, "reader").await;
+    let r = put_file(&s, &reader, &id, &[OCTETS, JSON], small.clone()).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    // After the refusals a good upload works, and a second one is a conflict.
+    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "1000")], small.clone()).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = put_file(&s, &token, &id, &[OCTETS, JSON], small.clone()).await;
+    assert_glance_error(&r, 409, "Image status transition from active to saving is not allowed");
+
+    // Formats must be set first.
+    let bare = create(&s, &token, json!({"name": "no formats"})).await;
+    let r = put_file(&s, &token, bare["id"].as_str().unwrap(), &[OCTETS, JSON], small).await;
+    assert_glance_error(&r, 400, "Properties disk_format, container_format must be set prior to saving data.");
+}
+
+async fn deactivated_data_is_for_admins_and_deleted_data_goes(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let id = raw_vm_image(&s, &token).await;
+    assert_eq!(put_file(&s, &token, &id, &[OCTETS], payload(5000)).await.status, 204);
+    let r = s.call(Method::POST, &format!("/v2/images/{id}/actions/deactivate"), Some(ADMIN_TOKEN), None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (status, _, _) = get_file(&s, &token, &id, &[JSON]).await;
+    assert_eq!(status, 403, "a deactivated image's data is refused to its owner");
+    let (status, _, body) = get_file(&s, ADMIN_TOKEN, &id, &[]).await;
+    assert_eq!((status, body.len()), (200, 5000), "and served to an administrator");
+    let r = put_file(&s, &token, &id, &[OCTETS, JSON], payload(10)).await;
+    assert_glance_error(&r, 409, "from deactivated to saving");
+
+    let r = s.call(Method::DELETE, &format!("/v2/images/{id}"), Some(ADMIN_TOKEN), None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (status, _, _) = get_file(&s, ADMIN_TOKEN, &id, &[JSON]).await;
+    assert_eq!(status, 404);
+    let blobs = s.catalog.blob_keys().await.unwrap();
+    assert!(!blobs.contains(&id), "the data went with the image: {blobs:?}");
+}
+
+async fn an_image_deleted_during_its_upload_answers_gone(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let id = raw_vm_image(&s, &token).await;
+    // The body's first part goes at once; the rest waits until the image is deleted.
+    let (more, rest) = tokio::sync::oneshot::channel::<()>();
+    let first: Result<Vec<u8>, std::io::Error> = Ok(payload(1000));
+    let body = futures_util::stream::once(async move { first }).chain(futures_util::stream::once(async move {
+        let _ = rest.await;
+        Ok(payload(1000))
+    }));
+    use futures_util::StreamExt;
+    let req = s
+        .http
+        .put(format!("{}/v2/images/{id}/file", s.base))
+        .header("X-Auth-Token", &token)
+        .header(OCTETS.0, OCTETS.1)
+        .header(JSON.0, JSON.1)
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let upload = tokio::spawn(req);
+    for _ in 0..200 {
+        if show(&s, &token, &id).await["status"] == "saving" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let r = s.call(Method::DELETE, &format!("/v2/images/{id}"), Some(&token), None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let _ = more.send(());
+    let r = Server::read(upload.await.unwrap().unwrap()).await;
+    assert_glance_error(&r, 410, "may have been deleted during the upload");
+    let blobs = s.catalog.blob_keys().await.unwrap();
+    assert!(!blobs.contains(&id), "no data left behind: {blobs:?}");
+}
+
+both_backends!(
+    upload_then_download_whole_and_in_ranges,
+    uploads_refused_as_glance_refuses_them,
+    deactivated_data_is_for_admins_and_deleted_data_goes,
+    an_image_deleted_during_its_upload_answers_gone,
+);
