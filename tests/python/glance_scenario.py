@@ -105,6 +105,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 import uuid
 
@@ -794,9 +795,20 @@ class Scenario:
                  % (" ".join(args), proc.returncode, proc.stdout, proc.stderr))
         return proc
 
+    def wait_active(self, iid):
+        for _ in range(300):
+            img = self.ga.images.get(iid)
+            if img["status"] == "active":
+                return img
+            check(img["status"] in ("uploading", "importing"),
+                  "image %s became %s while importing: %s" % (iid, img["status"], dict(img)))
+            time.sleep(0.05)
+        fail("image %s did not become active" % iid)
+
     def step_k_data(self):
         step("k. image data: glanceclient upload/data, glance CLI --file/image-download, "
-             "openstacksdk create_image(filename)/download_image, openstack image create --file/save")
+             "openstacksdk create_image(filename)/download_image, glance-direct import through "
+             "glanceclient, the glance CLI and openstacksdk, openstack image create --file/save")
         data = os.urandom(3 * 1024 * 1024 + 12345)
         md5 = hashlib.md5(data).hexdigest()
         sha512 = hashlib.sha512(data).hexdigest()
@@ -848,6 +860,30 @@ class Scenario:
             resp = self.conn_a.image.get("/images/%s/file" % sdk_img.id, headers={"Range": "bytes=1000-"})
             eq(resp.status_code, 206, "ranged download status")
             check(resp.content == data[1000:], "ranged download bytes differ")
+
+            # Interoperable import (glance-direct): glanceclient stage + import, the CLI, the SDK.
+            img = self.ga.images.create(name="data-import-%s" % self.run, disk_format="raw",
+                                        container_format="bare")
+            self.created.append(img["id"])
+            with open(src, "rb") as f:
+                self.ga.images.stage(img["id"], f)
+            eq(self.ga.images.get(img["id"])["status"], "uploading", "status after staging")
+            self.ga.images.image_import(img["id"], method="glance-direct")
+            img = self.wait_active(img["id"])
+            eq((img["size"], img["checksum"]), (len(data), md5), "glanceclient import: size, checksum")
+            with tempfile.TemporaryDirectory(prefix="glance-cli-home-") as home:
+                out = self.cli(["image-create-via-import", "--name", "data-cli-import-%s" % self.run,
+                                "--disk-format", "raw", "--container-format", "bare",
+                                "--import-method", "glance-direct", "--file", src], home).stdout
+                m = re.search(r"\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|", out)
+                check(m, "image-create-via-import output has no id row:\n%s" % out)
+                self.created.append(m.group(1))
+                eq(self.wait_active(m.group(1))["checksum"], md5, "glance image-create-via-import checksum")
+            sdk_img = self.conn_a.create_image("data-sdk-import-%s" % self.run, filename=src, disk_format="raw",
+                                               container_format="bare", use_import=True, wait=True, timeout=60)
+            self.created.append(sdk_img.id)
+            # The SDK returns while the import runs (as against Glance): poll.
+            eq(self.wait_active(sdk_img.id)["checksum"], md5, "openstacksdk create_image(use_import=True)")
 
             # The openstack CLI.
             with tempfile.TemporaryDirectory(prefix="osc-home-") as home:

@@ -5,6 +5,12 @@
 //! the size the client declared, then makes the image `active` with what it measured.
 //! Any failure puts the image back to `queued` without data. A download serves the
 //! bytes of an image that has them, whole or one range of them.
+//!
+//! Interoperable import (`glance-direct`) is the same in two steps: staging stores the
+//! bytes beside the image's data (the image `uploading`), and the import, in the
+//! background, moves them through the meter into the image's data (`importing`, then
+//! `active`); a failed import leaves the image `queued` with the reason in its status
+//! message.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -60,13 +66,41 @@ pub fn blob_key(id: ImageId) -> String {
     id.to_string()
 }
 
-/// An upload that the catalog admitted: the image is `saving` and waits for its bytes.
+/// The blob key of an image's staged bytes (waiting for an import).
+pub fn staged_key(id: ImageId) -> String {
+    format!("{id}.staged")
+}
+
+/// The import methods this server offers (Glance's names).
+pub const IMPORT_METHODS: &[&str] = &["glance-direct"];
+
+/// Where an admitted upload's bytes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The image's data (`PUT …/file`): the image `saving`, then `active`.
+    Data,
+    /// The staging area (`PUT …/stage`): the image `uploading` until it is imported.
+    Stage,
+}
+
+impl Target {
+    fn status(self) -> Status {
+        match self {
+            Target::Data => Status::Saving,
+            Target::Stage => Status::Uploading,
+        }
+    }
+}
+
+/// An upload that the catalog admitted: the image is `saving` (or `uploading`, for
+/// staging) and waits for its bytes.
 #[must_use = "an admitted upload leaves the image saving until its bytes are written"]
 pub struct Upload<'c> {
     catalog: &'c Catalog,
     data: ImageData,
     saving: Image,
     declared: Option<u64>,
+    target: Target,
 }
 
 /// The data of an image that has some, ready to be read.
@@ -86,12 +120,18 @@ impl Catalog {
     /// Admits an upload of an image's data (`declared`: the size the client announced):
     /// the writer may modify the image, it is `queued`, its formats are set, the size is
     /// within the cap. Takes it to `saving`; [`Upload::write`] then stores the bytes.
-    pub async fn begin_upload(&self, writer: &Writer<'_>, id: ImageId, declared: Option<u64>) -> Result<Upload<'_>> {
+    pub async fn begin_upload(
+        &self,
+        writer: &Writer<'_>,
+        id: ImageId,
+        declared: Option<u64>,
+        target: Target,
+    ) -> Result<Upload<'_>> {
         let data = self.image_data()?.clone();
         let image = self.get_image(writer.scope(), id).await?;
         writer.check_may_modify(&image)?;
         if image.status != Status::Queued {
-            return Err(not_queued(image.status));
+            return Err(not_queued(image.status, target.status()));
         }
         if image.disk_format.is_none() || image.container_format.is_none() {
             return Err(Error::invalid("Properties disk_format, container_format must be set prior to saving data."));
@@ -102,14 +142,84 @@ impl Catalog {
             return Err(too_large(data.image_size_cap));
         }
         let mut saving = image.clone();
-        saving.status = Status::Saving;
+        saving.status = target.status();
+        saving.status_message = None;
         saving.updated_at = Millis::now().max(image.updated_at);
         if !self.stores.images.update_image_in_status(&saving, Status::Queued).await? {
             // Another request took the step first (or the image went away).
             let now = self.stores.images.get_image(id).await?.ok_or_else(|| Error::not_found_image(id))?;
-            return Err(not_queued(now.status));
+            return Err(not_queued(now.status, target.status()));
         }
-        Ok(Upload { catalog: self, data, saving, declared })
+        Ok(Upload { catalog: self, data, saving, declared, target })
+    }
+
+    /// Starts the import of an image's staged bytes with `method` (Glance's words): the
+    /// image must be `uploading` with its bytes staged. The image is `importing` when
+    /// this answers; the import goes on in the background and makes it `active`, or
+    /// `queued` with the reason in its status message.
+    pub async fn import(&self, writer: &Writer<'_>, id: ImageId, method: &str) -> Result<Image> {
+        let data = self.image_data()?.clone();
+        if !IMPORT_METHODS.contains(&method) {
+            return Err(Error::invalid(format!(
+                "Import method {method} is not offered by this server; it offers {}",
+                IMPORT_METHODS.join(", ")
+            )));
+        }
+        let image = self.get_image(writer.scope(), id).await?;
+        writer.check_may_modify(&image)?;
+        let staged = image.status == Status::Uploading && data.blobs.exists(&staged_key(id)).await?;
+        if !staged {
+            return Err(Error::Conflict(format!(
+                "Image needs to be staged before '{method}' method can be used (it is {})",
+                image.status
+            )));
+        }
+        if image.disk_format.is_none() || image.container_format.is_none() {
+            return Err(Error::invalid("Properties disk_format, container_format must be set prior to saving data."));
+        }
+        let mut importing = image.clone();
+        importing.status = Status::Importing;
+        importing.updated_at = Millis::now().max(image.updated_at);
+        if !self.stores.images.update_image_in_status(&importing, Status::Uploading).await? {
+            return Err(Error::Conflict(format!("Image {id} is already being imported")));
+        }
+        let catalog = self.clone();
+        let moving = importing.clone();
+        tokio::spawn(async move {
+            let id = moving.id;
+            if let Err(e) = catalog.finish_import(&data, moving).await {
+                tracing::warn!(image = %id, error = %e.log_detail(), "an image import failed");
+            }
+        });
+        Ok(importing)
+    }
+
+    /// The background half of [`Self::import`]: staged bytes → the meter → the image's data.
+    async fn finish_import(&self, data: &ImageData, importing: Image) -> Result<()> {
+        let id = importing.id;
+        let staged = data.blobs.get(&staged_key(id), None).await?;
+        let outcome = match staged {
+            Some(bytes) => store_metered(data, &blob_key(id), bytes, None).await,
+            None => Err(Error::Unavailable("the staged data is gone".into())),
+        };
+        let _ = data.blobs.delete(&staged_key(id)).await;
+        let images = &self.stores.images;
+        match outcome {
+            Ok(measured) => {
+                let active = activated(&importing, &measured);
+                if images.update_image_in_status(&active, Status::Importing).await? {
+                    return Ok(());
+                }
+                let _ = data.blobs.delete(&blob_key(id)).await;
+                Err(gone(id))
+            }
+            Err(e) => {
+                let mut queued = without_data(&importing);
+                queued.status_message = Some(format!("the import failed: {e}"));
+                images.update_image_in_status(&queued, Status::Importing).await?;
+                Err(e)
+            }
+        }
     }
 
     /// The data of an image the scope may see: `None` when it has none (queued, or still
@@ -130,32 +240,41 @@ impl Catalog {
     }
 
     /// For the only process on its database, at its start: every image an interrupted
-    /// upload left `saving` (the process stopped mid-way) is `queued` again, without data,
-    /// and what was stored of its bytes is removed. Returns how many.
+    /// upload, staging or import left half-way (the process stopped) is `queued` again,
+    /// without data, and what was stored of its bytes is removed; an image whose bytes
+    /// were staged whole stays `uploading`, ready for its import. Returns how many.
     pub async fn recover_uploads(&self) -> Result<usize> {
         let data = self.image_data()?;
-        let query = ImageQuery {
-            filters: vec![Filter::Status(vec![Status::Saving])],
-            sort: Vec::new(),
-            page: PageRequest::Offset { offset: 0, limit: crate::service::MAX_PAGE },
-            with_total: false,
-        };
         let mut recovered = 0;
+        let mut offset = 0;
         loop {
+            let query = ImageQuery {
+                filters: vec![Filter::Status(vec![Status::Saving, Status::Uploading, Status::Importing])],
+                sort: Vec::new(),
+                page: PageRequest::Offset { offset, limit: crate::service::MAX_PAGE },
+                with_total: false,
+            };
             let page = self.stores.images.list_images(&AccessScope::housekeeping(), &query).await?;
             if page.items.is_empty() {
                 return Ok(recovered);
             }
-            for saving in page.items {
-                let mut queued = Image::clone(&saving);
-                queued.status = Status::Queued;
-                queued.size = None;
-                queued.virtual_size = None;
-                queued.updated_at = Millis::now().max(saving.updated_at);
-                if self.stores.images.update_image_in_status(&queued, Status::Saving).await? {
-                    data.blobs.delete(&blob_key(saving.id)).await?;
-                    tracing::info!(image = %saving.id, "an interrupted upload was undone: the image is queued again");
+            for found in page.items {
+                let id = found.id;
+                if found.status == Status::Uploading && data.blobs.exists(&staged_key(id)).await? {
+                    offset += 1;
+                    continue;
+                }
+                let mut queued = without_data(&found);
+                if found.status == Status::Importing {
+                    queued.status_message = Some("the import was cut short by a restart: stage the data again".into());
+                }
+                if self.stores.images.update_image_in_status(&queued, found.status).await? {
+                    data.blobs.delete(&blob_key(id)).await?;
+                    data.blobs.delete(&staged_key(id)).await?;
+                    tracing::info!(image = %id, was = %found.status, "an interrupted upload was undone: the image is queued again");
                     recovered += 1;
+                } else {
+                    offset += 1;
                 }
             }
         }
@@ -166,13 +285,20 @@ impl Catalog {
         self.image_data()?.blobs.keys().await
     }
 
-    /// After an image's record was deleted: its data goes too (a failure is logged; the
-    /// consistency check finds what is left).
+    /// After an image's record was deleted: its data (and staged bytes) go too (a
+    /// failure is logged; the consistency check finds what is left).
     pub(crate) async fn forget_data(&self, id: ImageId) {
         let Some(data) = &self.data else { return };
-        if let Err(e) = data.blobs.delete(&blob_key(id)).await {
-            tracing::warn!(image = %id, error = %e.log_detail(), "the data of a deleted image could not be removed");
+        for key in [blob_key(id), staged_key(id)] {
+            if let Err(e) = data.blobs.delete(&key).await {
+                tracing::warn!(image = %id, error = %e.log_detail(), "the data of a deleted image could not be removed");
+            }
         }
+    }
+
+    /// The import methods offered, and the stores (one: this server's blob store).
+    pub fn import_methods(&self) -> &'static [&'static str] {
+        if self.data.is_some() { IMPORT_METHODS } else { &[] }
     }
 }
 
@@ -182,51 +308,86 @@ impl Upload<'_> {
     /// says why (`Gone` when the image was deleted meanwhile).
     pub async fn write(self, bytes: ByteStream) -> Result<Image> {
         let id = self.saving.id;
-        let key = blob_key(id);
-        let meter = Meter::new(self.data.image_size_cap, self.declared);
-        let put = self.data.blobs.put(&key, Box::pin(meter.clone().wrap(bytes))).await;
-        let measured = match put {
-            Ok(_) => meter.finish(),
-            // What the meter saw explains the failure better than the store's error.
-            Err(e) => Err(meter.failure().unwrap_or(e)),
+        let status = self.target.status();
+        let key = match self.target {
+            Target::Data => blob_key(id),
+            Target::Stage => staged_key(id),
         };
+        let measured = store_metered(&self.data, &key, bytes, self.declared).await;
         let images = &self.catalog.stores.images;
         let measured = match measured {
             Ok(m) => m,
             Err(e) => {
-                let _ = self.data.blobs.delete(&key).await;
-                let mut queued = self.saving.clone();
-                queued.status = Status::Queued;
-                queued.size = None;
-                queued.virtual_size = None;
-                queued.updated_at = Millis::now().max(self.saving.updated_at);
-                if !images.update_image_in_status(&queued, Status::Saving).await?
-                    && images.get_image(id).await?.is_none()
-                {
+                let queued = without_data(&self.saving);
+                if !images.update_image_in_status(&queued, status).await? && images.get_image(id).await?.is_none() {
                     return Err(gone(id));
                 }
                 return Err(e);
             }
         };
-        let mut active = self.saving.clone();
-        active.status = Status::Active;
-        active.size = i64::try_from(measured.size).ok();
-        active.virtual_size = match active.disk_format {
-            // The bytes are the disk: its size is theirs.
-            Some(DiskFormat::Raw | DiskFormat::Iso) => active.size,
-            _ => None,
+        let done = match self.target {
+            Target::Data => activated(&self.saving, &measured),
+            Target::Stage => {
+                // Staged: the image waits for its import.
+                let mut staged = self.saving.clone();
+                staged.size = i64::try_from(measured.size).ok();
+                staged
+            }
         };
-        active.checksum = Some(measured.md5);
-        active.os_hash_algo = Some("sha512".into());
-        active.os_hash_value = Some(measured.sha512);
-        active.updated_at = Millis::now().max(self.saving.updated_at);
-        if images.update_image_in_status(&active, Status::Saving).await? {
-            return Ok(active);
+        if images.update_image_in_status(&done, status).await? {
+            return Ok(done);
         }
         // Deleted (or reset by an operator) while the bytes were on their way.
         let _ = self.data.blobs.delete(&key).await;
         Err(gone(id))
     }
+}
+
+/// Stores `bytes` as blob `key` through the meter; what they measured. Nothing of them
+/// is left when it fails.
+async fn store_metered(data: &ImageData, key: &str, bytes: ByteStream, declared: Option<u64>) -> Result<Measured> {
+    let meter = Meter::new(data.image_size_cap, declared);
+    let put = data.blobs.put(key, Box::pin(meter.clone().wrap(bytes))).await;
+    let measured = match put {
+        Ok(_) => meter.finish(),
+        // What the meter saw explains the failure better than the store's error.
+        Err(e) => Err(meter.failure().unwrap_or(e)),
+    };
+    if measured.is_err() {
+        let _ = data.blobs.delete(key).await;
+    }
+    measured
+}
+
+/// `image` made active with the data `measured` describes.
+fn activated(image: &Image, measured: &Measured) -> Image {
+    let mut active = image.clone();
+    active.status = Status::Active;
+    active.status_message = None;
+    active.size = i64::try_from(measured.size).ok();
+    active.virtual_size = match active.disk_format {
+        // The bytes are the disk: its size is theirs.
+        Some(DiskFormat::Raw | DiskFormat::Iso) => active.size,
+        _ => None,
+    };
+    active.checksum = Some(measured.md5.clone());
+    active.os_hash_algo = Some("sha512".into());
+    active.os_hash_value = Some(measured.sha512.clone());
+    active.updated_at = Millis::now().max(image.updated_at);
+    active
+}
+
+/// `image` back to `queued`, without data.
+fn without_data(image: &Image) -> Image {
+    let mut queued = image.clone();
+    queued.status = Status::Queued;
+    queued.size = None;
+    queued.virtual_size = None;
+    queued.checksum = None;
+    queued.os_hash_algo = None;
+    queued.os_hash_value = None;
+    queued.updated_at = Millis::now().max(image.updated_at);
+    queued
 }
 
 impl Download {
@@ -246,8 +407,8 @@ impl Download {
     }
 }
 
-fn not_queued(status: Status) -> Error {
-    Error::Conflict(format!("Image status transition from {status} to saving is not allowed"))
+fn not_queued(status: Status, to: Status) -> Error {
+    Error::Conflict(format!("Image status transition from {status} to {to} is not allowed"))
 }
 
 fn too_large(cap: u64) -> Error {

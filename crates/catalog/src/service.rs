@@ -230,7 +230,7 @@ impl Catalog {
         if !self.stores.images.delete_image(id).await? {
             return Err(Error::not_found_image(id));
         }
-        if image.checksum.is_some() || image.status == Status::Saving {
+        if image.checksum.is_some() || matches!(image.status, Status::Saving | Status::Uploading | Status::Importing) {
             self.forget_data(id).await;
         }
         image.status = Status::Deleted;

@@ -22,7 +22,7 @@ type CatalogValue = for<'a> fn(&'a Image) -> Option<Field<'a>>;
 /// Property name ↔ catalog attribute, for container images (docs/API.md): the one table
 /// that reading (the image JSON, [`super::attrs::has_property`]) and writing
 /// ([`set_catalog_property`]) name the properties by.
-pub(crate) const CATALOG: [(&str, CatalogValue); 16] = [
+pub(crate) const CATALOG: [(&str, CatalogValue); 17] = [
     ("architecture", |i| i.arch.map(|a| Field::Word(a.as_str()))),
     ("description", |i| text(&i.description)),
     ("swr_path", |i| text(&i.registry_path)),
@@ -45,6 +45,8 @@ pub(crate) const CATALOG: [(&str, CatalogValue); 16] = [
     }),
     ("image_type", |i| if i.is_container() { Some(Field::Text(i.app_type().into())) } else { text(&i.image_type) }),
     ("uploaded_by", |i| text(&i.uploaded_by)),
+    // Why the last import failed (the server's, reserved: clients cannot write os_glance_*).
+    ("os_glance_import_failure", |i| text(&i.status_message)),
 ];
 
 /// Whether `key` names a catalog-backed property.

@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
             get(images::show::handle).patch(images::update::handle).delete(images::delete::handle),
         )
         .route("/v2/images/{id}/file", put(images::data::upload).get(images::data::download))
+        .route("/v2/images/{id}/stage", put(images::data::stage))
+        .route("/v2/images/{id}/import", post(images::data::import))
+        .route("/v2/info/import", get(images::data::info_import))
+        .route("/v2/info/stores", get(images::data::info_stores))
         .route("/v2/images/{id}/tags/{tag}", put(images::tags::put).delete(images::tags::delete))
         .route("/v2/images/{id}/actions/deactivate", post(images::actions::deactivate))
         .route("/v2/images/{id}/actions/reactivate", post(images::actions::reactivate))

@@ -54,5 +54,11 @@ pub async fn handle(
     if let Ok(loc) = HeaderValue::from_str(&format!("{base}/v2/images/{}", image.id)) {
         resp.headers_mut().insert(header::LOCATION, loc);
     }
+    let methods = state.catalog.import_methods();
+    if !methods.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&methods.join(","))
+    {
+        resp.headers_mut().insert("openstack-image-import-methods", v);
+    }
     Ok(resp)
 }

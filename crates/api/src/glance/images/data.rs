@@ -1,5 +1,7 @@
-//! `PUT /v2/images/{id}/file` (upload: 204) and `GET /v2/images/{id}/file` (download:
-//! 200, 206 for one range, 204 without data), as spec/glance.md §6 describes them.
+//! `PUT /v2/images/{id}/file` (upload: 204), `PUT /v2/images/{id}/stage` (staging for
+//! an import: 204), `POST /v2/images/{id}/import` (202) and `GET /v2/images/{id}/file`
+//! (download: 200, 206 for one range, 204 without data), as spec/glance.md §6 describes
+//! them; `GET /v2/info/import` and `/v2/info/stores`.
 //!
 //! Python clients send the whole body before they read the answer: an upload refused
 //! before or while its bytes are read (a wrong state, a wrong media type, over the cap)
@@ -11,7 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use imagehub_catalog::{ByteStream, Error};
+use imagehub_catalog::{ByteStream, Error, Target};
+use serde_json::{Value, json};
 
 use super::delete::no_content;
 use crate::AppState;
@@ -35,6 +38,65 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
+    receive(&state, &scope, &id, &headers, body, Target::Data).await
+}
+
+pub async fn stage(
+    State(state): State<AppState>,
+    InScope(scope, _): Scoped,
+    PathParams(id, _): PathParams<String, Glance>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    receive(&state, &scope, &id, &headers, body, Target::Stage).await
+}
+
+/// `POST …/import` `{"method": {"name": "glance-direct"}}`: 202, the import runs on.
+pub async fn import(
+    State(state): State<AppState>,
+    InScope(scope, _): Scoped,
+    PathParams(id, _): PathParams<String, Glance>,
+    crate::face::Json(body, _): crate::face::Json<Value, Glance>,
+) -> Result<Response> {
+    let method = body
+        .get("method")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::invalid("Provided object does not match schema: the import needs method.name"))?;
+    state.catalog.import(&scope.writer()?, super::parse_id(&id)?, method).await?;
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    resp.extensions_mut().insert(GlanceResponse);
+    Ok(resp)
+}
+
+/// `GET /v2/info/import`: the import methods offered.
+pub async fn info_import(State(state): State<AppState>, InScope(_scope, _): Scoped) -> Result<Response> {
+    Ok(super::answer(
+        StatusCode::OK,
+        json!({"import-methods": {
+            "description": "Import methods available.",
+            "type": "array",
+            "value": state.catalog.import_methods(),
+        }}),
+    ))
+}
+
+/// `GET /v2/info/stores`: the one store (Glance writes `default` as the string "true").
+pub async fn info_stores(InScope(_scope, _): Scoped) -> Result<Response> {
+    Ok(super::answer(
+        StatusCode::OK,
+        json!({"stores": [{"id": "default", "description": "this server's image data", "default": "true"}]}),
+    ))
+}
+
+async fn receive(
+    state: &AppState,
+    scope: &imagehub_catalog::Scope,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+    target: Target,
+) -> Result<Response> {
     let admitted = async {
         let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if media.split(';').next().unwrap_or("").trim() != OCTET_STREAM {
@@ -50,7 +112,7 @@ pub async fn upload(
             })?),
         };
         let writer = scope.writer()?;
-        let id = super::parse_id(&id)?;
+        let id = super::parse_id(id)?;
         // The writer lives as long as the upload: begin and write share it.
         Ok::<_, Error>((writer, id, declared))
     }
@@ -60,7 +122,7 @@ pub async fn upload(
         Ok(a) => a,
         Err(e) => return Err(drained(&body, e).await.into()),
     };
-    let upload = match state.catalog.begin_upload(&writer, id, declared).await {
+    let upload = match state.catalog.begin_upload(&writer, id, declared, target).await {
         Ok(u) => u,
         Err(e) => return Err(drained(&body, e).await.into()),
     };

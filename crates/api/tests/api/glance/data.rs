@@ -221,7 +221,75 @@ async fn an_image_deleted_during_its_upload_answers_gone(s: Server) {
     assert!(!blobs.contains(&id), "no data left behind: {blobs:?}");
 }
 
+async fn wait_for_status(s: &Server, token: &str, id: &str, want: &str) -> Value {
+    for _ in 0..500 {
+        let img = show(s, token, id).await;
+        if img["status"] == want {
+            return img;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("image {id} never became {want}: {}", show(s, token, id).await);
+}
+
+async fn staging_then_glance_direct_import(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let r = s
+        .call(Method::POST, "/v2/images", Some(&token), Some(json!({"disk_format": "raw", "container_format": "bare"})))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.headers["openstack-image-import-methods"], "glance-direct");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = s.call(Method::GET, "/v2/info/import", Some(&token), None).await;
+    assert_eq!(r.body["import-methods"]["value"], json!(["glance-direct"]), "{}", r.text);
+    let r = s.call(Method::GET, "/v2/info/stores", Some(&token), None).await;
+    assert_eq!(r.body["stores"][0]["default"], "true", "{}", r.text);
+
+    let import = |method: &str| {
+        let body = json!({"method": {"name": method}}).to_string();
+        let path = format!("/v2/images/{id}/import");
+        let token = token.clone();
+        let s = &s;
+        async move {
+            s.raw(Method::POST, &path, Some(&token), &[("Content-Type", "application/json"), JSON], Some(&body)).await
+        }
+    };
+    assert_glance_error(&import("glance-direct").await, 409, "needs to be staged");
+    let data = payload(200_000);
+    let mut req = s.http.put(format!("{}/v2/images/{id}/stage", s.base)).header("X-Auth-Token", &token);
+    req = req.header(OCTETS.0, OCTETS.1);
+    let r = Server::read(req.body(data.clone()).send().await.unwrap()).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let staged = show(&s, &token, &id).await;
+    assert_eq!((staged["status"].as_str(), &staged["size"]), (Some("uploading"), &json!(200_000)));
+    assert_eq!(staged["checksum"], Value::Null, "no data until the import");
+    let (status, _, _) = get_file(&s, &token, &id, &[]).await;
+    assert_eq!(status, 204, "staged bytes are not the image's data yet");
+
+    assert_glance_error(&import("web-download").await, 400, "not offered");
+    let r = import("glance-direct").await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let img = wait_for_status(&s, &token, &id, "active").await;
+    assert_eq!((img["size"].as_u64(), img["checksum"].as_str()), (Some(200_000), Some(md5_hex(&data).as_str())));
+    let (status, _, body) = get_file(&s, &token, &id, &[]).await;
+    assert_eq!((status, body == data), (200, true));
+    assert_glance_error(&import("glance-direct").await, 409, "needs to be staged");
+    let keys = s.catalog.blob_keys().await.unwrap();
+    assert!(keys.contains(&id) && !keys.iter().any(|k| k.ends_with(".staged")), "{keys:?}");
+
+    // A staged image deleted: its staged bytes go with it.
+    let other = raw_vm_image(&s, &token).await;
+    let mut req = s.http.put(format!("{}/v2/images/{other}/stage", s.base)).header("X-Auth-Token", &token);
+    req = req.header(OCTETS.0, OCTETS.1);
+    assert_eq!(req.body(payload(10)).send().await.unwrap().status(), 204);
+    let r = s.call(Method::DELETE, &format!("/v2/images/{other}"), Some(&token), None).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let keys = s.catalog.blob_keys().await.unwrap();
+    assert!(!keys.iter().any(|k| k.starts_with(&other)), "{keys:?}");
+}
+
 both_backends!(
+    staging_then_glance_direct_import,
     upload_then_download_whole_and_in_ranges,
     uploads_refused_as_glance_refuses_them,
     deactivated_data_is_for_admins_and_deleted_data_goes,
