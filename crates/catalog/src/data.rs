@@ -23,8 +23,9 @@ use md5::Digest as _;
 
 use crate::access::{AccessScope, Scope, Writer};
 use crate::error::{Error, Result};
+use crate::formats;
 use crate::ids::{ImageId, Millis};
-use crate::image::{DiskFormat, Image, Status};
+use crate::image::{ContainerFormat, DiskFormat, Image, Status};
 use crate::query::{Filter, ImageQuery, PageRequest};
 use crate::service::Catalog;
 
@@ -59,6 +60,9 @@ pub struct ImageData {
     pub blobs: Arc<dyn BlobStore>,
     /// The largest image an upload may store, in bytes.
     pub image_size_cap: u64,
+    /// Whether an upload's first bytes must match its `disk_format` and point at no other
+    /// files ([`crate::formats`]).
+    pub check_formats: bool,
 }
 
 /// The blob key of an image's data.
@@ -199,7 +203,7 @@ impl Catalog {
         let id = importing.id;
         let staged = data.blobs.get(&staged_key(id), None).await?;
         let outcome = match staged {
-            Some(bytes) => store_metered(data, &blob_key(id), bytes, None).await,
+            Some(bytes) => store_metered(data, &blob_key(id), bytes, None, inspected_as(data, &importing)).await,
             None => Err(Error::Unavailable("the staged data is gone".into())),
         };
         let _ = data.blobs.delete(&staged_key(id)).await;
@@ -313,7 +317,8 @@ impl Upload<'_> {
             Target::Data => blob_key(id),
             Target::Stage => staged_key(id),
         };
-        let measured = store_metered(&self.data, &key, bytes, self.declared).await;
+        let measured =
+            store_metered(&self.data, &key, bytes, self.declared, inspected_as(&self.data, &self.saving)).await;
         let images = &self.catalog.stores.images;
         let measured = match measured {
             Ok(m) => m,
@@ -343,10 +348,23 @@ impl Upload<'_> {
     }
 }
 
+/// The disk format an image's bytes are checked against, if they are: where the operator
+/// keeps the checks on and the bytes are a disk (not an ova tarball or a container).
+fn inspected_as(data: &ImageData, image: &Image) -> Option<DiskFormat> {
+    let disk = !matches!(image.container_format, Some(ContainerFormat::Ova | ContainerFormat::Docker));
+    if data.check_formats && disk { image.disk_format } else { None }
+}
+
 /// Stores `bytes` as blob `key` through the meter; what they measured. Nothing of them
 /// is left when it fails.
-async fn store_metered(data: &ImageData, key: &str, bytes: ByteStream, declared: Option<u64>) -> Result<Measured> {
-    let meter = Meter::new(data.image_size_cap, declared);
+async fn store_metered(
+    data: &ImageData,
+    key: &str,
+    bytes: ByteStream,
+    declared: Option<u64>,
+    inspect: Option<DiskFormat>,
+) -> Result<Measured> {
+    let meter = Meter::new(data.image_size_cap, declared, inspect);
     let put = data.blobs.put(key, Box::pin(meter.clone().wrap(bytes))).await;
     let measured = match put {
         Ok(_) => meter.finish(),
@@ -365,10 +383,11 @@ fn activated(image: &Image, measured: &Measured) -> Image {
     active.status = Status::Active;
     active.status_message = None;
     active.size = i64::try_from(measured.size).ok();
-    active.virtual_size = match active.disk_format {
+    active.virtual_size = match (measured.virtual_size, active.disk_format) {
+        (Some(v), _) => i64::try_from(v).ok(),
         // The bytes are the disk: its size is theirs.
-        Some(DiskFormat::Raw | DiskFormat::Iso) => active.size,
-        _ => None,
+        (None, Some(DiskFormat::Raw | DiskFormat::Iso)) => active.size,
+        (None, _) => None,
     };
     active.checksum = Some(measured.md5.clone());
     active.os_hash_algo = Some("sha512".into());
@@ -428,6 +447,8 @@ struct Measured {
     size: u64,
     md5: String,
     sha512: String,
+    /// The disk's size as its header gives it (inspected uploads).
+    virtual_size: Option<u64>,
 }
 
 /// Counts and hashes the bytes of an upload as they pass, and stops them when they
@@ -442,10 +463,26 @@ struct MeterState {
     md5: md5::Md5,
     sha512: sha2::Sha512,
     failure: Option<Error>,
+    /// The declared disk format the first bytes are checked against, until they are.
+    inspect: Option<DiskFormat>,
+    /// The first bytes, kept for the check.
+    head: Vec<u8>,
+    inspection: Option<formats::Inspection>,
+}
+
+impl MeterState {
+    /// Runs the format check on the first bytes (once).
+    fn inspect(&mut self) -> Result<()> {
+        if let Some(declared) = self.inspect.take() {
+            self.inspection = Some(formats::check(declared, &self.head)?);
+            self.head = Vec::new();
+        }
+        Ok(())
+    }
 }
 
 impl Meter {
-    fn new(cap: u64, declared: Option<u64>) -> Self {
+    fn new(cap: u64, declared: Option<u64>, inspect: Option<DiskFormat>) -> Self {
         Self(Arc::new(Mutex::new(MeterState {
             cap,
             declared,
@@ -453,6 +490,9 @@ impl Meter {
             md5: md5::Md5::new(),
             sha512: sha2::Sha512::new(),
             failure: None,
+            inspect,
+            head: Vec::new(),
+            inspection: None,
         })))
     }
 
@@ -479,9 +519,11 @@ impl Meter {
         {
             return Err(Error::invalid(format!("Size mismatch: expected {n} bytes, got {}", s.seen)));
         }
+        s.inspect()?;
         let md5 = std::mem::replace(&mut s.md5, md5::Md5::new()).finalize();
         let sha512 = std::mem::replace(&mut s.sha512, sha2::Sha512::new()).finalize();
-        Ok(Measured { size: s.seen, md5: hex(&md5), sha512: hex(&sha512) })
+        let virtual_size = s.inspection.as_ref().and_then(|i| i.virtual_size);
+        Ok(Measured { size: s.seen, md5: hex(&md5), sha512: hex(&sha512), virtual_size })
     }
 }
 
@@ -508,7 +550,8 @@ impl Stream for Metered {
             io
         };
         let outcome = match next {
-            None => None,
+            // The last chance for the check of data shorter than its head.
+            None => s.inspect().err().map(|e| Err(stop(&mut s, e))),
             Some(Err(e)) => Some(Err(stop(&mut s, Error::MalformedBody(format!("the image data was cut off: {e}"))))),
             Some(Ok(chunk)) => {
                 let seen = s.seen.saturating_add(chunk.len() as u64);
@@ -521,7 +564,15 @@ impl Stream for Metered {
                     s.seen = seen;
                     s.md5.update(&chunk);
                     s.sha512.update(&chunk);
-                    Some(Ok(chunk))
+                    if s.inspect.is_some() {
+                        let room = formats::HEAD_BYTES.saturating_sub(s.head.len());
+                        s.head.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                    }
+                    let checked = if s.head.len() >= formats::HEAD_BYTES { s.inspect() } else { Ok(()) };
+                    match checked {
+                        Ok(()) => Some(Ok(chunk)),
+                        Err(e) => Some(Err(stop(&mut s, e))),
+                    }
                 }
             }
         };
@@ -574,7 +625,7 @@ mod tests {
 
     #[test]
     fn measures_what_passes() {
-        let meter = Meter::new(100, None);
+        let meter = Meter::new(100, None, None);
         let passed = drain(meter.clone().wrap(chunks(&[b"hello ", b"world"]))).unwrap();
         assert_eq!(passed, b"hello world");
         let m = meter.finish().unwrap();
@@ -585,15 +636,15 @@ mod tests {
 
     #[test]
     fn stops_at_the_cap_and_at_the_declared_size() {
-        let meter = Meter::new(8, None);
+        let meter = Meter::new(8, None, None);
         assert!(drain(meter.clone().wrap(chunks(&[b"12345", b"6789"]))).is_err());
         assert!(matches!(meter.finish(), Err(Error::PayloadTooLarge(_))));
 
-        let meter = Meter::new(100, Some(4));
+        let meter = Meter::new(100, Some(4), None);
         assert!(drain(meter.clone().wrap(chunks(&[b"12345"]))).is_err());
         assert!(matches!(meter.finish(), Err(Error::InvalidArgument(m)) if m.starts_with("Size exceeds")));
 
-        let meter = Meter::new(100, Some(6));
+        let meter = Meter::new(100, Some(6), None);
         drain(meter.clone().wrap(chunks(&[b"12345"]))).unwrap();
         assert!(matches!(meter.finish(), Err(Error::InvalidArgument(m)) if m.starts_with("Size mismatch")));
     }

@@ -6,6 +6,7 @@ mod access;
 mod credentials;
 pub mod data;
 mod error;
+pub mod formats;
 mod ids;
 mod image;
 mod listing;

@@ -73,6 +73,8 @@ pub struct Settings {
     pub blob_dir: Option<PathBuf>,
     /// Largest image an upload may store, in bytes.
     pub image_size_cap: u64,
+    /// Whether an upload's first bytes must match its disk_format and name no other files.
+    pub image_format_checks: bool,
 }
 
 impl Default for Settings {
@@ -94,6 +96,7 @@ impl Default for Settings {
             max_connections: 4096,
             blob_dir: None,
             image_size_cap: imagehub_catalog::DEFAULT_IMAGE_SIZE_CAP,
+            image_format_checks: true,
         }
     }
 }
@@ -258,6 +261,8 @@ pub struct Config {
     pub blob_dir: PathBuf,
     /// Largest image an upload may store, in bytes.
     pub image_size_cap: u64,
+    /// Whether uploads are checked against their disk format.
+    pub image_format_checks: bool,
 }
 
 impl fmt::Debug for Config {
@@ -276,6 +281,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("blob_dir", &self.blob_dir)
             .field("image_size_cap", &self.image_size_cap)
+            .field("image_format_checks", &self.image_format_checks)
             .finish()
     }
 }
@@ -379,6 +385,7 @@ impl Config {
             limits,
             blob_dir: s.blob_dir.unwrap_or_else(|| s.data_dir.join("images")),
             image_size_cap: s.image_size_cap,
+            image_format_checks: s.image_format_checks,
         })
     }
 }
@@ -442,6 +449,11 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 
 # Largest image an upload may store, in bytes (1 TiB).  (IMAGEHUB_IMAGE_SIZE_CAP)
 # image_size_cap = 1099511627776
+
+# Whether an upload's first bytes must be in its disk_format (qcow2, vmdk, vhd, vhdx, iso,
+# raw) and name no other files (a qcow2 backing or data file, a vmdk descriptor's
+# extents); refused uploads answer 415.          (IMAGEHUB_IMAGE_FORMAT_CHECKS)
+# image_format_checks = true
 
 # Connections served at once; further ones wait in the listen backlog, and the log says
 # so. Keep it below the open-file limit.        (IMAGEHUB_MAX_CONNECTIONS)

@@ -33,6 +33,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let catalog = catalog.with_data(imagehub_catalog::ImageData {
         blobs: std::sync::Arc::new(blobs),
         image_size_cap: config.image_size_cap,
+        check_formats: config.image_format_checks,
     });
     if matches!(sweep, imagehub_blob::Sweep::All) {
         let undone = catalog.recover_uploads().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;

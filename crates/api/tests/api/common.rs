@@ -85,6 +85,7 @@ impl Server {
             .with_data(imagehub_catalog::ImageData {
                 blobs: std::sync::Arc::new(blobs),
                 image_size_cap: IMAGE_SIZE_CAP,
+                check_formats: true,
             });
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(

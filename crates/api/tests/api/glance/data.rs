@@ -288,7 +288,50 @@ async fn staging_then_glance_direct_import(s: Server) {
     assert!(!keys.iter().any(|k| k.starts_with(&other)), "{keys:?}");
 }
 
+/// A qcow2 header (version 3) of a disk of `size` bytes, with a backing file if asked.
+fn qcow2(size: u64, backing: bool) -> Vec<u8> {
+    let mut h = vec![0u8; 64 * 1024];
+    h[..4].copy_from_slice(b"QFI\xfb");
+    h[4..8].copy_from_slice(&3u32.to_be_bytes());
+    if backing {
+        h[8..16].copy_from_slice(&1024u64.to_be_bytes());
+    }
+    h[24..32].copy_from_slice(&size.to_be_bytes());
+    h
+}
+
+async fn disk_formats_are_checked(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let image = |format: &'static str| {
+        let s = &s;
+        let token = token.clone();
+        async move {
+            let img = create(s, &token, json!({"disk_format": format, "container_format": "bare"})).await;
+            img["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let id = image("qcow2").await;
+    assert_eq!(put_file(&s, &token, &id, &[OCTETS], qcow2(10 << 30, false)).await.status, 204);
+    let img = show(&s, &token, &id).await;
+    assert_eq!((img["size"].as_u64(), img["virtual_size"].as_u64()), (Some(64 * 1024), Some(10 << 30)));
+
+    for (format, data, why) in [
+        ("raw", qcow2(1 << 20, false), "does not match disk_format raw: the data is qcow2"),
+        ("qcow2", payload(70_000), "does not match disk_format qcow2: the data is raw"),
+        ("qcow2", qcow2(1 << 20, true), "backing file"),
+        ("vmdk", qcow2(1 << 20, false), "does not match disk_format vmdk"),
+    ] {
+        let id = image(format).await;
+        let r = put_file(&s, &token, &id, &[OCTETS, JSON], data).await;
+        assert_glance_error(&r, 415, why);
+        let img = show(&s, &token, &id).await;
+        assert_eq!((img["status"].as_str(), &img["size"]), (Some("queued"), &Value::Null), "{format}: {why}");
+    }
+    assert!(s.catalog.blob_keys().await.unwrap().len() == 1, "only the accepted image has data");
+}
+
 both_backends!(
+    disk_formats_are_checked,
     staging_then_glance_direct_import,
     upload_then_download_whole_and_in_ranges,
     uploads_refused_as_glance_refuses_them,
