@@ -1,7 +1,14 @@
 //! The blob stores behind the catalog's [`BlobStore`] port. [`FsBlobStore`] keeps each
 //! blob as a file in one directory: written under a temporary name, synced, renamed into
 //! place and the directory synced, so that a blob is either whole or absent after a
-//! crash, and a put answers only once its bytes are on disk.
+//! crash, and a put answers only once its bytes are on disk. [`S3BlobStore`] keeps them
+//! in an S3-compatible bucket.
+
+mod s3;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use s3::S3BlobStore;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -71,6 +71,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// Directory of the image data (the filesystem blob store); default `<data_dir>/images`.
     pub blob_dir: Option<PathBuf>,
+    /// Object storage for the image data instead of `blob_dir`: `s3://BUCKET[/PREFIX]`.
+    pub blob_url: Option<String>,
     /// Largest image an upload may store, in bytes.
     pub image_size_cap: u64,
     /// Whether an upload's first bytes must match its disk_format and name no other files.
@@ -95,6 +97,7 @@ impl Default for Settings {
             body_timeout: 30,
             max_connections: 4096,
             blob_dir: None,
+            blob_url: None,
             image_size_cap: imagehub_catalog::DEFAULT_IMAGE_SIZE_CAP,
             image_format_checks: true,
         }
@@ -259,6 +262,8 @@ pub struct Config {
     pub limits: imagehub_api::Limits,
     /// Where image data is kept (the filesystem blob store).
     pub blob_dir: PathBuf,
+    /// Object storage for the image data instead (`s3://BUCKET[/PREFIX]`).
+    pub blob_url: Option<String>,
     /// Largest image an upload may store, in bytes.
     pub image_size_cap: u64,
     /// Whether uploads are checked against their disk format.
@@ -280,6 +285,7 @@ impl fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("limits", &self.limits)
             .field("blob_dir", &self.blob_dir)
+            .field("blob_url", &self.blob_url)
             .field("image_size_cap", &self.image_size_cap)
             .field("image_format_checks", &self.image_format_checks)
             .finish()
@@ -384,6 +390,7 @@ impl Config {
             public_url,
             limits,
             blob_dir: s.blob_dir.unwrap_or_else(|| s.data_dir.join("images")),
+            blob_url: s.blob_url,
             image_size_cap: s.image_size_cap,
             image_format_checks: s.image_format_checks,
         })
@@ -446,6 +453,12 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # Directory of the image data that Glance uploads store (one file per image). Several
 # nodes on one PostgreSQL database must share it.   (IMAGEHUB_BLOB_DIR)
 # blob_dir = "./data/images"
+
+# Object storage for the image data instead of blob_dir: an S3-compatible bucket, with an
+# optional prefix. Endpoint, region and credentials come from the standard AWS_*
+# variables (AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+# AWS_ALLOW_HTTP for a plain-http endpoint).        (IMAGEHUB_BLOB_URL)
+# blob_url = "s3://imagehub-images/prod"
 
 # Largest image an upload may store, in bytes (1 TiB).  (IMAGEHUB_IMAGE_SIZE_CAP)
 # image_size_cap = 1099511627776

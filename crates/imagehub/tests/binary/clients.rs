@@ -88,12 +88,18 @@ fn access_key(database: &str, project: &str) -> (String, String) {
 
 /// Starts the real server on `database`; returns it and its port.
 fn serve(database: &str) -> (Server, u16) {
+    serve_with(database, &[])
+}
+
+/// [`serve`] with more environment.
+fn serve_with(database: &str, envs: &[(String, String)]) -> (Server, u16) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let blobs = tempfile::tempdir().unwrap();
     let server = Server {
         child: Command::new(BIN)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", database])
             .env("IMAGEHUB_BLOB_DIR", blobs.path())
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
             .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
             .env("IMAGEHUB_LOG", "warn")
@@ -117,9 +123,21 @@ fn run_script(python: &Path, script: &str, envs: &[(&str, String)]) {
     assert!(out.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// On PostgreSQL (several nodes' database), the image data goes to object storage (a real
+/// S3-compatible server, moto); on SQLite, to the filesystem.
 fn openstack_scenario(database: &str) {
     let Some(python) = python("glanceclient, openstack") else { return };
-    let (server, port) = serve(database);
+    let moto = if database.starts_with("postgres") {
+        let Some(moto) = imagehub_blob::testing::moto("imagehub-clients") else { return };
+        Some(moto)
+    } else {
+        None
+    };
+    let mut envs = moto.as_ref().map(imagehub_blob::testing::Moto::env).unwrap_or_default();
+    if moto.is_some() {
+        envs.push(("IMAGEHUB_BLOB_URL".into(), "s3://imagehub-clients/images".into()));
+    }
+    let (server, port) = serve_with(database, &envs);
     let glance =
         python.parent().map(|d| d.join("glance")).filter(|g| g.exists()).unwrap_or_else(|| PathBuf::from("glance"));
     run_script(
