@@ -96,6 +96,17 @@ impl Target {
     }
 }
 
+/// What [`Catalog::check_blobs`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobCheck {
+    /// Blobs that no image owns.
+    pub orphans: Vec<String>,
+    /// Images whose data is not in the blob store.
+    pub missing: Vec<ImageId>,
+    /// Whether both were repaired.
+    pub repaired: bool,
+}
+
 /// An upload that the catalog admitted: the image is `saving` (or `uploading`, for
 /// staging) and waits for its bytes.
 #[must_use = "an admitted upload leaves the image saving until its bytes are written"]
@@ -282,6 +293,68 @@ impl Catalog {
                 }
             }
         }
+    }
+
+    /// Compares the blob store with the records (`imagehub blobs check`): blobs no image
+    /// owns, and images whose data is missing. With `repair`, removes those blobs and
+    /// makes those images `queued` without data (they keep their metadata and members,
+    /// and take a new upload). A blob whose image is being uploaded, staged or imported
+    /// is left alone.
+    pub async fn check_blobs(&self, repair: bool) -> Result<BlobCheck> {
+        let data = self.image_data()?;
+        let mut expected = std::collections::HashSet::new();
+        let mut missing = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.stores.images.images_after(after, crate::service::MAX_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for image in &page {
+                match image.status {
+                    Status::Active | Status::Deactivated if image.checksum.is_some() => {
+                        expected.insert(blob_key(image.id));
+                        if !data.blobs.exists(&blob_key(image.id)).await? {
+                            missing.push(image.id);
+                        }
+                    }
+                    Status::Uploading => {
+                        expected.insert(staged_key(image.id));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut orphans = Vec::new();
+        for key in data.blobs.keys().await? {
+            if expected.contains(&key) {
+                continue;
+            }
+            // Read again: an upload may have finished since the records were read.
+            let id = ImageId::parse(key.strip_suffix(".staged").unwrap_or(&key));
+            let busy = match id {
+                Some(id) => self.stores.images.get_image(id).await?.is_some_and(|i| {
+                    matches!(
+                        i.status,
+                        Status::Saving | Status::Uploading | Status::Importing | Status::Active | Status::Deactivated
+                    )
+                }),
+                None => false,
+            };
+            if !busy {
+                orphans.push(key);
+            }
+        }
+        if repair {
+            for key in &orphans {
+                data.blobs.delete(key).await?;
+            }
+            for id in &missing {
+                if let Some(image) = self.stores.images.get_image(*id).await? {
+                    self.stores.images.update_image_in_status(&without_data(&image), image.status).await?;
+                }
+            }
+        }
+        Ok(BlobCheck { orphans, missing, repaired: repair })
     }
 
     /// The keys of every blob in the blob store.

@@ -21,7 +21,9 @@ mod words;
 
 pub use access::{AccessPart, AccessScope, Caller, MemberRule, Role, Scope, View, Writer};
 pub use credentials::{CREDENTIAL_FRESHNESS, TokenState, expiry_after};
-pub use data::{BlobStore, ByteStream, DEFAULT_IMAGE_SIZE_CAP, Download, IMPORT_METHODS, ImageData, Target, Upload};
+pub use data::{
+    BlobCheck, BlobStore, ByteStream, DEFAULT_IMAGE_SIZE_CAP, Download, IMPORT_METHODS, ImageData, Target, Upload,
+};
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};
 pub use image::{

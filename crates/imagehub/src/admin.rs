@@ -105,6 +105,31 @@ pub async fn access_key_revoke(args: &AdminArgs, ak: &str) -> anyhow::Result<()>
 
 /// Brings the schema up to date; on an empty database that makes it (what `migrate` is
 /// run for before a first start).
+/// `imagehub blobs check [--repair]`: blobs no image owns and images whose data is
+/// missing; fails (exit 1) when it finds any and was not asked to repair them.
+pub async fn blobs_check(args: &AdminArgs, repair: bool) -> anyhow::Result<()> {
+    let config = Config::load_store(&args.store)?;
+    let catalog = open::catalog(&config, Open::Existing).await?;
+    // A server may be writing beside this command: only what no one touched for an hour
+    // counts as an unfinished write.
+    let blobs = open::blobs(&config, imagehub_blob::Sweep::OlderThan(std::time::Duration::from_secs(3600))).await?;
+    println!("blob store: {}", blobs.describe());
+    let catalog = catalog.with_data(open::image_data(&config, blobs));
+    let found = catalog.check_blobs(repair).await.map_err(failed)?;
+    for key in &found.orphans {
+        println!("orphan blob {key}: no image owns it{}", if repair { " (removed)" } else { "" });
+    }
+    for id in &found.missing {
+        println!("image {id}: its data is missing{}", if repair { " (now queued, without data)" } else { "" });
+    }
+    let problems = found.orphans.len() + found.missing.len();
+    println!("{} orphan blobs, {} images without their data", found.orphans.len(), found.missing.len());
+    if problems > 0 && !repair {
+        anyhow::bail!("the blob store and the catalog disagree: run with --repair to fix it");
+    }
+    Ok(())
+}
+
 pub async fn migrate(store: &StoreArgs) -> anyhow::Result<()> {
     let config = Config::load_store(store)?;
     open::catalog(&config, Open::Create).await?;

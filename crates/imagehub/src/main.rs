@@ -27,6 +27,9 @@ enum Command {
     /// Manage access keys (AK/SK pairs for signed requests and SCNet logins).
     #[command(subcommand, name = "access-key")]
     AccessKey(AccessKeyCommand),
+    /// Image data: check the blob store against the catalog.
+    #[command(subcommand)]
+    Blobs(BlobsCommand),
     /// Apply pending database migrations and exit (makes the schema on an empty database).
     Migrate(StoreArgs),
     /// Configuration helpers.
@@ -78,6 +81,18 @@ fn parse_lifetime(s: &str) -> Result<i64, String> {
         return Err("a token must live at least a second".into());
     }
     Ok(ms)
+}
+
+#[derive(Subcommand)]
+enum BlobsCommand {
+    /// Report blobs no image owns and images whose data is missing (exit 1 if any);
+    /// with --repair, remove those blobs and make those images queued without data.
+    Check {
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             admin::access_key_create(&store, &project, &role, label).await
         }
         Command::AccessKey(AccessKeyCommand::List { store }) => admin::access_key_list(&store).await,
+        Command::Blobs(BlobsCommand::Check { repair, store }) => admin::blobs_check(&store, repair).await,
         Command::AccessKey(AccessKeyCommand::Revoke { ak, store }) => admin::access_key_revoke(&store, &ak).await,
         Command::Migrate(store) => admin::migrate(&store).await,
         Command::Config(ConfigCommand::Example) => {

@@ -92,3 +92,35 @@ fn master_key(config: &Config, how: Open) -> anyhow::Result<MasterKey> {
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
+
+/// The blob store the configuration names: `blob_url` (S3, checked to answer) or the
+/// directory `blob_dir`, whose unfinished writes `sweep` names are removed.
+pub async fn blobs(
+    config: &Config,
+    sweep: imagehub_blob::Sweep,
+) -> anyhow::Result<std::sync::Arc<dyn imagehub_catalog::BlobStore>> {
+    Ok(match &config.blob_url {
+        Some(url) => {
+            let s3 = imagehub_blob::S3BlobStore::from_url(url, &[]).map_err(|e| anyhow::anyhow!("image data: {e}"))?;
+            s3.check_reachable().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
+            std::sync::Arc::new(s3)
+        }
+        None => std::sync::Arc::new(
+            imagehub_blob::FsBlobStore::open(&config.blob_dir, sweep)
+                .await
+                .map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?,
+        ),
+    })
+}
+
+/// The image data settings of the configuration, over `blobs`.
+pub fn image_data(
+    config: &Config,
+    blobs: std::sync::Arc<dyn imagehub_catalog::BlobStore>,
+) -> imagehub_catalog::ImageData {
+    imagehub_catalog::ImageData {
+        blobs,
+        image_size_cap: config.image_size_cap,
+        check_formats: config.image_format_checks,
+    }
+}

@@ -26,24 +26,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         imagehub_blob::Sweep::OlderThan(std::time::Duration::from_secs(3600))
     };
-    let blobs: std::sync::Arc<dyn imagehub_catalog::BlobStore> = match &config.blob_url {
-        Some(url) => {
-            let s3 = imagehub_blob::S3BlobStore::from_url(url, &[]).map_err(|e| anyhow::anyhow!("image data: {e}"))?;
-            s3.check_reachable().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
-            std::sync::Arc::new(s3)
-        }
-        None => std::sync::Arc::new(
-            imagehub_blob::FsBlobStore::open(&config.blob_dir, sweep)
-                .await
-                .map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?,
-        ),
-    };
+    let blobs = open::blobs(&config, sweep).await?;
     tracing::info!(store = %blobs.describe(), "image data");
-    let catalog = catalog.with_data(imagehub_catalog::ImageData {
-        blobs,
-        image_size_cap: config.image_size_cap,
-        check_formats: config.image_format_checks,
-    });
+    let catalog = catalog.with_data(open::image_data(&config, blobs));
     if matches!(sweep, imagehub_blob::Sweep::All) {
         let undone = catalog.recover_uploads().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
         if undone > 0 {
