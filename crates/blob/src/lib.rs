@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use imagehub_catalog::data::{image_of_key, is_plain_key};
 use imagehub_catalog::{BlobStore, ByteStream, Error, Result};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
@@ -93,10 +94,7 @@ impl FsBlobStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf> {
-        let plain = !key.is_empty()
-            && !key.starts_with('.')
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !plain {
+        if !is_plain_key(key) {
             return Err(Error::Internal(format!("blob key {key:?} is not a plain file name")));
         }
         Ok(self.dir.join(key))
@@ -202,7 +200,9 @@ impl BlobStore for FsBlobStore {
         let Some(mut entries) = self.entries().await? else { return Ok(keys) };
         while let Some(entry) = entries.next_entry().await.map_err(|e| io_error(&self.dir, "read", &e))? {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') {
+            // Only the catalog's blobs: not unfinished writes, nor what else the directory holds.
+            let file = entry.file_type().await.is_ok_and(|t| t.is_file());
+            if file && image_of_key(&name).is_some() {
                 keys.push(name);
             }
         }
@@ -243,15 +243,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::open(dir.path().join("images"), Sweep::All).await.unwrap();
         assert!(store.keys().await.unwrap().is_empty() && !dir.path().join("images").exists(), "made by the first put");
-        assert_eq!(store.put("a1", bytes_of(vec![b"hello ", b"world"])).await.unwrap(), 11);
-        assert_eq!(read(&store, "a1", None).await.unwrap(), b"hello world");
-        assert_eq!(read(&store, "a1", Some((6, 10))).await.unwrap(), b"world");
-        assert_eq!(read(&store, "a1", Some((0, 0))).await.unwrap(), b"h");
-        assert!(store.exists("a1").await.unwrap());
-        assert_eq!(store.keys().await.unwrap(), vec!["a1".to_owned()]);
-        assert!(store.delete("a1").await.unwrap());
-        assert!(!store.delete("a1").await.unwrap());
-        assert!(read(&store, "a1", None).await.is_none());
+        let a1 = "0a1a1a1a-0000-4000-8000-000000000001";
+        assert_eq!(store.put(a1, bytes_of(vec![b"hello ", b"world"])).await.unwrap(), 11);
+        assert_eq!(read(&store, a1, None).await.unwrap(), b"hello world");
+        assert_eq!(read(&store, a1, Some((6, 10))).await.unwrap(), b"world");
+        assert_eq!(read(&store, a1, Some((0, 0))).await.unwrap(), b"h");
+        assert!(store.exists(a1).await.unwrap());
+        std::fs::create_dir(dir.path().join("images/lost+found")).unwrap();
+        std::fs::write(dir.path().join("images/notes.txt"), b"an operator's").unwrap();
+        assert_eq!(store.keys().await.unwrap(), vec![a1.to_owned()], "only the catalog's blobs");
+        assert!(store.delete(a1).await.unwrap());
+        assert!(!store.delete(a1).await.unwrap());
+        assert!(read(&store, a1, None).await.is_none());
         assert!(store.path("../x").is_err() && store.path(".hidden").is_err());
     }
 

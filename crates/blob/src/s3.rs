@@ -5,6 +5,7 @@
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
+use imagehub_catalog::data::{image_of_key, is_plain_key};
 use imagehub_catalog::{BlobStore, ByteStream, Error, Result};
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path;
@@ -59,10 +60,7 @@ impl S3BlobStore {
     }
 
     fn path(&self, key: &str) -> Result<Path> {
-        let plain = !key.is_empty()
-            && !key.starts_with('.')
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        if !plain {
+        if !is_plain_key(key) {
             return Err(Error::Internal(format!("blob key {key:?} is not a plain name")));
         }
         Ok(if self.prefix.is_empty() { Path::from(key) } else { Path::from(format!("{}/{key}", self.prefix)) })
@@ -94,6 +92,12 @@ impl BlobStore for S3BlobStore {
             }
             writer.write(&chunk);
             written += chunk.len() as u64;
+        }
+        // The last parts first, so that a failing one aborts the upload (finish would
+        // leave its parts behind).
+        if let Err(e) = writer.wait_for_capacity(0).await {
+            let _ = writer.abort().await;
+            return Err(unavailable("upload a part", &e));
         }
         writer.finish().await.map_err(|e| unavailable("complete an upload", &e))?;
         Ok(written)
@@ -132,11 +136,11 @@ impl BlobStore for S3BlobStore {
 
     async fn keys(&self) -> Result<Vec<String>> {
         let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
-        let mut listed = self.store.list(prefix.as_ref());
+        // The objects right under the prefix, and of those only the catalog's.
+        let listed = self.store.list_with_delimiter(prefix.as_ref()).await.map_err(|e| unavailable("list", &e))?;
         let mut keys = Vec::new();
-        while let Some(meta) = listed.next().await {
-            let meta = meta.map_err(|e| unavailable("list", &e))?;
-            if let Some(name) = meta.location.filename() {
+        for meta in listed.objects {
+            if let Some(name) = meta.location.filename().filter(|n| image_of_key(n).is_some()) {
                 keys.push(name.to_owned());
             }
         }

@@ -76,24 +76,29 @@ fn refused(reason: String) -> Error {
     Error::UnsupportedMediaType(reason)
 }
 
+/// The `N` bytes at `at`, if all are there.
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+    b.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    bytes_at(b, at).map(u32::from_be_bytes)
 }
 
 fn be64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    bytes_at(b, at).map(u64::from_be_bytes)
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    bytes_at(b, at).map(u16::from_le_bytes)
 }
 
 fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    bytes_at(b, at).map(u32::from_le_bytes)
 }
 
 fn le64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    bytes_at(b, at).map(u64::from_le_bytes)
 }
 
 /// The format of `head` and what its header says; refuses data that points at other files.
@@ -208,17 +213,18 @@ fn vhdx_size(head: &[u8]) -> Option<u64> {
         let at = REGION_TABLE + 16 + n * 32;
         (head.get(at..at + 16)? == metadata_region).then(|| le64(head, at + 16)).flatten()
     })?;
+    // Offsets come from the file: every sum is checked.
     let region = usize::try_from(region).ok()?;
-    if head.get(region..region + 8)? != b"metadata" {
+    if head.get(region..region.checked_add(8)?)? != b"metadata" {
         return None;
     }
-    let items = usize::from(le16(head, region + 10)?);
+    let items = usize::from(le16(head, region.checked_add(10)?)?);
     (0..items.min(2047)).find_map(|n| {
-        let at = region + 32 + n * 32;
-        if head.get(at..at + 16)? != virtual_disk_size {
+        let at = region.checked_add(32 + n * 32)?;
+        if head.get(at..at.checked_add(16)?)? != virtual_disk_size {
             return None;
         }
-        le64(head, region + le32(head, at + 16)? as usize)
+        le64(head, region.checked_add(usize::try_from(le32(head, at.checked_add(16)?)?).ok()?)?)
     })
 }
 
@@ -254,6 +260,26 @@ mod tests {
         assert!(check(DiskFormat::Qcow2, b"random bytes, not an image").is_err());
         assert!(check(DiskFormat::Raw, b"random bytes, not an image").is_ok());
         assert!(check(DiskFormat::Vdi, b"not inspected").is_ok());
+    }
+
+    /// Offsets a crafted header gives are never trusted: no panic, no overflow.
+    #[test]
+    fn crafted_offsets_do_not_panic() {
+        let mut vhdx = vec![0u8; 0x30000 + 64];
+        vhdx[..8].copy_from_slice(b"vhdxfile");
+        vhdx[0x30000..0x30004].copy_from_slice(b"regi");
+        vhdx[0x30008..0x3000c].copy_from_slice(&1u32.to_le_bytes());
+        vhdx[0x30010..0x30020].copy_from_slice(&guid("8B7CA206-4790-4B9A-B8FE-575F050F886E"));
+        vhdx[0x30020..0x30028].copy_from_slice(&(u64::MAX - 3).to_le_bytes());
+        assert_eq!(inspect(&vhdx).unwrap().virtual_size, None);
+        let mut vmdk = vec![0u8; 512];
+        vmdk[..4].copy_from_slice(b"KDMV");
+        vmdk[28..36].copy_from_slice(&u64::MAX.to_le_bytes());
+        vmdk[36..44].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(inspect(&vmdk).is_err());
+        for n in 0..600 {
+            let _ = inspect(&qcow2_header(1, 0, 0)[..n.min(512)]);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::access::{AccessScope, Role};
 use crate::error::Result;
 use crate::ids::{GroupId, ImageId, Millis, ProjectId};
-use crate::image::{GroupMeta, Image, ImageGroup, Member, Status};
+use crate::image::{GroupMeta, Image, ImageGroup, Member};
 use crate::query::{Filter, GroupQuery, ImageQuery, Page};
 
 /// A stored API token (only its hash is kept).
@@ -104,10 +104,11 @@ pub trait ImageStore: Send + Sync + 'static {
 
     /// Replaces a stored image's record (same id); `NotFound` if it is gone.
     async fn update_image(&self, image: &Image) -> Result<()>;
-    /// Replaces an image's record if it is still in status `from`; whether it was (an
-    /// image that is gone or moved on is left as it is). How a state machine's step is
-    /// taken once when two requests race for it.
-    async fn update_image_in_status(&self, image: &Image, from: Status) -> Result<bool>;
+    /// Replaces an image's record if it is still as `was` left it (the same status and
+    /// `updated_at`: every change moves `updated_at` on); whether it was (an image that
+    /// is gone or was changed meanwhile is left as it is). How two requests that race to
+    /// change one image cannot undo each other's change.
+    async fn update_image_if(&self, image: &Image, was: &Image) -> Result<bool>;
 
     /// Adds a member; `Duplicate` if the project is a member already.
     async fn add_member(&self, member: &Member) -> Result<()>;

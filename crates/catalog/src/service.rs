@@ -345,8 +345,14 @@ impl Catalog {
         if image == before {
             return Ok(image);
         }
-        image.updated_at = Millis::now().max(before.updated_at);
-        self.stores.images.update_image(&image).await.map_err(|e| registry_key_taken(e, &image))?;
+        image.updated_at = crate::data::moved_on(&before);
+        // Conditional on the record read: a change that raced this one (another PATCH, an
+        // upload finishing) is not undone by it.
+        if !self.stores.images.update_image_if(&image, &before).await.map_err(|e| registry_key_taken(e, &image))? {
+            return Err(Error::Conflict(format!(
+                "Image {id} was changed by another request while this one ran; read it again and retry"
+            )));
+        }
         Ok(image)
     }
 

@@ -103,8 +103,6 @@ pub async fn access_key_revoke(args: &AdminArgs, ak: &str) -> anyhow::Result<()>
     said_revoked(catalog(args).await?.revoke_access_key(ak).await.map_err(failed)?, "access key", ak)
 }
 
-/// Brings the schema up to date; on an empty database that makes it (what `migrate` is
-/// run for before a first start).
 /// `imagehub blobs check [--repair]`: blobs no image owns and images whose data is
 /// missing; fails (exit 1) when it finds any and was not asked to repair them.
 pub async fn blobs_check(args: &AdminArgs, repair: bool) -> anyhow::Result<()> {
@@ -130,6 +128,8 @@ pub async fn blobs_check(args: &AdminArgs, repair: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Brings the schema up to date; on an empty database that makes it (what `migrate` is
+/// run for before a first start).
 pub async fn migrate(store: &StoreArgs) -> anyhow::Result<()> {
     let config = Config::load_store(store)?;
     open::catalog(&config, Open::Create).await?;

@@ -45,8 +45,11 @@ pub(crate) const CATALOG: [(&str, CatalogValue); 17] = [
     }),
     ("image_type", |i| if i.is_container() { Some(Field::Text(i.app_type().into())) } else { text(&i.image_type) }),
     ("uploaded_by", |i| text(&i.uploaded_by)),
-    // Why the last import failed (the server's, reserved: clients cannot write os_glance_*).
-    ("os_glance_import_failure", |i| text(&i.status_message)),
+    // Why the last import failed, while the image waits for new data (the server's,
+    // reserved: clients cannot write os_glance_*).
+    ("os_glance_import_failure", |i| {
+        if i.status == imagehub_catalog::Status::Queued { text(&i.status_message) } else { None }
+    }),
 ];
 
 /// Whether `key` names a catalog-backed property.

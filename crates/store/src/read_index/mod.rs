@@ -55,7 +55,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use imagehub_catalog::{
     AccessScope, Error, Filter, GroupId, GroupMeta, GroupQuery, Image, ImageBatches, ImageGroup, ImageId, ImageQuery,
-    ImageStore, Member, Millis, Page, PageRequest, ProjectId, Result, Status, Visibility,
+    ImageStore, Member, Millis, Page, PageRequest, ProjectId, Result, Visibility,
 };
 
 mod follow;
@@ -310,8 +310,8 @@ impl ImageStore for IndexedStore {
         r
     }
 
-    async fn update_image_in_status(&self, image: &Image, from: Status) -> Result<bool> {
-        let r = self.inner.update_image_in_status(image, from).await;
+    async fn update_image_if(&self, image: &Image, was: &Image) -> Result<bool> {
+        let r = self.inner.update_image_if(image, was).await;
         self.follow_write(&[image.id], &[]).await;
         r
     }

@@ -37,9 +37,6 @@ pub trait Dialect: Database<Row: Columns> + Sized {
     /// Whether writes are recorded in the change feed ([`crate::feed`]): where several
     /// nodes share the database and each keeps a read index.
     const CHANGE_FEED: bool;
-    /// How many batches of writes may run at once ([`super::writer`]): a database that
-    /// writes one transaction at a time gains nothing from more than one.
-    const WRITERS: usize;
 
     /// SQL text and bound values of a statement, in this backend's syntax.
     fn build<S: SqlxBinder>(stmt: &S) -> (String, SqlxValues);
@@ -266,8 +263,6 @@ impl Dialect for Sqlite {
     const EXPLAIN_SETUP: Option<&'static str> = None;
     // One server owns a SQLite file (see `open_for_serving`): it needs no feed.
     const CHANGE_FEED: bool = false;
-    // SQLite writes one transaction at a time.
-    const WRITERS: usize = 1;
 
     statements_of!(SqliteQueryBuilder);
 
@@ -310,10 +305,6 @@ impl Dialect for Postgres {
     // with it priced out, a `Seq Scan` in the plan means no index can answer the query.
     const EXPLAIN_SETUP: Option<&'static str> = Some("SET LOCAL enable_seqscan = off");
     const CHANGE_FEED: bool = true;
-    // A batch's statements are round trips; while one batch waits on them, others run,
-    // and PostgreSQL flushes concurrent commits together. Batches meet only at the change
-    // clock's row, which each takes as its last statement before its commit.
-    const WRITERS: usize = 4;
 
     statements_of!(PostgresQueryBuilder);
 

@@ -49,9 +49,9 @@ impl<DB: Dialect> SqlStore<DB> {
         Ok(())
     }
 
-    /// Rewrites an image's record and index rows, if it exists (and is in status `from`,
-    /// when given); whether it did.
-    async fn rewrite_image(&self, image: &Image, from: Option<Status>) -> Result<bool> {
+    /// Rewrites an image's record and index rows, if it exists (and has the status and
+    /// `updated_at` of `was`, when given); whether it did.
+    async fn rewrite_image(&self, image: &Image, was: Option<(Status, Millis)>) -> Result<bool> {
         let image = image.clone();
         self.write(move |c, t| {
             let image = image.clone();
@@ -63,8 +63,9 @@ impl<DB: Dialect> SqlStore<DB> {
                 stmt.table(render::IMAGES)
                     .values(values.collect::<Vec<_>>())
                     .and_where(Expr::col("id").eq(image.id.to_string()));
-                if let Some(from) = from {
-                    stmt.and_where(Expr::col("status").eq(from.as_str()));
+                if let Some((status, updated_at)) = was {
+                    stmt.and_where(Expr::col("status").eq(status.as_str()));
+                    stmt.and_where(Expr::col("updated_at").eq(updated_at.0));
                 }
                 if Self::exec(&mut *c, &stmt).await? == 0 {
                     return Ok(false);
@@ -266,8 +267,8 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
         if self.rewrite_image(image, None).await? { Ok(()) } else { Err(Error::not_found_image(image.id)) }
     }
 
-    async fn update_image_in_status(&self, image: &Image, from: Status) -> Result<bool> {
-        self.rewrite_image(image, Some(from)).await
+    async fn update_image_if(&self, image: &Image, was: &Image) -> Result<bool> {
+        self.rewrite_image(image, Some((was.status, was.updated_at))).await
     }
 
     async fn add_member(&self, m: &Member) -> Result<()> {

@@ -13,8 +13,10 @@
 //! the batch's last statement (a feed record per write was two more statements each,
 //! and every write of a batch took the clock's row in turn).
 //!
-//! Where the database runs transactions side by side (PostgreSQL), several batches run at
-//! once ([`Dialect::WRITERS`]), each taking what waits when it is free.
+//! One writer per store, on PostgreSQL too: four batches at once made 8% more writes at
+//! 64 connections (3,815 against 3,519 a second at a million images), but two batches
+//! that write the same rows in opposite orders deadlock, and PostgreSQL finds that only
+//! after a second.
 //!
 //! The writers run on a thread of their own: as one task among the server's, each of its
 //! statements waited for a worker thread that was busy answering requests, and the
@@ -142,7 +144,7 @@ impl<DB: Dialect> Writer<DB> {
         self.queue.get_or_init(|| {
             let (queue, jobs) = mpsc::channel(QUEUE);
             let (pool, counts) = (pool.clone(), self.counts.clone());
-            spawn_writer(run_all(pool, jobs, counts));
+            spawn_writer(run(pool, jobs, counts));
             queue
         })
     }
@@ -196,27 +198,10 @@ fn stopped() -> Error {
     Error::Unavailable("the database writer stopped (the server is shutting down)".into())
 }
 
-type Jobs<DB> = Arc<tokio::sync::Mutex<mpsc::Receiver<Box<dyn Pending<DB>>>>>;
-
-/// The store's writers, [`Dialect::WRITERS`] tasks taking batches from one queue.
-async fn run_all<DB: Dialect>(pool: Pool<DB>, jobs: mpsc::Receiver<Box<dyn Pending<DB>>>, counts: Arc<Counts>) {
-    let jobs: Jobs<DB> = Arc::new(tokio::sync::Mutex::new(jobs));
-    let mut writers = tokio::task::JoinSet::new();
-    for _ in 0..DB::WRITERS.max(1) {
-        writers.spawn(run(pool.clone(), jobs.clone(), counts.clone()));
-    }
-    while writers.join_next().await.is_some() {}
-}
-
-/// A writer task: batches until every sender is gone.
-async fn run<DB: Dialect>(pool: Pool<DB>, jobs: Jobs<DB>, counts: Arc<Counts>) {
+/// The writer task: batches until every sender is gone.
+async fn run<DB: Dialect>(pool: Pool<DB>, mut jobs: mpsc::Receiver<Box<dyn Pending<DB>>>, counts: Arc<Counts>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        // The queue is held only while taking what waits (or waiting for the next job).
-        let taken = jobs.lock().await.recv_many(&mut batch, MAX_BATCH).await;
-        if taken == 0 {
-            break;
-        }
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let committed = commit(&pool, &mut batch).await;
         counts.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         counts.commits.fetch_add(1, Ordering::Relaxed);

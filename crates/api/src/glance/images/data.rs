@@ -142,9 +142,16 @@ pub async fn download(
     let Some(data) = state.catalog.download(&scope, id).await? else {
         return Ok(no_content());
     };
-    let range = match requested_range(&headers)? {
-        None => None,
-        Some(spec) => Some(spec.within(data.size)?),
+    let range = match requested_range(&headers)?.map(|spec| spec.within(data.size)).transpose() {
+        Ok(range) => range,
+        Err(e) => {
+            // The size, so that the client can ask again (RFC 9110 §14.4).
+            let mut resp = crate::face::FaceError::<Glance>::from(e).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", data.size)) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return Ok(resp);
+        }
     };
     let bytes = data.open(range).await?;
     let (status, length) = match range {

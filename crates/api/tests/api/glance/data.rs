@@ -115,10 +115,17 @@ async fn upload_then_download_whole_and_in_ranges(s: Server) {
     assert_eq!((status, body.as_slice()), (206, &data[100..200]));
     let (status, _, _) = get_file(&s, &token, &id, &[("Range", "bytes=0-1,5-6")]).await;
     assert_eq!(status, 400, "several ranges");
-    for bad in ["bytes=300000-", "bytes=abc", "bytes=-0"] {
-        let (status, _, _) = get_file(&s, &token, &id, &[("Range", bad), JSON]).await;
+    for bad in ["bytes=300000-", "bytes=-0"] {
+        let (status, headers, _) = get_file(&s, &token, &id, &[("Range", bad), JSON]).await;
         assert_eq!(status, 416, "{bad}");
+        assert_eq!(headers["content-range"], "bytes */300000", "{bad}");
     }
+    let (status, _, _) = get_file(&s, &token, &id, &[("Range", "bytes=abc"), JSON]).await;
+    assert_eq!(status, 416, "a range that does not parse");
+    // Another project does not see the image, so not its data either.
+    let other = s.token(PROJECT_B, "member").await;
+    let (status, _, _) = get_file(&s, &other, &id, &[JSON]).await;
+    assert_eq!(status, 404);
 
     // The other faces show the real size.
     let ma = s.call(Method::GET, &format!("/v1/{PROJECT_A}/images/{id}"), Some(&token), None).await;
@@ -153,8 +160,21 @@ async fn uploads_refused_as_glance_refuses_them(s: Server) {
     let r = put_file(&s, &reader, &id, &[OCTETS, JSON], small.clone()).await;
     assert_eq!(r.status, 403, "{}", r.text);
 
-    // After the refusals a good upload works, and a second one is a conflict.
-    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "1000")], small.clone()).await;
+    let r = s
+        .raw(
+            Method::PUT,
+            &format!("/v2/images/{id}/stage"),
+            Some(&token),
+            &[("Content-Type", "text/plain"), JSON],
+            Some("x"),
+        )
+        .await;
+    assert_glance_error(&r, 415, "text/plain is not supported");
+
+    // After the refusals a good upload works (larger than the body limit, which uploads
+    // are not held to), and a second one is a conflict.
+    let big = payload(200_000);
+    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "200000")], big).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = put_file(&s, &token, &id, &[OCTETS, JSON], small.clone()).await;
     assert_glance_error(&r, 409, "Image status transition from active to saving is not allowed");
@@ -330,7 +350,76 @@ async fn disk_formats_are_checked(s: Server) {
     assert!(s.catalog.blob_keys().await.unwrap().len() == 1, "only the accepted image has data");
 }
 
+/// Two uploads to one image at once: one stores its data, the other is refused with 409
+/// and changes nothing; a PATCH while an upload runs is kept when it finishes.
+async fn racing_uploads_and_a_patch_meanwhile(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let id = raw_vm_image(&s, &token).await;
+    let (more, rest) = tokio::sync::oneshot::channel::<()>();
+    let first: Result<Vec<u8>, std::io::Error> = Ok(payload(1000));
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { first }),
+        futures_util::stream::once(async move {
+            let _ = rest.await;
+            Ok(payload(500))
+        }),
+    );
+    let slow = s
+        .http
+        .put(format!("{}/v2/images/{id}/file", s.base))
+        .header("X-Auth-Token", &token)
+        .header(OCTETS.0, OCTETS.1)
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let slow = tokio::spawn(slow);
+    for _ in 0..200 {
+        if show(&s, &token, &id).await["status"] == "saving" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let r = put_file(&s, &token, &id, &[OCTETS, JSON], payload(10)).await;
+    assert_glance_error(&r, 409, "from saving to saving");
+    let r =
+        super::patch(&s, &token, &id, super::V21, json!([{"op": "add", "path": "/purpose", "value": "kept"}])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let _ = more.send(());
+    let r = Server::read(slow.await.unwrap().unwrap()).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let img = show(&s, &token, &id).await;
+    assert_eq!((img["status"].as_str(), img["size"].as_u64()), (Some("active"), Some(1500)));
+    assert_eq!(img["purpose"], "kept", "the PATCH made during the upload stands: {img}");
+}
+
+/// An import that fails (staged bytes that are not their disk format) leaves the image
+/// queued with the reason readable in `os_glance_import_failure`.
+async fn a_failed_import_says_why(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let img = create(&s, &token, json!({"disk_format": "qcow2", "container_format": "bare"})).await;
+    let id = img["id"].as_str().unwrap();
+    let stage = s.http.put(format!("{}/v2/images/{id}/stage", s.base)).header("X-Auth-Token", &token);
+    assert_eq!(stage.header(OCTETS.0, OCTETS.1).body(payload(5000)).send().await.unwrap().status(), 204);
+    let body = json!({"method": {"name": "glance-direct"}}).to_string();
+    let r = s
+        .raw(
+            Method::POST,
+            &format!("/v2/images/{id}/import"),
+            Some(&token),
+            &[("Content-Type", "application/json")],
+            Some(&body),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let img = wait_for_status(&s, &token, id, "queued").await;
+    let why = img["os_glance_import_failure"].as_str().unwrap_or_default();
+    assert!(why.contains("does not match disk_format qcow2"), "{img}");
+    assert_eq!((&img["size"], &img["checksum"]), (&Value::Null, &Value::Null));
+    assert!(s.catalog.blob_keys().await.unwrap().is_empty(), "nothing of the failed import is kept");
+}
+
 both_backends!(
+    racing_uploads_and_a_patch_meanwhile,
+    a_failed_import_says_why,
     disk_formats_are_checked,
     staging_then_glance_direct_import,
     upload_then_download_whole_and_in_ranges,

@@ -721,22 +721,27 @@ pub async fn images_after_walks_every_image_by_id(store: DynStore) {
     assert_eq!(rest, ids[51..].to_vec());
 }
 
-/// A replaced record reads back whole, and its tags and properties are re-indexed.
-/// A state machine's step is taken once: the record is replaced only while it is in the
-/// status named, and a step from another status (or of a gone image) changes nothing.
-pub async fn update_in_status_takes_a_step_once(store: DynStore) {
+/// A conditional write takes only while the record is as the writer read it (its status
+/// and `updated_at`): of two changes made from one read, the second changes nothing.
+pub async fn update_if_keeps_a_racing_change(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
     img.status = Status::Queued;
     store.images.insert_image(&img, None).await.unwrap();
     let mut saving = img.clone();
     saving.status = Status::Saving;
     saving.size = Some(42);
-    assert!(store.images.update_image_in_status(&saving, Status::Queued).await.unwrap());
+    saving.updated_at = Millis(img.updated_at.0 + 1);
+    assert!(store.images.update_image_if(&saving, &img).await.unwrap());
     assert_eq!(store.images.get_image(img.id).await.unwrap(), Some(saving.clone()));
-    let mut other = img.clone();
-    other.status = Status::Active;
-    assert!(!store.images.update_image_in_status(&other, Status::Queued).await.unwrap(), "no longer queued");
+    let mut renamed = img.clone();
+    renamed.name = Some("from a stale read".into());
+    renamed.updated_at = Millis(img.updated_at.0 + 1);
+    assert!(!store.images.update_image_if(&renamed, &img).await.unwrap(), "the record moved on");
     assert_eq!(store.images.get_image(img.id).await.unwrap(), Some(saving.clone()), "left as it was");
+    let mut same_status = saving.clone();
+    same_status.name = Some("read at another time".into());
+    let stale = Image { updated_at: Millis(saving.updated_at.0 - 1), ..saving.clone() };
+    assert!(!store.images.update_image_if(&same_status, &stale).await.unwrap(), "same status, older read");
     let all = AccessScope::everything();
     let saving_ones = ImageQuery {
         filters: vec![Filter::Status(vec![Status::Saving])],
@@ -744,11 +749,12 @@ pub async fn update_in_status_takes_a_step_once(store: DynStore) {
         page: PageRequest::Offset { offset: 0, limit: 10 },
         with_total: true,
     };
-    assert_eq!(store.images.list_images(&all, &saving_ones).await.unwrap().total, Some(1), "lists follow the step");
+    assert_eq!(store.images.list_images(&all, &saving_ones).await.unwrap().total, Some(1), "lists follow the write");
     let gone = Image::blank(ImageId::new_random(), project(1), Millis(1));
-    assert!(!store.images.update_image_in_status(&gone, Status::Queued).await.unwrap());
+    assert!(!store.images.update_image_if(&gone, &gone).await.unwrap());
 }
 
+/// A replaced record reads back whole, and its tags and properties are re-indexed.
 pub async fn update_replaces_record_and_index_rows(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
     store.images.insert_image(&img, None).await.unwrap();
@@ -959,7 +965,7 @@ macro_rules! contract_suite {
             concurrent_duplicate_registers,
             concurrent_writes_fail_alone,
             update_replaces_record_and_index_rows,
-            update_in_status_takes_a_step_once,
+            update_if_keeps_a_racing_change,
             members_lifecycle,
             access_keys_lifecycle,
             bulk_insert_matches_single_inserts,
