@@ -63,6 +63,8 @@ pub struct ImageData {
     /// Whether an upload's first bytes must match its `disk_format` and point at no other
     /// files ([`crate::formats`]).
     pub check_formats: bool,
+    /// The most bytes one project's images may hold (`None`: no limit).
+    pub project_quota: Option<u64>,
 }
 
 /// The blob key of an image's data.
@@ -130,6 +132,15 @@ pub struct Upload<'c> {
     saving: Image,
     declared: Option<u64>,
     target: Target,
+    /// The most bytes this upload may store, and the error past it.
+    limit: Limit,
+}
+
+/// The most bytes an upload may store, and what it is refused with past them.
+#[derive(Clone)]
+struct Limit {
+    bytes: u64,
+    over: Error,
 }
 
 /// The data of an image that has some, ready to be read.
@@ -163,10 +174,11 @@ impl Catalog {
             return Err(not_queued(image.status, target.status()));
         }
         formats_set(&image)?;
+        let limit = self.upload_limit(&data, &image).await?;
         if let Some(n) = declared
-            && n > data.image_size_cap
+            && n > limit.bytes
         {
-            return Err(too_large(data.image_size_cap));
+            return Err(limit.over);
         }
         let step = self
             .step(id, Status::Queued, |was| {
@@ -182,7 +194,7 @@ impl Catalog {
             let now = self.stores.images.get_image(id).await?.ok_or_else(|| Error::not_found_image(id))?;
             return Err(not_queued(now.status, target.status()));
         };
-        Ok(Upload { catalog: self, data, saving, declared, target })
+        Ok(Upload { catalog: self, data, saving, declared, target, limit })
     }
 
     /// Starts the import of an image's staged bytes with `method` (Glance's words): the
@@ -233,7 +245,10 @@ impl Catalog {
         let id = importing.id;
         let staged = data.blobs.get(&staged_key(id), None).await?;
         let outcome = match staged {
-            Some(bytes) => store_metered(data, &blob_key(id), bytes, None, inspected_as(data, &importing)).await,
+            Some(bytes) => {
+                let cap = Limit { bytes: data.image_size_cap, over: too_large(data.image_size_cap) };
+                store_metered(data, &blob_key(id), bytes, cap, None, inspected_as(data, &importing)).await
+            }
             None => Err(Error::Unavailable("the staged data is gone".into())),
         };
         let _ = data.blobs.delete(&staged_key(id)).await;
@@ -255,6 +270,26 @@ impl Catalog {
         })
         .await?;
         Err(failure)
+    }
+
+    /// What an upload to `image` may store: the cap, or what is left of its owner's
+    /// quota if that is less (two uploads of one project at once may each take what is
+    /// left: the quota is checked, not reserved).
+    async fn upload_limit(&self, data: &ImageData, image: &Image) -> Result<Limit> {
+        let cap = Limit { bytes: data.image_size_cap, over: too_large(data.image_size_cap) };
+        let Some(quota) = data.project_quota else { return Ok(cap) };
+        let used = self.stores.images.storage_used(&image.owner).await?;
+        let room = quota.saturating_sub(used);
+        if room >= cap.bytes {
+            return Ok(cap);
+        }
+        Ok(Limit {
+            bytes: room,
+            over: Error::PayloadTooLarge(format!(
+                "Denying attempt to upload image because it exceeds the quota: the project's images hold {used} \
+                 of its {quota} bytes"
+            )),
+        })
     }
 
     /// Takes a step of an image's state machine from status `from`: `step` makes the
@@ -437,7 +472,7 @@ impl Upload<'_> {
             Target::Data => inspected_as(&self.data, &self.saving),
             Target::Stage => None,
         };
-        let measured = store_metered(&self.data, &key, bytes, self.declared, inspect).await;
+        let measured = store_metered(&self.data, &key, bytes, self.limit.clone(), self.declared, inspect).await;
         let images = &self.catalog.stores.images;
         let failure = match measured {
             Err(e) => e,
@@ -487,10 +522,11 @@ async fn store_metered(
     data: &ImageData,
     key: &str,
     bytes: ByteStream,
+    limit: Limit,
     declared: Option<u64>,
     inspect: Option<DiskFormat>,
 ) -> Result<Measured> {
-    let meter = Meter::new(data.image_size_cap, declared, inspect);
+    let meter = Meter::new(limit, declared, inspect);
     let put = data.blobs.put(key, Box::pin(meter.clone().wrap(bytes))).await;
     let measured = match put {
         Ok(_) => meter.finish(),
@@ -569,9 +605,7 @@ fn not_queued(status: Status, to: Status) -> Error {
 }
 
 fn too_large(cap: u64) -> Error {
-    Error::PayloadTooLarge(format!(
-        "Image exceeds the storage quota: the largest image this server stores is {cap} bytes"
-    ))
+    Error::PayloadTooLarge(format!("Image exceeds the size limit: the largest image this server stores is {cap} bytes"))
 }
 
 fn gone(id: ImageId) -> Error {
@@ -595,7 +629,7 @@ struct Measured {
 struct Meter(Arc<Mutex<MeterState>>);
 
 struct MeterState {
-    cap: u64,
+    cap: Limit,
     declared: Option<u64>,
     seen: u64,
     md5: md5::Md5,
@@ -620,7 +654,7 @@ impl MeterState {
 }
 
 impl Meter {
-    fn new(cap: u64, declared: Option<u64>, inspect: Option<DiskFormat>) -> Self {
+    fn new(cap: Limit, declared: Option<u64>, inspect: Option<DiskFormat>) -> Self {
         Self(Arc::new(Mutex::new(MeterState {
             cap,
             declared,
@@ -751,9 +785,9 @@ impl Stream for Metered {
             Some(Err(e)) => Some(Err(stop(&mut s, Error::MalformedBody(format!("the image data was cut off: {e}"))))),
             Some(Ok(chunk)) => {
                 let seen = s.seen.saturating_add(chunk.len() as u64);
-                if seen > s.cap {
-                    let cap = s.cap;
-                    Some(Err(stop(&mut s, too_large(cap))))
+                if seen > s.cap.bytes {
+                    let over = s.cap.over.clone();
+                    Some(Err(stop(&mut s, over)))
                 } else if let Some(n) = s.declared.filter(|n| seen > *n) {
                     Some(Err(stop(&mut s, Error::invalid(format!("Size exceeds: expected {n} bytes, got more")))))
                 } else {
@@ -792,6 +826,10 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn limit(bytes: u64) -> Limit {
+        Limit { bytes, over: too_large(bytes) }
+    }
+
     fn chunks(parts: &[&'static [u8]]) -> ByteStream {
         let items: Vec<std::io::Result<Bytes>> = parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
         Box::pin(Iter(items.into_iter()))
@@ -821,7 +859,7 @@ mod tests {
 
     #[test]
     fn measures_what_passes() {
-        let meter = Meter::new(100, None, None);
+        let meter = Meter::new(limit(100), None, None);
         let passed = drain(meter.clone().wrap(chunks(&[b"hello ", b"world"]))).unwrap();
         assert_eq!(passed, b"hello world");
         let m = meter.finish().unwrap();
@@ -832,15 +870,15 @@ mod tests {
 
     #[test]
     fn stops_at_the_cap_and_at_the_declared_size() {
-        let meter = Meter::new(8, None, None);
+        let meter = Meter::new(limit(8), None, None);
         assert!(drain(meter.clone().wrap(chunks(&[b"12345", b"6789"]))).is_err());
         assert!(matches!(meter.finish(), Err(Error::PayloadTooLarge(_))));
 
-        let meter = Meter::new(100, Some(4), None);
+        let meter = Meter::new(limit(100), Some(4), None);
         assert!(drain(meter.clone().wrap(chunks(&[b"12345"]))).is_err());
         assert!(matches!(meter.finish(), Err(Error::InvalidArgument(m)) if m.starts_with("Size exceeds")));
 
-        let meter = Meter::new(100, Some(6), None);
+        let meter = Meter::new(limit(100), Some(6), None);
         drain(meter.clone().wrap(chunks(&[b"12345"]))).unwrap();
         assert!(matches!(meter.finish(), Err(Error::InvalidArgument(m)) if m.starts_with("Size mismatch")));
     }

@@ -77,6 +77,8 @@ pub struct Settings {
     pub image_size_cap: u64,
     /// Whether an upload's first bytes must match its disk_format and name no other files.
     pub image_format_checks: bool,
+    /// The most bytes one project's images may hold; `None`: no limit.
+    pub project_storage_quota: Option<u64>,
 }
 
 impl Default for Settings {
@@ -100,6 +102,7 @@ impl Default for Settings {
             blob_url: None,
             image_size_cap: imagehub_catalog::DEFAULT_IMAGE_SIZE_CAP,
             image_format_checks: true,
+            project_storage_quota: None,
         }
     }
 }
@@ -268,6 +271,8 @@ pub struct Config {
     pub image_size_cap: u64,
     /// Whether uploads are checked against their disk format.
     pub image_format_checks: bool,
+    /// The most bytes one project's images may hold.
+    pub project_storage_quota: Option<u64>,
 }
 
 impl fmt::Debug for Config {
@@ -288,6 +293,7 @@ impl fmt::Debug for Config {
             .field("blob_url", &self.blob_url)
             .field("image_size_cap", &self.image_size_cap)
             .field("image_format_checks", &self.image_format_checks)
+            .field("project_storage_quota", &self.project_storage_quota)
             .finish()
     }
 }
@@ -393,6 +399,7 @@ impl Config {
             blob_url: s.blob_url,
             image_size_cap: s.image_size_cap,
             image_format_checks: s.image_format_checks,
+            project_storage_quota: s.project_storage_quota,
         })
     }
 }
@@ -467,6 +474,10 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # raw) and name no other files (a qcow2 backing or data file, a vmdk descriptor's
 # extents); refused uploads answer 415.          (IMAGEHUB_IMAGE_FORMAT_CHECKS)
 # image_format_checks = true
+
+# The most bytes one project's images may hold (data and staged bytes); an upload past it
+# answers 413. Default: no limit.                  (IMAGEHUB_PROJECT_STORAGE_QUOTA)
+# project_storage_quota = 1099511627776
 
 # Connections served at once; further ones wait in the listen backlog, and the log says
 # so. Keep it below the open-file limit.        (IMAGEHUB_MAX_CONNECTIONS)

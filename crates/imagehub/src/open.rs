@@ -122,5 +122,6 @@ pub fn image_data(
         blobs,
         image_size_cap: config.image_size_cap,
         check_formats: config.image_format_checks,
+        project_quota: config.project_storage_quota,
     }
 }

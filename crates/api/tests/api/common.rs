@@ -11,6 +11,8 @@ pub const PROJECT_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 pub const SYSTEM: &str = imagehub_catalog::SYSTEM_PROJECT;
 /// The largest image the test servers store.
 pub const IMAGE_SIZE_CAP: u64 = 1 << 20;
+/// The most bytes one project's images hold on the test servers.
+pub const PROJECT_QUOTA: u64 = 8 << 20;
 
 pub struct Server {
     pub base: String,
@@ -86,6 +88,7 @@ impl Server {
                 blobs: std::sync::Arc::new(blobs),
                 image_size_cap: IMAGE_SIZE_CAP,
                 check_formats: true,
+                project_quota: Some(PROJECT_QUOTA),
             });
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(

@@ -293,6 +293,10 @@ impl ImageStore for IndexedStore {
         Ok(self.records(&[id]).await?.pop().map(Arc::unwrap_or_clone))
     }
 
+    async fn storage_used(&self, owner: &ProjectId) -> Result<u64> {
+        self.inner.storage_used(owner).await
+    }
+
     async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>> {
         self.inner.images_after(after, limit).await
     }

@@ -405,6 +405,19 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
         .await
     }
 
+    async fn storage_used(&self, owner: &ProjectId) -> Result<u64> {
+        let mut conn = self.readers.acquire().await.db()?;
+        // Through the owner's index; the sum cast, as PostgreSQL sums bigints as numeric.
+        Self::count(
+            &mut conn,
+            Query::select()
+                .expr(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"))
+                .from(render::IMAGES)
+                .and_where(Expr::col("owner").eq(owner.as_str())),
+        )
+        .await
+    }
+
     async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>> {
         let mut conn = self.readers.acquire().await.db()?;
         let mut stmt = Self::select_images();

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{JSON, assert_glance_error, create};
-use crate::common::{ADMIN_TOKEN, IMAGE_SIZE_CAP, PROJECT_A, PROJECT_B, Resp, Server};
+use crate::common::{ADMIN_TOKEN, IMAGE_SIZE_CAP, PROJECT_A, PROJECT_B, PROJECT_QUOTA, Resp, Server};
 
 const OCTETS: (&str, &str) = ("Content-Type", "application/octet-stream");
 
@@ -148,7 +148,7 @@ async fn uploads_refused_as_glance_refuses_them(s: Server) {
     assert_glance_error(&r, 400, "Size mismatch");
     let over = usize::try_from(IMAGE_SIZE_CAP).unwrap() + 1;
     let r = put_file(&s, &token, &id, &[OCTETS, JSON], payload(over)).await;
-    assert_glance_error(&r, 413, "storage quota");
+    assert_glance_error(&r, 413, "exceeds the size limit");
     let img = show(&s, &token, &id).await;
     assert_eq!((img["status"].as_str(), &img["size"]), (Some("queued"), &Value::Null), "each failure leaves it queued");
 
@@ -417,7 +417,30 @@ async fn a_failed_import_says_why(s: Server) {
     assert!(s.catalog.blob_keys().await.unwrap().is_empty(), "nothing of the failed import is kept");
 }
 
+/// A project's images hold at most its quota: an upload past it is refused with 413
+/// (at once when the size is declared, when the bytes pass it otherwise); another
+/// project's uploads are not counted.
+async fn uploads_past_the_project_quota_are_refused(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let image = usize::try_from(IMAGE_SIZE_CAP).unwrap();
+    let fit = usize::try_from(PROJECT_QUOTA).unwrap() / image;
+    for _ in 0..fit {
+        let id = raw_vm_image(&s, &token).await;
+        assert_eq!(put_file(&s, &token, &id, &[OCTETS], payload(image)).await.status, 204);
+    }
+    let id = raw_vm_image(&s, &token).await;
+    let r = put_file(&s, &token, &id, &[OCTETS, ("x-openstack-image-size", "10"), JSON], payload(10)).await;
+    assert_glance_error(&r, 413, "exceeds the quota");
+    let r = put_file(&s, &token, &id, &[OCTETS, JSON], payload(10)).await;
+    assert_glance_error(&r, 413, "exceeds the quota");
+    assert_eq!(show(&s, &token, &id).await["status"], "queued");
+    let other = s.token(PROJECT_B, "member").await;
+    let theirs = raw_vm_image(&s, &other).await;
+    assert_eq!(put_file(&s, &other, &theirs, &[OCTETS], payload(10)).await.status, 204, "B has its own quota");
+}
+
 both_backends!(
+    uploads_past_the_project_quota_are_refused,
     racing_uploads_and_a_patch_meanwhile,
     a_failed_import_says_why,
     disk_formats_are_checked,

@@ -754,6 +754,18 @@ pub async fn update_if_keeps_a_racing_change(store: DynStore) {
     assert!(!store.images.update_image_if(&gone, &gone).await.unwrap());
 }
 
+/// The bytes a project's images hold: the sum of their sizes, its own only.
+pub async fn storage_used_sums_a_projects_sizes(store: DynStore) {
+    assert_eq!(store.images.storage_used(&project(1)).await.unwrap(), 0);
+    for (n, size) in [(1u8, Some(1000)), (1, Some(2 << 40)), (1, None), (2, Some(7))] {
+        let mut img = full_image(&project(n), "ns", &format!("n{}", size.unwrap_or(0)), "t");
+        img.size = size;
+        store.images.insert_image(&img, None).await.unwrap();
+    }
+    assert_eq!(store.images.storage_used(&project(1)).await.unwrap(), 1000 + (2 << 40));
+    assert_eq!(store.images.storage_used(&project(2)).await.unwrap(), 7);
+}
+
 /// A replaced record reads back whole, and its tags and properties are re-indexed.
 pub async fn update_replaces_record_and_index_rows(store: DynStore) {
     let mut img = full_image(&project(1), "ns", "n", "t");
@@ -966,6 +978,7 @@ macro_rules! contract_suite {
             concurrent_writes_fail_alone,
             update_replaces_record_and_index_rows,
             update_if_keeps_a_racing_change,
+            storage_used_sums_a_projects_sizes,
             members_lifecycle,
             access_keys_lifecycle,
             bulk_insert_matches_single_inserts,
