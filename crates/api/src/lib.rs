@@ -98,7 +98,7 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
 
 /// Whether a request's body is image data, streamed to the blob store, not a document
 /// read whole: `PUT /v2/images/{id}/file` and `…/stage`.
-fn takes_image_data(method: &Method, path: &str) -> bool {
+pub(crate) fn takes_image_data(method: &Method, path: &str) -> bool {
     method == Method::PUT
         && path
             .strip_prefix("/v2/images/")
