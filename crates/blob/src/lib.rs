@@ -7,8 +7,10 @@
 mod s3;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod web;
 
 pub use s3::S3BlobStore;
+pub use web::WebFetcher;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

@@ -51,6 +51,15 @@ pub trait BlobStore: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// Where the `web-download` import fetches from: the operator's allowed hosts.
+#[async_trait]
+pub trait WebSource: Send + Sync {
+    /// Refuses (`InvalidArgument`, saying why) a URI this server may not fetch from.
+    fn check(&self, uri: &str) -> Result<()>;
+    /// The bytes at `uri` (checked again, redirects included).
+    async fn open(&self, uri: &str) -> Result<ByteStream>;
+}
+
 /// The largest image an upload may store by default: 1 TiB, as Glance's `image_size_cap`.
 pub const DEFAULT_IMAGE_SIZE_CAP: u64 = 1 << 40;
 
@@ -65,6 +74,8 @@ pub struct ImageData {
     pub check_formats: bool,
     /// The most bytes one project's images may hold (`None`: no limit).
     pub project_quota: Option<u64>,
+    /// Where `web-download` imports fetch from; `None`: the method is off.
+    pub web: Option<Arc<dyn WebSource>>,
 }
 
 /// The blob key of an image's data.
@@ -91,8 +102,9 @@ pub fn is_plain_key(key: &str) -> bool {
         && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The import methods this server offers (Glance's names).
-pub const IMPORT_METHODS: &[&str] = &["glance-direct"];
+/// The import methods a server may offer (Glance's names); `web-download` where the
+/// operator allows hosts to fetch from.
+pub const IMPORT_METHODS: &[&str] = &["glance-direct", "web-download"];
 
 /// Where an admitted upload's bytes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,16 +213,19 @@ impl Catalog {
     /// image must be `uploading` with its bytes staged. The image is `importing` when
     /// this answers; the import goes on in the background and makes it `active`, or
     /// `queued` with the reason in its status message.
-    pub async fn import(&self, writer: &Writer<'_>, id: ImageId, method: &str) -> Result<Image> {
+    pub async fn import(&self, writer: &Writer<'_>, id: ImageId, method: &str, uri: Option<&str>) -> Result<Image> {
         let data = self.image_data()?.clone();
-        if !IMPORT_METHODS.contains(&method) {
+        if !self.import_methods().contains(&method) {
             return Err(Error::invalid(format!(
                 "Import method {method} is not offered by this server; it offers {}",
-                IMPORT_METHODS.join(", ")
+                self.import_methods().join(", ")
             )));
         }
         let image = self.get_image(writer.scope(), id).await?;
         writer.check_may_modify(&image)?;
+        if method == "web-download" {
+            return self.web_download(data, image, uri).await;
+        }
         let staged = image.status == Status::Uploading && data.blobs.exists(&staged_key(id)).await?;
         if !staged {
             return Err(Error::Conflict(format!(
@@ -240,18 +255,64 @@ impl Catalog {
         Ok(importing)
     }
 
+    /// `web-download`: a queued image's data fetched from `uri` in the background.
+    async fn web_download(&self, data: ImageData, image: Image, uri: Option<&str>) -> Result<Image> {
+        let id = image.id;
+        let uri = uri.ok_or_else(|| Error::invalid("the web-download import needs method.uri"))?.to_owned();
+        let web = data.web.clone().ok_or_else(|| Error::invalid("Import method web-download is not offered"))?;
+        web.check(&uri)?;
+        if image.status != Status::Queued {
+            return Err(Error::Conflict(format!(
+                "Image {id} must be queued for a web-download import (it is {})",
+                image.status
+            )));
+        }
+        formats_set(&image)?;
+        let step = self
+            .step(id, Status::Queued, |was| {
+                let mut importing = was.clone();
+                importing.status = Status::Importing;
+                importing.status_message = None;
+                Ok(importing)
+            })
+            .await?;
+        let Some(importing) = step else {
+            return Err(Error::Conflict(format!("Image {id} is no longer queued")));
+        };
+        let catalog = self.clone();
+        let moving = importing.clone();
+        tokio::spawn(async move {
+            let fetched = async {
+                let limit = catalog.upload_limit(&data, &moving).await?;
+                let bytes = web.open(&uri).await?;
+                store_metered(&data, &blob_key(id), bytes, limit, None, inspected_as(&data, &moving)).await
+            }
+            .await;
+            if let Err(e) = catalog.end_import(&data, id, fetched).await {
+                tracing::warn!(image = %id, error = %e.log_detail(), "a web-download import failed");
+            }
+        });
+        Ok(importing)
+    }
+
     /// The background half of [`Self::import`]: staged bytes → the meter → the image's data.
     async fn finish_import(&self, data: &ImageData, importing: Image) -> Result<()> {
         let id = importing.id;
-        let staged = data.blobs.get(&staged_key(id), None).await?;
-        let outcome = match staged {
-            Some(bytes) => {
+        let outcome = match data.blobs.get(&staged_key(id), None).await {
+            Err(e) => Err(e),
+            Ok(Some(bytes)) => {
                 let cap = Limit { bytes: data.image_size_cap, over: too_large(data.image_size_cap) };
                 store_metered(data, &blob_key(id), bytes, cap, None, inspected_as(data, &importing)).await
             }
-            None => Err(Error::Unavailable("the staged data is gone".into())),
+            Ok(None) => Err(Error::Unavailable("the staged data is gone".into())),
         };
         let _ = data.blobs.delete(&staged_key(id)).await;
+        self.end_import(data, id, outcome).await
+    }
+
+    /// Makes an importing image `active` with the data `outcome` measured, or `queued`
+    /// with the reason it failed.
+    async fn end_import(&self, data: &ImageData, id: ImageId, outcome: Result<Measured>) -> Result<()> {
         let failure = match outcome {
             Ok(measured) => match self.step(id, Status::Importing, |was| Ok(activated(was, &measured))).await {
                 Ok(Some(_)) => return Ok(()),
@@ -449,9 +510,13 @@ impl Catalog {
         }
     }
 
-    /// The import methods offered, and the stores (one: this server's blob store).
+    /// The import methods offered.
     pub fn import_methods(&self) -> &'static [&'static str] {
-        if self.data.is_some() { IMPORT_METHODS } else { &[] }
+        match &self.data {
+            None => &[],
+            Some(data) if data.web.is_some() => IMPORT_METHODS,
+            Some(_) => &IMPORT_METHODS[..1],
+        }
     }
 }
 

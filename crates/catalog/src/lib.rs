@@ -23,6 +23,7 @@ pub use access::{AccessPart, AccessScope, Caller, MemberRule, Role, Scope, View,
 pub use credentials::{CREDENTIAL_FRESHNESS, TokenState, expiry_after};
 pub use data::{
     BlobCheck, BlobStore, ByteStream, DEFAULT_IMAGE_SIZE_CAP, Download, IMPORT_METHODS, ImageData, Target, Upload,
+    WebSource,
 };
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};

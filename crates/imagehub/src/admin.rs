@@ -112,7 +112,7 @@ pub async fn blobs_check(args: &AdminArgs, repair: bool) -> anyhow::Result<()> {
     // counts as an unfinished write.
     let blobs = open::blobs(&config, imagehub_blob::Sweep::OlderThan(std::time::Duration::from_secs(3600))).await?;
     println!("blob store: {}", blobs.describe());
-    let catalog = catalog.with_data(open::image_data(&config, blobs));
+    let catalog = catalog.with_data(open::image_data(&config, blobs)?);
     let found = catalog.check_blobs(repair).await.map_err(failed)?;
     for key in &found.orphans {
         println!("orphan blob {key}: no image owns it{}", if repair { " (removed)" } else { "" });

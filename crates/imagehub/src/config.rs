@@ -79,6 +79,8 @@ pub struct Settings {
     pub image_format_checks: bool,
     /// The most bytes one project's images may hold; `None`: no limit.
     pub project_storage_quota: Option<u64>,
+    /// Hosts (`host` or `host:port`) the web-download import may fetch from; empty: off.
+    pub web_download_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -103,6 +105,7 @@ impl Default for Settings {
             image_size_cap: imagehub_catalog::DEFAULT_IMAGE_SIZE_CAP,
             image_format_checks: true,
             project_storage_quota: None,
+            web_download_hosts: Vec::new(),
         }
     }
 }
@@ -273,6 +276,8 @@ pub struct Config {
     pub image_format_checks: bool,
     /// The most bytes one project's images may hold.
     pub project_storage_quota: Option<u64>,
+    /// Hosts the web-download import may fetch from (none: the method is off).
+    pub web_download_hosts: Vec<String>,
 }
 
 impl fmt::Debug for Config {
@@ -294,6 +299,7 @@ impl fmt::Debug for Config {
             .field("image_size_cap", &self.image_size_cap)
             .field("image_format_checks", &self.image_format_checks)
             .field("project_storage_quota", &self.project_storage_quota)
+            .field("web_download_hosts", &self.web_download_hosts)
             .finish()
     }
 }
@@ -400,6 +406,7 @@ impl Config {
             image_size_cap: s.image_size_cap,
             image_format_checks: s.image_format_checks,
             project_storage_quota: s.project_storage_quota,
+            web_download_hosts: s.web_download_hosts,
         })
     }
 }
@@ -478,6 +485,12 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # The most bytes one project's images may hold (data and staged bytes); an upload past it
 # answers 413. Default: no limit.                  (IMAGEHUB_PROJECT_STORAGE_QUOTA)
 # project_storage_quota = 1099511627776
+
+# Hosts the web-download import may fetch images from ("host" or "host:port"); empty:
+# the method is off. A host named by name must resolve to public addresses (never
+# loopback, link-local or metadata ones); an address listed as such is allowed as it is.
+# Redirects are followed to listed hosts only. (IMAGEHUB_WEB_DOWNLOAD_HOSTS)
+# web_download_hosts = ["images.example.com", "mirror.example.org:8443"]
 
 # Connections served at once; further ones wait in the listen backlog, and the log says
 # so. Keep it below the open-file limit.        (IMAGEHUB_MAX_CONNECTIONS)

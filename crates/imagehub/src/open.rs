@@ -117,11 +117,18 @@ pub async fn blobs(
 pub fn image_data(
     config: &Config,
     blobs: std::sync::Arc<dyn imagehub_catalog::BlobStore>,
-) -> imagehub_catalog::ImageData {
-    imagehub_catalog::ImageData {
+) -> anyhow::Result<imagehub_catalog::ImageData> {
+    let web: Option<std::sync::Arc<dyn imagehub_catalog::WebSource>> = if config.web_download_hosts.is_empty() {
+        None
+    } else {
+        let fetcher = imagehub_blob::WebFetcher::new(&config.web_download_hosts).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some(std::sync::Arc::new(fetcher))
+    };
+    Ok(imagehub_catalog::ImageData {
         blobs,
         image_size_cap: config.image_size_cap,
         check_formats: config.image_format_checks,
         project_quota: config.project_storage_quota,
-    }
+        web,
+    })
 }

@@ -28,7 +28,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let blobs = open::blobs(&config, sweep).await?;
     tracing::info!(store = %blobs.describe(), "image data");
-    let catalog = catalog.with_data(open::image_data(&config, blobs));
+    let catalog = catalog.with_data(open::image_data(&config, blobs)?);
     if matches!(sweep, imagehub_blob::Sweep::All) {
         let undone = catalog.recover_uploads().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
         if undone > 0 {

@@ -89,6 +89,10 @@ impl Server {
                 image_size_cap: IMAGE_SIZE_CAP,
                 check_formats: true,
                 project_quota: Some(PROJECT_QUOTA),
+                // Loopback hosts, listed: the tests' own file servers.
+                web: Some(std::sync::Arc::new(
+                    imagehub_blob::WebFetcher::new(&["127.0.0.1".into(), "localhost".into()]).unwrap(),
+                )),
             });
         assert_eq!(catalog.bootstrap(Some(ADMIN_TOKEN)).await.unwrap(), None);
         let app = imagehub_api::build(

@@ -58,12 +58,13 @@ pub async fn import(
     PathParams(id, _): PathParams<String, Glance>,
     crate::face::Json(body, _): crate::face::Json<Value, Glance>,
 ) -> Result<Response> {
-    let method = body
-        .get("method")
+    let method = body.get("method");
+    let name = method
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str)
         .ok_or_else(|| Error::invalid("Provided object does not match schema: the import needs method.name"))?;
-    state.catalog.import(&scope.writer()?, super::parse_id(&id)?, method).await?;
+    let uri = method.and_then(|m| m.get("uri")).and_then(Value::as_str);
+    state.catalog.import(&scope.writer()?, super::parse_id(&id)?, name, uri).await?;
     let mut resp = StatusCode::ACCEPTED.into_response();
     resp.extensions_mut().insert(GlanceResponse);
     Ok(resp)

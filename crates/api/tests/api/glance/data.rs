@@ -258,10 +258,10 @@ async fn staging_then_glance_direct_import(s: Server) {
         .call(Method::POST, "/v2/images", Some(&token), Some(json!({"disk_format": "raw", "container_format": "bare"})))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.headers["openstack-image-import-methods"], "glance-direct");
+    assert_eq!(r.headers["openstack-image-import-methods"], "glance-direct,web-download");
     let id = r.body["id"].as_str().unwrap().to_owned();
     let r = s.call(Method::GET, "/v2/info/import", Some(&token), None).await;
-    assert_eq!(r.body["import-methods"]["value"], json!(["glance-direct"]), "{}", r.text);
+    assert_eq!(r.body["import-methods"]["value"], json!(["glance-direct", "web-download"]), "{}", r.text);
     let r = s.call(Method::GET, "/v2/info/stores", Some(&token), None).await;
     assert_eq!(r.body["stores"][0]["default"], "true", "{}", r.text);
 
@@ -286,7 +286,7 @@ async fn staging_then_glance_direct_import(s: Server) {
     let (status, _, _) = get_file(&s, &token, &id, &[]).await;
     assert_eq!(status, 204, "staged bytes are not the image's data yet");
 
-    assert_glance_error(&import("web-download").await, 400, "not offered");
+    assert_glance_error(&import("copy-image").await, 400, "not offered");
     let r = import("glance-direct").await;
     assert_eq!(r.status, 202, "{}", r.text);
     let img = wait_for_status(&s, &token, &id, "active").await;
@@ -439,7 +439,62 @@ async fn uploads_past_the_project_quota_are_refused(s: Server) {
     assert_eq!(put_file(&s, &other, &theirs, &[OCTETS], payload(10)).await.status, 204, "B has its own quota");
 }
 
+/// A file server on loopback for the web-download tests: `/disk.raw`, redirects to a
+/// listed name that resolves to loopback and to a host not listed, and 404 elsewhere.
+async fn file_server(data: Vec<u8>) -> String {
+    use axum::response::{IntoResponse, Redirect};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new()
+        .route("/disk.raw", axum::routing::get(move || async move { data.clone().into_response() }))
+        .route(
+            "/to-a-name",
+            axum::routing::get(move || async move { Redirect::to(&format!("http://localhost:{port}/disk.raw")) }),
+        )
+        .route("/away", axum::routing::get(|| async { Redirect::to("http://192.0.2.7/disk.raw") }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://127.0.0.1:{port}")
+}
+
+async fn web_download_imports_from_allowed_hosts_only(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let data = payload(150_000);
+    let files = file_server(data.clone()).await;
+    let import = |id: String, uri: String| {
+        let (s, token) = (&s, token.clone());
+        async move {
+            let body = json!({"method": {"name": "web-download", "uri": uri}}).to_string();
+            let path = format!("/v2/images/{id}/import");
+            s.raw(Method::POST, &path, Some(&token), &[("Content-Type", "application/json"), JSON], Some(&body)).await
+        }
+    };
+    let id = raw_vm_image(&s, &token).await;
+    let r = import(id.clone(), format!("{files}/disk.raw")).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let img = wait_for_status(&s, &token, &id, "active").await;
+    assert_eq!((img["size"].as_u64(), img["checksum"].as_str()), (Some(150_000), Some(md5_hex(&data).as_str())));
+
+    let id = raw_vm_image(&s, &token).await;
+    assert_glance_error(&import(id.clone(), "http://10.1.2.3/disk.raw".into()).await, 400, "may fetch images from");
+    assert_glance_error(
+        &import(id.clone(), "http://169.254.169.254/latest".into()).await,
+        400,
+        "may fetch images from",
+    );
+    for (path, why) in
+        [("/away", "a host this server may not fetch from"), ("/to-a-name", "no public address"), ("/missing", "404")]
+    {
+        let id = raw_vm_image(&s, &token).await;
+        let r = import(id.clone(), format!("{files}{path}")).await;
+        assert_eq!(r.status, 202, "{path}: {}", r.text);
+        let img = wait_for_status(&s, &token, &id, "queued").await;
+        let reason = img["os_glance_import_failure"].as_str().unwrap_or_default();
+        assert!(reason.contains(why), "{path}: {reason}");
+    }
+}
+
 both_backends!(
+    web_download_imports_from_allowed_hosts_only,
     uploads_past_the_project_quota_are_refused,
     racing_uploads_and_a_patch_meanwhile,
     a_failed_import_says_why,
