@@ -357,12 +357,18 @@ fn run(
     drop(explain);
 
     let bin = server_bin.unwrap_or_else(|| std::env::current_exe().unwrap_or_default().with_file_name("imagehub"));
+    // The image data of the transfer scenarios, beside the catalog (made afresh).
+    let data_dir = PathBuf::from("target/bench/data");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir)?;
+    let blob_dir = data_dir.join("images");
     let port = free_port()?;
     let server = Killed(
         Command::new(&bin)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", &url, "--log", "warn"])
             .env("IMAGEHUB_BOOTSTRAP_TOKEN", ADMIN)
             .env("IMAGEHUB_MASTER_KEY", master.to_hex())
+            .env("IMAGEHUB_BLOB_DIR", &blob_dir)
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?,
@@ -543,6 +549,182 @@ fn run(
         "\nbeside that list, RegisterImage: {:.0} writes/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
         writes.rps, writes.p50_ms, writes.p99_ms, writes.errors
     );
+    transfers(&base, &token, &data_dir, server.0.id(), seconds, readers, &scenarios[0].1)?;
     println!("\nserver peak RSS: {:.0} MiB", peak_rss_mib(server.0.id()));
+    Ok(())
+}
+
+/// The server's resident memory now, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Runs `work` while sampling the server's RSS every 20 ms; its result and the highest RSS.
+fn sampling_rss<T>(pid: u32, work: impl FnOnce() -> T) -> (T, f64) {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut top = 0f64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                top = top.max(rss_mib(pid));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            top
+        })
+    };
+    let out = work();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    (out, sampler.join().unwrap_or(f64::NAN))
+}
+
+/// A file of `bytes` pseudo-random bytes (xorshift: nothing a filesystem could compress).
+fn random_file(path: &std::path::Path, bytes: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..bytes.div_ceil(1 << 20) {
+        for word in chunk.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+        out.write_all(&chunk)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Seconds to copy `from` to `to` as `dd bs=1M conv=fsync` does: 1 MiB at a time, then synced.
+fn dd_write(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<f64> {
+    use std::io::{Read, Write};
+    let started = Instant::now();
+    let (mut src, mut dst) = (std::fs::File::open(from)?, std::fs::File::create(to)?);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = src.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        dst.write_all(&buf[..n])?;
+    }
+    dst.sync_all()?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Seconds to read `path` 1 MiB at a time (as `dd of=/dev/null bs=1M`).
+fn dd_read(path: &std::path::Path) -> anyhow::Result<f64> {
+    use std::io::Read;
+    let started = Instant::now();
+    let mut src = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    while src.read(&mut buf)? > 0 {}
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// A raw image through Glance; its id.
+fn glance_image(base: &str, token: &str) -> anyhow::Result<String> {
+    let out = Command::new("curl")
+        .args(["-s", "-X", "POST", &format!("{base}/v2/images"), "-H", &format!("X-Auth-Token: {token}")])
+        .args(["-H", "Content-Type: application/json", "--data", r#"{"disk_format":"raw","container_format":"bare"}"#])
+        .output()?;
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).context("the create answer")?;
+    body["id"].as_str().map(str::to_owned).context("the created image has no id")
+}
+
+/// `curl` uploading `file` to image `id` (or, with `download`, the image's data to nowhere).
+fn transfer(base: &str, token: &str, id: &str, file: Option<&std::path::Path>) -> Command {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-f", "-o", "/dev/null", "-H", &format!("X-Auth-Token: {token}")]);
+    if let Some(f) = file {
+        cmd.args(["-H", "Content-Type: application/octet-stream", "-T"]).arg(f);
+    }
+    cmd.arg(format!("{base}/v2/images/{id}/file"));
+    cmd
+}
+
+/// Uploads and downloads through the real server (filesystem store): throughput against
+/// a `dd`-style write and read of the same bytes on the same disk, the server's memory
+/// above idle during each; then four uploads and four downloads at once beside a list.
+fn transfers(
+    base: &str,
+    token: &str,
+    dir: &std::path::Path,
+    pid: u32,
+    seconds: u64,
+    readers: u32,
+    list_url: &str,
+) -> anyhow::Result<()> {
+    println!(
+        "\n| image data | MiB | MiB/s | ratio to dd | server RSS above idle, MiB |\n| --- | ---: | ---: | ---: | ---: |"
+    );
+    let mut last = None;
+    for mib in [256usize, 1024] {
+        let src = dir.join(format!("src-{mib}.raw"));
+        random_file(&src, mib << 20)?;
+        let copy = dir.join("dd-copy.raw");
+        let dd_w = dd_write(&src, &copy)?;
+        let dd_r = dd_read(&copy)?;
+        std::fs::remove_file(&copy)?;
+        let id = glance_image(base, token)?;
+        let idle = rss_mib(pid);
+        let started = Instant::now();
+        let (up, up_rss) = sampling_rss(pid, || transfer(base, token, &id, Some(&src)).status());
+        let up_s = started.elapsed().as_secs_f64();
+        anyhow::ensure!(up?.success(), "the {mib} MiB upload failed");
+        let started = Instant::now();
+        let (down, down_rss) = sampling_rss(pid, || transfer(base, token, &id, None).status());
+        let down_s = started.elapsed().as_secs_f64();
+        anyhow::ensure!(down?.success(), "the {mib} MiB download failed");
+        let m = mib as f64;
+        println!(
+            "| upload (PUT …/file) | {mib} | {:.0} | {:.2} (dd {:.0} MiB/s) | {:.0} |",
+            m / up_s,
+            dd_w / up_s,
+            m / dd_w,
+            up_rss - idle
+        );
+        println!(
+            "| download (GET …/file) | {mib} | {:.0} | {:.2} (dd {:.0} MiB/s) | {:.0} |",
+            m / down_s,
+            dd_r / down_s,
+            m / dd_r,
+            down_rss - idle
+        );
+        std::fs::remove_file(&src)?;
+        if mib == 256 {
+            last = Some(id);
+        }
+    }
+    // Four uploads of 256 MiB and four downloads at once, while a list runs.
+    let src = dir.join("src-concurrent.raw");
+    random_file(&src, 256 << 20)?;
+    let source = last.context("no image to download")?;
+    let mut children = Vec::new();
+    for _ in 0..4 {
+        let id = glance_image(base, token)?;
+        children.push(transfer(base, token, &id, Some(&src)).spawn()?);
+        children.push(transfer(base, token, &source, None).spawn()?);
+    }
+    let list = wrk(list_url, token, seconds, readers, None)?;
+    let mut failed = 0;
+    for mut c in children {
+        if !c.wait()?.success() {
+            failed += 1;
+        }
+    }
+    println!(
+        "\nListImage DEDICATED on {readers} connections beside 4 uploads and 4 downloads: {:.0} req/s, p50 {:.2} ms, \
+         p99 {:.2} ms, {} errors; transfers failed: {failed}",
+        list.rps, list.p50_ms, list.p99_ms, list.errors
+    );
+    std::fs::remove_file(&src)?;
     Ok(())
 }
