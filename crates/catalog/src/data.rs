@@ -19,7 +19,6 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_core::Stream;
-use md5::Digest as _;
 
 use crate::access::{AccessScope, Scope, Writer};
 use crate::error::{Error, Result};
@@ -697,8 +696,8 @@ struct MeterState {
     cap: Limit,
     declared: Option<u64>,
     seen: u64,
-    md5: md5::Md5,
-    sha512: SideHash,
+    md5: SideHash<md5::Md5>,
+    sha512: SideHash<sha2::Sha512>,
     failure: Option<Error>,
     /// The declared disk format the first bytes are checked against, until they are.
     inspect: Option<DiskFormat>,
@@ -724,8 +723,8 @@ impl Meter {
             cap,
             declared,
             seen: 0,
-            md5: md5::Md5::new(),
-            sha512: SideHash::start(),
+            md5: SideHash::start("imagehub-md5"),
+            sha512: SideHash::start("imagehub-sha512"),
             failure: None,
             inspect,
             head: Vec::new(),
@@ -757,28 +756,28 @@ impl Meter {
             return Err(Error::invalid(format!("Size mismatch: expected {n} bytes, got {}", s.seen)));
         }
         s.inspect()?;
-        let md5 = std::mem::replace(&mut s.md5, md5::Md5::new()).finalize();
+        let md5 = std::mem::replace(&mut s.md5, SideHash::Done).finish()?;
         let sha512 = std::mem::replace(&mut s.sha512, SideHash::Done).finish()?;
         let virtual_size = s.inspection.as_ref().and_then(|i| i.virtual_size);
         Ok(Measured { size: s.seen, md5: hex(&md5), sha512: hex(&sha512), virtual_size })
     }
 }
 
-/// The sha512 of an upload, on a thread of its own fed the chunks in order, while md5
-/// runs where the bytes pass: each hash costs about as much as writing the bytes (a
-/// gigabyte took 4.2 s with both on one core, against 1.25 s for `dd` to write it), so
-/// on two cores they run side by side. Where no thread can be had, it runs in line.
-enum SideHash {
-    Inline(sha2::Sha512),
-    Thread(std::sync::mpsc::SyncSender<Bytes>, std::thread::JoinHandle<sha2::Sha512>),
+/// One hash of an upload (md5, sha512), on a thread of its own fed the chunks in order:
+/// each hash costs about as much as writing the bytes (a gigabyte took 4.2 s with both on
+/// the request's thread, against 1.25 s for `dd` to write it), and on a request thread it
+/// held up the requests sharing that thread. Where no thread can be had, it runs in line.
+enum SideHash<H> {
+    Inline(H),
+    Thread(std::sync::mpsc::SyncSender<Bytes>, std::thread::JoinHandle<H>),
     Done,
 }
 
-impl SideHash {
-    fn start() -> Self {
+impl<H: md5::Digest + Send + 'static> SideHash<H> {
+    fn start(name: &str) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(32);
-        let spawned = std::thread::Builder::new().name("imagehub-sha512".into()).spawn(move || {
-            let mut hash = sha2::Sha512::new();
+        let spawned = std::thread::Builder::new().name(name.into()).spawn(move || {
+            let mut hash = H::new();
             for chunk in rx {
                 hash.update(&chunk);
             }
@@ -786,7 +785,7 @@ impl SideHash {
         });
         match spawned {
             Ok(thread) => SideHash::Thread(tx, thread),
-            Err(_) => SideHash::Inline(sha2::Sha512::new()),
+            Err(_) => SideHash::Inline(H::new()),
         }
     }
 
@@ -809,16 +808,16 @@ impl SideHash {
         }
     }
 
-    fn finish(self) -> Result<[u8; 64]> {
+    fn finish(self) -> Result<Vec<u8>> {
         let hash = match self {
             SideHash::Inline(hash) => hash,
             SideHash::Thread(tx, thread) => {
                 drop(tx);
-                thread.join().map_err(|_| Error::Internal("the sha512 thread panicked".into()))?
+                thread.join().map_err(|_| Error::Internal("a hash thread panicked".into()))?
             }
-            SideHash::Done => return Err(Error::Internal("the upload's sha512 was taken twice".into())),
+            SideHash::Done => return Err(Error::Internal("an upload's hash was taken twice".into())),
         };
-        Ok(hash.finalize().into())
+        Ok(hash.finalize().to_vec())
     }
 }
 
@@ -857,7 +856,7 @@ impl Stream for Metered {
                     Some(Err(stop(&mut s, Error::invalid(format!("Size exceeds: expected {n} bytes, got more")))))
                 } else {
                     s.seen = seen;
-                    s.md5.update(&chunk);
+                    s.md5.feed(&chunk);
                     s.sha512.feed(&chunk);
                     if s.inspect.is_some() {
                         let room = formats::HEAD_BYTES.saturating_sub(s.head.len());
