@@ -599,6 +599,8 @@ fn random_file(path: &std::path::Path, bytes: usize) -> anyhow::Result<()> {
         out.write_all(&chunk)?;
     }
     out.flush()?;
+    // On disk before the timed copies, so that they do not compete with its writeback.
+    out.get_ref().sync_all()?;
     Ok(())
 }
 

@@ -38,19 +38,56 @@ impl Allowlist {
     }
 }
 
-/// An address a name may resolve to.
+/// An address a name may resolve to: a globally routable one. Not loopback, link-local
+/// (169.254/16: cloud metadata), private (10/8, 172.16/12, 192.168/16), shared (100.64/10,
+/// another metadata home), 0/8, 192.0.0/24, benchmarking (198.18/15), reserved (240/4),
+/// multicast or broadcast; in IPv6 not loopback, unspecified, multicast, link- or
+/// site-local, unique-local (fc00::/7, where IPv6 metadata services sit), and an IPv4
+/// address carried inside one (mapped, compatible, NAT64 64:ff9b::/96, 6to4 2002::/16)
+/// is judged as that IPv4 address.
 fn public(ip: IpAddr) -> bool {
-    let v4 = match ip {
-        IpAddr::V4(v4) => v4,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4,
-            None => {
-                let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
-                return !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || link_local);
+    match ip {
+        IpAddr::V4(v4) => public_v4(v4),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let carried = |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return public_v4(v4);
             }
-        },
-    };
-    !(v4.is_loopback() || v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast())
+            if s[..6] == [0, 0, 0, 0, 0, 0] {
+                // ::a.b.c.d (IPv4-compatible), :: and ::1 among them.
+                return public_v4(carried(s[6], s[7])) && !v6.is_loopback() && !v6.is_unspecified();
+            }
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return public_v4(carried(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return public_v4(carried(s[1], s[2]));
+            }
+            let link_or_site_local = (s[0] & 0xffc0) == 0xfe80 || (s[0] & 0xffc0) == 0xfec0;
+            let unique_local = (s[0] & 0xfe00) == 0xfc00;
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || link_or_site_local || unique_local)
+        }
+    }
+}
+
+fn public_v4(v4: std::net::Ipv4Addr) -> bool {
+    let o = v4.octets();
+    let shared = o[0] == 100 && (o[1] & 0xc0) == 64;
+    let ietf = o[0] == 192 && o[1] == 0 && o[2] == 0;
+    let benchmarking = o[0] == 198 && (o[1] & 0xfe) == 18;
+    let reserved = o[0] >= 240;
+    !(v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_private()
+        || v4.is_unspecified()
+        || v4.is_multicast()
+        || v4.is_broadcast()
+        || o[0] == 0
+        || shared
+        || ietf
+        || benchmarking
+        || reserved)
 }
 
 /// Resolves names for the client, keeping only the addresses [`public`] admits.
@@ -95,7 +132,8 @@ impl WebFetcher {
         let allowed = Arc::new(Allowlist(allowed));
         let policy_list = allowed.clone();
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
+            // `previous` holds the first URL and every redirect so far.
+            if attempt.previous().len() > MAX_REDIRECTS {
                 attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
             } else if policy_list.admits(attempt.url()) {
                 attempt.follow()
@@ -107,7 +145,11 @@ impl WebFetcher {
         let client = reqwest::Client::builder()
             .redirect(policy)
             .dns_resolver(Arc::new(CheckedResolver))
+            // A proxy would resolve the names itself, past the checked resolver.
+            .no_proxy()
             .connect_timeout(std::time::Duration::from_secs(10))
+            // A host that stops sending fails the import instead of holding it.
+            .read_timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Internal(format!("no HTTP client for web-download: {e}")))?;
         Ok(Self { allowed, client })
@@ -168,9 +210,35 @@ mod tests {
         assert!(f.check("http://169.254.169.254/latest/meta-data").is_err(), "metadata service");
         assert!(f.check("ftp://images.example.com/a").is_err());
         assert!(f.check("not a url").is_err());
-        for ip in ["127.0.0.1", "169.254.1.1", "0.0.0.0", "::1", "fe80::1", "224.0.0.1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "169.254.1.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.100.100.200",
+            "192.0.0.192",
+            "198.18.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fec0::1",
+            "fd00:ec2::254",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "ff02::1",
+        ] {
             assert!(!public(ip.parse().unwrap()), "{ip}");
         }
-        assert!(public("93.184.216.34".parse().unwrap()));
+        for ip in ["93.184.216.34", "2606:2800:220:1::", "64:ff9b::5db8:d822", "::ffff:93.184.216.34"] {
+            assert!(public(ip.parse().unwrap()), "{ip}");
+        }
     }
 }

@@ -416,7 +416,7 @@ impl Catalog {
                 }
                 let mut queued = without_data(&found);
                 if found.status == Status::Importing {
-                    queued.status_message = Some("the import was cut short by a restart: stage the data again".into());
+                    queued.status_message = Some("the import was cut short by a restart: import the data again".into());
                 }
                 queued.updated_at = moved_on(&found);
                 if self.stores.images.update_image_if(&queued, &found).await? {

@@ -102,7 +102,8 @@ pub trait ImageStore: Send + Sync + 'static {
     /// `None`), by id: a scan of the whole catalog that writes cannot derail.
     async fn images_after(&self, after: Option<ImageId>, limit: u64) -> Result<Vec<Image>>;
 
-    /// The bytes a project's images hold (the sum of their sizes: data and staged bytes).
+    /// The bytes a project's image data holds: the sizes of its images with data (a
+    /// checksum) and of its staged or importing bytes.
     async fn storage_used(&self, owner: &ProjectId) -> Result<u64>;
 
     /// Replaces a stored image's record (same id); `NotFound` if it is gone.

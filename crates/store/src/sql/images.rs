@@ -408,12 +408,19 @@ impl<DB: Dialect> ImageStore for SqlStore<DB> {
     async fn storage_used(&self, owner: &ProjectId) -> Result<u64> {
         let mut conn = self.readers.acquire().await.db()?;
         // Through the owner's index; the sum cast, as PostgreSQL sums bigints as numeric.
+        // Only sizes the server measured count: images with data (a checksum) and staged
+        // or importing bytes, not the size a registration states for a registry image.
         Self::count(
             &mut conn,
             Query::select()
                 .expr(Expr::cust("CAST(COALESCE(SUM(size), 0) AS BIGINT)"))
                 .from(render::IMAGES)
-                .and_where(Expr::col("owner").eq(owner.as_str())),
+                .and_where(Expr::col("owner").eq(owner.as_str()))
+                .cond_where(
+                    sea_query::Cond::any()
+                        .add(Expr::col("checksum").is_not_null())
+                        .add(Expr::col("status").is_in([Status::Uploading.as_str(), Status::Importing.as_str()])),
+                ),
         )
         .await
     }

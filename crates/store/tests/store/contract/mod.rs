@@ -757,9 +757,18 @@ pub async fn update_if_keeps_a_racing_change(store: DynStore) {
 /// The bytes a project's images hold: the sum of their sizes, its own only.
 pub async fn storage_used_sums_a_projects_sizes(store: DynStore) {
     assert_eq!(store.images.storage_used(&project(1)).await.unwrap(), 0);
-    for (n, size) in [(1u8, Some(1000)), (1, Some(2 << 40)), (1, None), (2, Some(7))] {
-        let mut img = full_image(&project(n), "ns", &format!("n{}", size.unwrap_or(0)), "t");
+    for (n, size, data) in [
+        (1u8, Some(1000), Status::Active),
+        (1, Some(2 << 40), Status::Uploading),
+        (1, None, Status::Queued),
+        (1, Some(i64::MAX), Status::Active),
+        (2, Some(7), Status::Active),
+    ] {
+        let mut img = full_image(&project(n), "ns", &format!("n{n}-{}", size.unwrap_or(0)), "t");
         img.size = size;
+        img.status = data;
+        // Only what the server measured counts: the last active one states a size, no data.
+        img.checksum = (data == Status::Active && size != Some(i64::MAX)).then(|| "0".repeat(32));
         store.images.insert_image(&img, None).await.unwrap();
     }
     assert_eq!(store.images.storage_used(&project(1)).await.unwrap(), 1000 + (2 << 40));
