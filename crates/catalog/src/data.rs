@@ -245,13 +245,34 @@ impl Catalog {
         };
         let catalog = self.clone();
         let moving = importing.clone();
+        let id = moving.id;
+        self.run_import(id, async move { catalog.finish_import(&data, moving).await });
+        Ok(importing)
+    }
+
+    /// Runs an import in the background; should it panic, the image is queued again with
+    /// the reason (a failed import's own error path does that itself).
+    fn run_import(&self, id: ImageId, import: impl std::future::Future<Output = Result<()>> + Send + 'static) {
+        let catalog = self.clone();
         tokio::spawn(async move {
-            let id = moving.id;
-            if let Err(e) = catalog.finish_import(&data, moving).await {
-                tracing::warn!(image = %id, error = %e.log_detail(), "an image import failed");
+            match tokio::spawn(import).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(image = %id, error = %e.log_detail(), "an image import failed"),
+                Err(panicked) => {
+                    tracing::error!(image = %id, error = %panicked, "an image import panicked");
+                    let reset = catalog
+                        .step(id, Status::Importing, |was| {
+                            let mut queued = without_data(was);
+                            queued.status_message = Some("the import failed: an internal error".into());
+                            Ok(queued)
+                        })
+                        .await;
+                    if let (Some(data), Ok(_)) = (&catalog.data, reset) {
+                        let _ = data.blobs.delete(&blob_key(id)).await;
+                    }
+                }
             }
         });
-        Ok(importing)
     }
 
     /// `web-download`: a queued image's data fetched from `uri` in the background.
@@ -280,16 +301,14 @@ impl Catalog {
         };
         let catalog = self.clone();
         let moving = importing.clone();
-        tokio::spawn(async move {
+        self.run_import(id, async move {
             let fetched = async {
                 let limit = catalog.upload_limit(&data, &moving).await?;
                 let bytes = web.open(&uri).await?;
                 store_metered(&data, &blob_key(id), bytes, limit, None, inspected_as(&data, &moving)).await
             }
             .await;
-            if let Err(e) = catalog.end_import(&data, id, fetched).await {
-                tracing::warn!(image = %id, error = %e.log_detail(), "a web-download import failed");
-            }
+            catalog.end_import(&data, id, fetched).await
         });
         Ok(importing)
     }
@@ -799,9 +818,7 @@ impl<H: md5::Digest + Send + 'static> SideHash<H> {
                     let send = || {
                         let _ = tx.send(chunk);
                     };
-                    let multi = tokio::runtime::Handle::try_current()
-                        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-                    if multi { tokio::task::block_in_place(send) } else { send() }
+                    if on_multi_thread_runtime() { tokio::task::block_in_place(send) } else { send() }
                 }
             }
             SideHash::Done => {}
@@ -813,12 +830,22 @@ impl<H: md5::Digest + Send + 'static> SideHash<H> {
             SideHash::Inline(hash) => hash,
             SideHash::Thread(tx, thread) => {
                 drop(tx);
-                thread.join().map_err(|_| Error::Internal("a hash thread panicked".into()))?
+                // The thread may still hash what is queued: wait off the runtime's workers.
+                let join = || thread.join();
+                let joined = if on_multi_thread_runtime() { tokio::task::block_in_place(join) } else { join() };
+                joined.map_err(|_| Error::Internal("a hash thread panicked".into()))?
             }
             SideHash::Done => return Err(Error::Internal("an upload's hash was taken twice".into())),
         };
         Ok(hash.finalize().to_vec())
     }
+}
+
+/// Whether this runs on a worker of a multi-thread runtime (where a blocking wait may hand
+/// the worker's other tasks to the others).
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// The bytes of an upload through its [`Meter`].
