@@ -59,6 +59,12 @@ pub trait WebSource: Send + Sync {
     async fn open(&self, uri: &str) -> Result<ByteStream>;
 }
 
+/// How long an upload, staging or import may make no progress before a sweep undoes it.
+pub const STALLED: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// How often a running transfer tells the catalog it is alive.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The largest image an upload may store by default: 1 TiB, as Glance's `image_size_cap`.
 pub const DEFAULT_IMAGE_SIZE_CAP: u64 = 1 << 40;
 
@@ -255,7 +261,10 @@ impl Catalog {
     fn run_import(&self, id: ImageId, import: impl std::future::Future<Output = Result<()>> + Send + 'static) {
         let catalog = self.clone();
         tokio::spawn(async move {
-            match tokio::spawn(import).await {
+            let alive = catalog.heartbeat(id, Status::Importing);
+            let done = tokio::spawn(import).await;
+            alive.abort();
+            match done {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(image = %id, error = %e.log_detail(), "an image import failed"),
                 Err(panicked) => {
@@ -413,6 +422,35 @@ impl Catalog {
     /// without data, and what was stored of its bytes is removed; an image whose bytes
     /// were staged whole stays `uploading`, ready for its import. Returns how many.
     pub async fn recover_uploads(&self) -> Result<usize> {
+        self.undo_unfinished(None).await
+    }
+
+    /// On any node, now and then: undoes as [`Self::recover_uploads`] does the uploads,
+    /// stagings and imports that made no progress for [`STALLED`] (a running one moves its
+    /// image's `updated_at` on every minute), such as those of a node that crashed or
+    /// was stopped mid-way. Returns how many.
+    pub async fn sweep_stalled_uploads(&self) -> Result<usize> {
+        let cutoff = Millis(Millis::now().0.saturating_sub(i64::try_from(STALLED.as_millis()).unwrap_or(i64::MAX)));
+        self.undo_unfinished(Some(cutoff)).await
+    }
+
+    /// Moves image `id`'s `updated_at` on every [`HEARTBEAT`] while it stays in `status`,
+    /// so that a sweep sees the transfer is alive; stops when aborted or when it is not.
+    fn heartbeat(&self, id: ImageId, status: Status) -> tokio::task::JoinHandle<()> {
+        let catalog = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                match catalog.step(id, status, |was| Ok(was.clone())).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => tracing::warn!(image = %id, error = %e.log_detail(), "a transfer's heartbeat failed"),
+                }
+            }
+        })
+    }
+
+    async fn undo_unfinished(&self, stalled_before: Option<Millis>) -> Result<usize> {
         let data = self.image_data()?;
         let mut recovered = 0;
         let mut offset = 0;
@@ -429,13 +467,16 @@ impl Catalog {
             }
             for found in page.items {
                 let id = found.id;
-                if found.status == Status::Uploading && data.blobs.exists(&staged_key(id)).await? {
+                let alive = stalled_before.is_some_and(|cut| found.updated_at >= cut);
+                if alive || (found.status == Status::Uploading && data.blobs.exists(&staged_key(id)).await?) {
                     offset += 1;
                     continue;
                 }
                 let mut queued = without_data(&found);
                 if found.status == Status::Importing {
-                    queued.status_message = Some("the import was cut short by a restart: import the data again".into());
+                    queued.status_message = Some(
+                        "the import was cut short (a restart or a stalled transfer): import the data again".into(),
+                    );
                 }
                 queued.updated_at = moved_on(&found);
                 if self.stores.images.update_image_if(&queued, &found).await? {
@@ -555,7 +596,9 @@ impl Upload<'_> {
             Target::Data => inspected_as(&self.data, &self.saving),
             Target::Stage => None,
         };
+        let alive = self.catalog.heartbeat(id, status);
         let measured = store_metered(&self.data, &key, bytes, self.limit.clone(), self.declared, inspect).await;
+        alive.abort();
         let images = &self.catalog.stores.images;
         let failure = match measured {
             Err(e) => e,

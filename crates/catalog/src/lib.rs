@@ -22,8 +22,8 @@ mod words;
 pub use access::{AccessPart, AccessScope, Caller, MemberRule, Role, Scope, View, Writer};
 pub use credentials::{CREDENTIAL_FRESHNESS, TokenState, expiry_after};
 pub use data::{
-    BlobCheck, BlobStore, ByteStream, DEFAULT_IMAGE_SIZE_CAP, Download, IMPORT_METHODS, ImageData, Target, Upload,
-    WebSource,
+    BlobCheck, BlobStore, ByteStream, DEFAULT_IMAGE_SIZE_CAP, Download, IMPORT_METHODS, ImageData, STALLED, Target,
+    Upload, WebSource,
 };
 pub use error::{Error, Result};
 pub use ids::{GroupId, ImageId, Millis, ProjectId, SYSTEM_PROJECT};

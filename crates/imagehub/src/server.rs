@@ -35,6 +35,23 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::warn!(undone, "uploads the last run did not finish were undone (their images are queued again)");
         }
     }
+    // Uploads and imports that stopped moving (a node that crashed or was stopped mid-way,
+    // on any node of the database) are undone now and then.
+    {
+        let catalog = catalog.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(imagehub_catalog::STALLED / 2).await;
+                match catalog.sweep_stalled_uploads().await {
+                    Ok(0) => {}
+                    Ok(undone) => {
+                        tracing::warn!(undone, "stalled uploads or imports were undone (their images are queued again)")
+                    }
+                    Err(e) => tracing::warn!(error = %e.log_detail(), "the sweep of stalled uploads failed"),
+                }
+            }
+        });
+    }
     let chosen = config.bootstrap_token.as_ref().map(config::Secret::expose);
     match catalog.bootstrap(chosen).await.map_err(|e| anyhow::anyhow!("bootstrap: {e}"))? {
         Some(token) => {

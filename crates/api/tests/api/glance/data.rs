@@ -493,7 +493,37 @@ async fn web_download_imports_from_allowed_hosts_only(s: Server) {
     }
 }
 
+/// The sweep undoes a transfer that stopped moving (a node that died mid-upload) and
+/// leaves a running one, whose image's `updated_at` is recent, alone.
+async fn the_sweep_undoes_stalled_transfers_only(s: Server) {
+    let token = s.token(PROJECT_A, "member").await;
+    let put_back = |id: &str, status: imagehub_catalog::Status, age_ms: i64| {
+        let stores = s.stores.clone();
+        let id = imagehub_catalog::ImageId::parse(id).unwrap();
+        async move {
+            let was = stores.images.get_image(id).await.unwrap().unwrap();
+            let mut stale = was.clone();
+            stale.status = status;
+            stale.updated_at = imagehub_catalog::Millis(imagehub_catalog::Millis::now().0 - age_ms);
+            assert!(stores.images.update_image_if(&stale, &was).await.unwrap());
+        }
+    };
+    let stalled = raw_vm_image(&s, &token).await;
+    put_back(&stalled, imagehub_catalog::Status::Saving, 11 * 60 * 1000).await;
+    let importing = raw_vm_image(&s, &token).await;
+    put_back(&importing, imagehub_catalog::Status::Importing, 11 * 60 * 1000).await;
+    let running = raw_vm_image(&s, &token).await;
+    put_back(&running, imagehub_catalog::Status::Saving, 5_000).await;
+    assert_eq!(s.catalog.sweep_stalled_uploads().await.unwrap(), 2);
+    assert_eq!(show(&s, &token, &stalled).await["status"], "queued");
+    let img = show(&s, &token, &importing).await;
+    assert_eq!(img["status"], "queued");
+    assert!(img["os_glance_import_failure"].as_str().unwrap_or_default().contains("cut short"), "{img}");
+    assert_eq!(show(&s, &token, &running).await["status"], "saving", "a transfer that moves is left alone");
+}
+
 both_backends!(
+    the_sweep_undoes_stalled_transfers_only,
     web_download_imports_from_allowed_hosts_only,
     uploads_past_the_project_quota_are_refused,
     racing_uploads_and_a_patch_meanwhile,
