@@ -98,27 +98,8 @@ async fn receive(
     body: Body,
     target: Target,
 ) -> Result<Response> {
-    let admitted = async {
-        let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if media.split(';').next().unwrap_or("").trim() != OCTET_STREAM {
-            let shown = if media.is_empty() { "None" } else { media };
-            return Err(Error::UnsupportedMediaType(format!(
-                "The request media type {shown} is not supported by this server."
-            )));
-        }
-        let declared = match headers.get("x-openstack-image-size") {
-            None => None,
-            Some(v) => Some(v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
-                Error::invalid(format!("x-openstack-image-size must be a number of bytes, not {v:?}"))
-            })?),
-        };
-        let writer = scope.writer()?;
-        let id = super::parse_id(id)?;
-        // The writer lives as long as the upload: begin and write share it.
-        Ok::<_, Error>((writer, id, declared))
-    }
-    .await;
     let body: SharedBody = std::sync::Arc::new(tokio::sync::Mutex::new(body.into_data_stream()));
+    let admitted = declared_upload(headers).and_then(|declared| Ok((scope.writer()?, super::parse_id(id)?, declared)));
     let (writer, id, declared) = match admitted {
         Ok(a) => a,
         Err(e) => return Err(drained(&body, e).await.into()),
@@ -178,6 +159,27 @@ pub async fn download(
     }
     resp.extensions_mut().insert(GlanceResponse);
     Ok(resp)
+}
+
+/// What an upload's headers say: its media type must be `application/octet-stream`;
+/// the size it declares (`x-openstack-image-size`), if it does.
+fn declared_upload(headers: &HeaderMap) -> std::result::Result<Option<u64>, Error> {
+    if crate::face::essence(headers).as_deref() != Some(OCTET_STREAM) {
+        let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).filter(|m| !m.is_empty());
+        return Err(Error::UnsupportedMediaType(format!(
+            "The request media type {} is not supported by this server.",
+            media.unwrap_or("None")
+        )));
+    }
+    headers
+        .get("x-openstack-image-size")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .ok_or_else(|| Error::invalid(format!("x-openstack-image-size must be a number of bytes, not {v:?}")))
+        })
+        .transpose()
 }
 
 /// The request body as the catalog reads it.
