@@ -31,11 +31,6 @@ impl Allowlist {
         matches!(url.scheme(), "http" | "https")
             && self.0.iter().any(|(h, p)| h.eq_ignore_ascii_case(host) && p.is_none_or(|p| p == port))
     }
-
-    /// Whether `host` is listed as an address literal (then any address class is allowed).
-    fn lists_address(&self, host: &str) -> bool {
-        host.parse::<IpAddr>().is_ok() && self.0.iter().any(|(h, _)| h.eq_ignore_ascii_case(host))
-    }
 }
 
 /// An address a name may resolve to: a globally routable one. Not loopback, link-local
@@ -160,15 +155,9 @@ impl WebFetcher {
 impl WebSource for WebFetcher {
     fn check(&self, uri: &str) -> Result<()> {
         let url = reqwest::Url::parse(uri).map_err(|e| Error::invalid(format!("URI {uri:?} is not a URL: {e}")))?;
+        // An address written in the URL is not resolved: only its listing admits it.
         if !self.allowed.admits(&url) {
             return Err(Error::invalid(format!("URI {uri} is not on a host this server may fetch images from")));
-        }
-        // An address written in the URL is used as it is: it must be listed as one.
-        if let Some(host) = url.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-            && host.parse::<IpAddr>().is_ok_and(|ip| !public(ip))
-            && !self.allowed.lists_address(host)
-        {
-            return Err(Error::invalid(format!("URI {uri} names an address this server may not fetch from")));
         }
         Ok(())
     }

@@ -46,7 +46,7 @@ pub trait BlobStore: Send + Sync {
     async fn exists(&self, key: &str) -> Result<bool>;
     /// The keys of every blob (for the consistency check).
     async fn keys(&self) -> Result<Vec<String>>;
-    /// What and where the backend is, for logs and `GET /v2/info/stores`.
+    /// What and where the backend is, for the log and `imagehub blobs check`.
     fn describe(&self) -> String;
 }
 
@@ -160,6 +160,13 @@ struct Limit {
     over: Error,
 }
 
+impl Limit {
+    /// The operator's cap on one image.
+    fn cap(data: &ImageData) -> Self {
+        Limit { bytes: data.image_size_cap, over: too_large(data.image_size_cap) }
+    }
+}
+
 /// The data of an image that has some, ready to be read.
 pub struct Download {
     pub image: Image,
@@ -239,21 +246,24 @@ impl Catalog {
             )));
         }
         formats_set(&image)?;
-        let step = self
-            .step(id, Status::Uploading, |was| {
-                let mut importing = was.clone();
-                importing.status = Status::Importing;
-                Ok(importing)
-            })
-            .await?;
-        let Some(importing) = step else {
+        let Some(importing) = self.start_importing(id, Status::Uploading).await? else {
             return Err(Error::Conflict(format!("Image {id} is already being imported")));
         };
-        let catalog = self.clone();
-        let moving = importing.clone();
-        let id = moving.id;
+        let (catalog, moving) = (self.clone(), importing.clone());
         self.run_import(id, async move { catalog.finish_import(&data, moving).await });
         Ok(importing)
+    }
+
+    /// The step of an import's start: `from` (`uploading` for staged bytes, `queued` for
+    /// a web-download) to `importing`, the last failure's reason cleared.
+    async fn start_importing(&self, id: ImageId, from: Status) -> Result<Option<Image>> {
+        self.step(id, from, |was| {
+            let mut importing = was.clone();
+            importing.status = Status::Importing;
+            importing.status_message = None;
+            Ok(importing)
+        })
+        .await
     }
 
     /// Runs an import in the background; should it panic, the image is queued again with
@@ -297,19 +307,10 @@ impl Catalog {
             )));
         }
         formats_set(&image)?;
-        let step = self
-            .step(id, Status::Queued, |was| {
-                let mut importing = was.clone();
-                importing.status = Status::Importing;
-                importing.status_message = None;
-                Ok(importing)
-            })
-            .await?;
-        let Some(importing) = step else {
+        let Some(importing) = self.start_importing(id, Status::Queued).await? else {
             return Err(Error::Conflict(format!("Image {id} is no longer queued")));
         };
-        let catalog = self.clone();
-        let moving = importing.clone();
+        let (catalog, moving) = (self.clone(), importing.clone());
         self.run_import(id, async move {
             let fetched = async {
                 let limit = catalog.upload_limit(&data, &moving).await?;
@@ -328,8 +329,7 @@ impl Catalog {
         let outcome = match data.blobs.get(&staged_key(id), None).await {
             Err(e) => Err(e),
             Ok(Some(bytes)) => {
-                let cap = Limit { bytes: data.image_size_cap, over: too_large(data.image_size_cap) };
-                store_metered(data, &blob_key(id), bytes, cap, None, inspected_as(data, &importing)).await
+                store_metered(data, &blob_key(id), bytes, Limit::cap(data), None, inspected_as(data, &importing)).await
             }
             Ok(None) => Err(Error::Unavailable("the staged data is gone".into())),
         };
@@ -364,7 +364,7 @@ impl Catalog {
     /// quota if that is less (two uploads of one project at once may each take what is
     /// left: the quota is checked, not reserved).
     async fn upload_limit(&self, data: &ImageData, image: &Image) -> Result<Limit> {
-        let cap = Limit { bytes: data.image_size_cap, over: too_large(data.image_size_cap) };
+        let cap = Limit::cap(data);
         let Some(quota) = data.project_quota else { return Ok(cap) };
         let used = self.stores.images.storage_used(&image.owner).await?;
         let room = quota.saturating_sub(used);
@@ -628,7 +628,9 @@ impl Upload<'_> {
         // Nothing of a failed upload stands: no data, the image queued again.
         let _ = self.data.blobs.delete(&key).await;
         let reset = self.catalog.step(id, status, |was| Ok(without_data(was))).await;
-        if matches!(reset, Ok(None)) && images.get_image(id).await?.is_none() {
+        // Gone if the image went away meanwhile; otherwise the failure stands (a failed
+        // look-up does not replace it).
+        if matches!(reset, Ok(None)) && matches!(images.get_image(id).await, Ok(None)) {
             return Err(gone(id));
         }
         Err(failure)

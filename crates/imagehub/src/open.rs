@@ -93,6 +93,47 @@ fn master_key(config: &Config, how: Open) -> anyhow::Result<MasterKey> {
     }
 }
 
+/// `catalog` with the image data the configuration names, as a server keeps it: what
+/// a crash left unfinished is undone (uploads, when this process is the database's only
+/// one; partial files, as far as `sweep` can tell), and a task undoes stalled transfers
+/// now and then.
+pub async fn serving_image_data(config: &Config, catalog: Catalog) -> anyhow::Result<Catalog> {
+    // One process owns a SQLite database, so an unfinished upload in the blob directory
+    // is one a crash left; nodes sharing a PostgreSQL database may share the directory,
+    // and only what no one touched for an hour is left over for sure.
+    let alone = imagehub_store::sqlite_path(&config.database).is_some();
+    let sweep = if alone {
+        imagehub_blob::Sweep::All
+    } else {
+        imagehub_blob::Sweep::OlderThan(std::time::Duration::from_secs(3600))
+    };
+    let blobs = blobs(config, sweep).await?;
+    tracing::info!(store = %blobs.describe(), "image data");
+    let catalog = catalog.with_data(image_data(config, blobs)?);
+    if alone {
+        let undone = catalog.recover_uploads().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
+        if undone > 0 {
+            tracing::warn!(undone, "uploads the last run did not finish were undone (their images are queued again)");
+        }
+    }
+    // Uploads and imports that stopped moving (a node that crashed or was stopped mid-way,
+    // on any node of the database) are undone now and then.
+    let sweeping = catalog.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(imagehub_catalog::STALLED / 2).await;
+            match sweeping.sweep_stalled_uploads().await {
+                Ok(0) => {}
+                Ok(undone) => {
+                    tracing::warn!(undone, "stalled uploads or imports were undone (their images are queued again)")
+                }
+                Err(e) => tracing::warn!(error = %e.log_detail(), "the sweep of stalled uploads failed"),
+            }
+        }
+    });
+    Ok(catalog)
+}
+
 /// The blob store the configuration names: `blob_url` (S3, checked to answer) or the
 /// directory `blob_dir`, whose unfinished writes `sweep` names are removed.
 pub async fn blobs(

@@ -18,40 +18,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let catalog = open::catalog(&config, Open::Serve).await?;
-    // One process owns a SQLite database, so an unfinished upload in the blob directory
-    // is one a crash left; nodes sharing a PostgreSQL database may share the directory,
-    // and only what no one touched for an hour is left over for sure.
-    let sweep = if imagehub_store::sqlite_path(&config.database).is_some() {
-        imagehub_blob::Sweep::All
-    } else {
-        imagehub_blob::Sweep::OlderThan(std::time::Duration::from_secs(3600))
-    };
-    let blobs = open::blobs(&config, sweep).await?;
-    tracing::info!(store = %blobs.describe(), "image data");
-    let catalog = catalog.with_data(open::image_data(&config, blobs)?);
-    if matches!(sweep, imagehub_blob::Sweep::All) {
-        let undone = catalog.recover_uploads().await.map_err(|e| anyhow::anyhow!("image data: {}", e.log_detail()))?;
-        if undone > 0 {
-            tracing::warn!(undone, "uploads the last run did not finish were undone (their images are queued again)");
-        }
-    }
-    // Uploads and imports that stopped moving (a node that crashed or was stopped mid-way,
-    // on any node of the database) are undone now and then.
-    {
-        let catalog = catalog.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(imagehub_catalog::STALLED / 2).await;
-                match catalog.sweep_stalled_uploads().await {
-                    Ok(0) => {}
-                    Ok(undone) => {
-                        tracing::warn!(undone, "stalled uploads or imports were undone (their images are queued again)")
-                    }
-                    Err(e) => tracing::warn!(error = %e.log_detail(), "the sweep of stalled uploads failed"),
-                }
-            }
-        });
-    }
+    let catalog = open::serving_image_data(&config, catalog).await?;
     let chosen = config.bootstrap_token.as_ref().map(config::Secret::expose);
     match catalog.bootstrap(chosen).await.map_err(|e| anyhow::anyhow!("bootstrap: {e}"))? {
         Some(token) => {

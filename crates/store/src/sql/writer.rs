@@ -18,7 +18,7 @@
 //! that write the same rows in opposite orders deadlock, and PostgreSQL finds that only
 //! after a second.
 //!
-//! The writers run on a thread of their own: as one task among the server's, each of its
+//! The writer runs on a thread of its own: as one task among the server's, each of its
 //! statements waited for a worker thread that was busy answering requests, and the
 //! statements of a batch run one after another.
 
