@@ -5,6 +5,7 @@
 pub mod face;
 pub mod glance;
 mod jsonout;
+pub mod keystone;
 pub mod modelarts;
 mod observe;
 pub mod scnet;
@@ -44,11 +45,22 @@ pub struct ApiConfig {
     /// trailing `/`), for absolute links (`Location`, version documents); `None`: built
     /// from the request's `Host` header.
     pub public_url: Option<String>,
+    /// Lifetime of the tokens a password login on the identity face issues, in seconds.
+    pub identity_token_ttl_secs: i64,
+    /// The region the identity face's service catalog names.
+    pub region: String,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024, scnet_utc_offset_secs: 0, scnet_token_ttl_secs: 12 * 3600, public_url: None }
+        Self {
+            body_limit: 1024 * 1024,
+            scnet_utc_offset_secs: 0,
+            scnet_token_ttl_secs: 12 * 3600,
+            public_url: None,
+            identity_token_ttl_secs: 3600,
+            region: "RegionOne".into(),
+        }
     }
 }
 
@@ -86,6 +98,10 @@ pub fn build(catalog: Catalog, config: &ApiConfig) -> Router {
         .merge(modelarts::router())
         .merge(scnet::router())
         .merge(glance::router())
+        .merge(
+            keystone::router()
+                .route_layer(axum::middleware::from_fn_with_state(state.clone(), keystone::www_authenticate)),
+        )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), admit))
@@ -111,6 +127,7 @@ enum FaceOf {
     ModelArts,
     Scnet,
     Glance,
+    Keystone,
     None,
 }
 
@@ -119,6 +136,8 @@ fn face_of(path: &str) -> FaceOf {
         FaceOf::ModelArts
     } else if ["/ai/", "/api/", "/ac/"].iter().any(|p| path.starts_with(p)) {
         FaceOf::Scnet
+    } else if path == "/v3" || path.starts_with("/v3/") {
+        FaceOf::Keystone
     } else if path == "/" || path == "/versions" || path == "/v2" || path.starts_with("/v2/") {
         FaceOf::Glance
     } else {
@@ -134,11 +153,12 @@ async fn not_found(method: Method, uri: Uri) -> Response {
         FaceOf::ModelArts => modelarts::no_route(method, uri).await,
         FaceOf::Scnet => scnet::no_route(method, uri).await,
         FaceOf::Glance => glance::no_route().await,
+        FaceOf::Keystone => keystone::no_route().await,
         FaceOf::None => plain_error(
             axum::http::StatusCode::NOT_FOUND,
             &format!(
                 "no such API: {method} {}. imagehub serves /v1/{{project_id}}/images (ModelArts), /v2/images \
-                 (Glance; versions at /), /ai/openapi/v2/... (SCNet)",
+                 (Glance; versions at /), /ai/openapi/v2/... (SCNet), /v3 (identity)",
                 uri.path()
             ),
         ),
@@ -169,6 +189,7 @@ fn error_for_path(path: &str, err: imagehub_catalog::Error) -> Response {
         FaceOf::ModelArts => face::FaceError::<modelarts::ModelArts>::from(err).into_response(),
         FaceOf::Scnet => face::FaceError::<scnet::Scnet>::from(err).into_response(),
         FaceOf::Glance => face::FaceError::<glance::Glance>::from(err).into_response(),
+        FaceOf::Keystone => face::FaceError::<keystone::Keystone>::from(err).into_response(),
         // What reaches here is a panic's internal error: no detail for the client.
         FaceOf::None => {
             let mut resp = plain_error(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error");

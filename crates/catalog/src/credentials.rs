@@ -76,6 +76,16 @@ impl TokenState {
     }
 }
 
+/// What a new token stands for (its record, less what storing it sets).
+pub(crate) struct Grant {
+    pub project: ProjectId,
+    pub role: Role,
+    pub label: Option<String>,
+    pub expires_at: Option<Millis>,
+    pub issued_by: Option<String>,
+    pub user: Option<String>,
+}
+
 /// Credentials read recently, with when their read began.
 #[derive(Default)]
 pub(crate) struct CredentialCache {
@@ -151,7 +161,7 @@ impl Catalog {
     // ---- tokens ---------------------------------------------------------------------
 
     /// The token record of `hash`: a fresh copy, or read now.
-    async fn token_record(&self, hash: &str) -> Result<Option<Arc<TokenRecord>>> {
+    pub(crate) async fn token_record(&self, hash: &str) -> Result<Option<Arc<TokenRecord>>> {
         cached(&self.credentials.tokens, hash, || self.stores.credentials.find_token(hash)).await
     }
 
@@ -209,7 +219,8 @@ impl Catalog {
         expires_at: Option<Millis>,
     ) -> Result<String> {
         let value = token::generate()?;
-        self.store_token(&value, project, role, label, expires_at, None).await?;
+        let grant = Grant { project: project.clone(), role, label, expires_at, issued_by: None, user: None };
+        self.store_token(&value, grant).await?;
         Ok(value)
     }
 
@@ -225,7 +236,15 @@ impl Catalog {
         let value = token::generate()?;
         let expires = expiry_after(ttl_ms);
         let (project, role) = (caller.project(), caller.role());
-        self.store_token(&value, project, role, label, Some(expires), Some(issued_by.to_owned())).await?;
+        let grant = Grant {
+            project: project.clone(),
+            role,
+            label,
+            expires_at: Some(expires),
+            issued_by: Some(issued_by.to_owned()),
+            user: None,
+        };
+        self.store_token(&value, grant).await?;
         self.purge_expired_tokens();
         Ok((value, expires))
     }
@@ -234,7 +253,7 @@ impl Catalog {
     /// once per [`PURGE_EVERY_MS`] per process: every login issues one, and `token list`
     /// shows an expired one for a week before it goes. In the background, best effort
     /// (the next login an hour later tries again).
-    fn purge_expired_tokens(&self) {
+    pub(crate) fn purge_expired_tokens(&self) {
         let now = Millis::now();
         let last = self.credentials.purged_at.load(std::sync::atomic::Ordering::Relaxed);
         if now.0.saturating_sub(last) < PURGE_EVERY_MS
@@ -261,25 +280,18 @@ impl Catalog {
         });
     }
 
-    pub(crate) async fn store_token(
-        &self,
-        value: &str,
-        project: &ProjectId,
-        role: Role,
-        label: Option<String>,
-        expires_at: Option<Millis>,
-        issued_by: Option<String>,
-    ) -> Result<()> {
+    pub(crate) async fn store_token(&self, value: &str, grant: Grant) -> Result<()> {
         let record = TokenRecord {
             hash: token::hash(value),
-            project: project.clone(),
-            role,
+            project: grant.project,
+            role: grant.role,
             created_at: Millis::now(),
-            label,
-            expires_at,
+            label: grant.label,
+            expires_at: grant.expires_at,
             revoked_at: None,
-            issued_by,
+            issued_by: grant.issued_by,
             last_used_at: None,
+            user: grant.user,
         };
         self.stores.credentials.insert_token(&record).await.map_err(|e| match e {
             Error::Duplicate(_) => Error::Conflict("this token exists already".into()),

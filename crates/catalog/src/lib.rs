@@ -7,6 +7,7 @@ mod credentials;
 pub mod data;
 mod error;
 pub mod formats;
+pub mod identity;
 mod ids;
 mod image;
 mod listing;
@@ -33,7 +34,10 @@ pub use image::{
     ServiceType, Status, Visibility, canonical_app_type,
 };
 pub use listing::Listing;
-pub use ports::{AccessKeyRecord, CredentialStore, ImageBatches, ImageStore, SettingStore, Stores, TokenRecord};
+pub use ports::{
+    AccessKeyRecord, CredentialStore, IdentityStore, ImageBatches, ImageStore, ProjectRecord, SettingStore, Stores,
+    TokenRecord, UserRecord,
+};
 pub use query::{
     Cmp, Filter, GroupQuery, GroupSortKey, ImageQuery, MAX_FILTER_VALUES, MAX_PROPERTY_FILTERS, MAX_SORT_KEYS,
     MAX_TAG_FILTERS, NameMatch, Needle, NumberField, Page, PageRequest, SortDir, SortKey, TimeField, given_sort,

@@ -1,7 +1,8 @@
 //! What the catalog needs from persistence, as ports by concern: images with their
-//! members and groups ([`ImageStore`]), credentials ([`CredentialStore`]) and the server's
-//! own settings ([`SettingStore`]). Implementations live in `imagehub-store` (the SQL
-//! store implements all three; the read index wraps only [`ImageStore`]); they map their
+//! members and groups ([`ImageStore`]), credentials ([`CredentialStore`]), the server's
+//! own settings ([`SettingStore`]) and the identity face's projects and users
+//! ([`IdentityStore`]). Implementations live in `imagehub-store` (the SQL store
+//! implements all four; the read index wraps only [`ImageStore`]); they map their
 //! database errors to [`crate::Error`] at this boundary (unique violation → `Duplicate`,
 //! busy/pool exhausted → `Unavailable`). [`Stores`] bundles one of each for the catalog.
 
@@ -32,6 +33,9 @@ pub struct TokenRecord {
     pub issued_by: Option<String>,
     /// When it was last used (recorded at most once a minute).
     pub last_used_at: Option<Millis>,
+    /// The user it was issued to (a password login on the identity face): disabling or
+    /// deleting the user, changing its password or its role on the project ends it.
+    pub user: Option<String>,
 }
 
 impl TokenRecord {
@@ -186,6 +190,79 @@ pub trait CredentialStore: Send + Sync + 'static {
 
     /// Marks a key revoked; returns whether it existed and was active.
     async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool>;
+
+    /// Marks the active tokens of `user` revoked (only those for `project` when given);
+    /// returns how many.
+    async fn revoke_user_tokens(&self, user: &str, project: Option<&ProjectId>, at: Millis) -> Result<u64>;
+}
+
+/// A named project of the identity face. Its id is the [`ProjectId`] every face uses; a
+/// project that only tokens name (made before it had a record) has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub id: ProjectId,
+    pub name: String,
+    /// The domain's name (`Default` unless given).
+    pub domain: String,
+    pub created_at: Millis,
+}
+
+/// A user who logs in with a password on the identity face.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// 32 lowercase hex digits, like Keystone's.
+    pub id: String,
+    pub name: String,
+    /// The domain's name (`Default` unless given).
+    pub domain: String,
+    /// The argon2id hash of the password, in the PHC string format.
+    pub password_hash: String,
+    pub enabled: bool,
+    /// The project a login without a scope is scoped to.
+    pub default_project: Option<ProjectId>,
+    pub created_at: Millis,
+}
+
+/// Projects, users and their roles on projects (one role per user and project).
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// `Duplicate` if the id, or the name in the domain, is taken.
+    async fn insert_project(&self, project: &ProjectRecord) -> Result<()>;
+
+    async fn get_project(&self, id: &ProjectId) -> Result<Option<ProjectRecord>>;
+
+    async fn find_project(&self, domain: &str, name: &str) -> Result<Option<ProjectRecord>>;
+
+    /// Every project, by domain and name.
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>>;
+
+    /// Inserts a user with its role on its default project, in one transaction;
+    /// `Duplicate` if the name is taken in the domain.
+    async fn insert_user(&self, user: &UserRecord, role: Option<Role>) -> Result<()>;
+
+    async fn get_user(&self, id: &str) -> Result<Option<UserRecord>>;
+
+    async fn find_user(&self, domain: &str, name: &str) -> Result<Option<UserRecord>>;
+
+    /// Every user, by domain and name.
+    async fn list_users(&self) -> Result<Vec<UserRecord>>;
+
+    /// Stores a user's password hash, enabled flag and default project; `NotFound` if gone.
+    async fn update_user(&self, user: &UserRecord) -> Result<()>;
+
+    /// Deletes a user and its role assignments; whether it existed.
+    async fn delete_user(&self, id: &str) -> Result<bool>;
+
+    /// Gives `user` `role` on `project`, replacing the role it had there.
+    async fn put_role(&self, user: &str, project: &ProjectId, role: Role) -> Result<()>;
+
+    /// Removes `user`'s role on `project`; whether it had one.
+    async fn delete_role(&self, user: &str, project: &ProjectId) -> Result<bool>;
+
+    async fn role_of(&self, user: &str, project: &ProjectId) -> Result<Option<Role>>;
+
+    /// Every role assignment, as (user id, project, role), by user and project.
+    async fn list_roles(&self) -> Result<Vec<(String, ProjectId, Role)>>;
 }
 
 /// A small key/value table for the server's own state (e.g. "presets loaded").
@@ -202,11 +279,12 @@ pub struct Stores {
     pub images: Arc<dyn ImageStore>,
     pub credentials: Arc<dyn CredentialStore>,
     pub settings: Arc<dyn SettingStore>,
+    pub identity: Arc<dyn IdentityStore>,
 }
 
 impl Stores {
     /// Every port served by one store.
-    pub fn all_in<S: ImageStore + CredentialStore + SettingStore>(store: Arc<S>) -> Self {
-        Self { images: store.clone(), credentials: store.clone(), settings: store }
+    pub fn all_in<S: ImageStore + CredentialStore + SettingStore + IdentityStore>(store: Arc<S>) -> Self {
+        Self { images: store.clone(), credentials: store.clone(), settings: store.clone(), identity: store }
     }
 }

@@ -37,6 +37,8 @@ pub struct Catalog {
     pub(crate) credentials: Arc<CredentialCache>,
     /// Where image bytes go ([`crate::data`]); `None`: this catalog serves metadata only.
     pub(crate) data: Option<ImageData>,
+    /// Failed password logins and the hashing slots ([`crate::identity`]).
+    pub(crate) logins: Arc<crate::identity::Logins>,
 }
 
 /// What changes on a group (ModelArts UpdateImageGroup).
@@ -48,7 +50,7 @@ pub struct GroupUpdate {
 
 impl Catalog {
     pub fn new(stores: Stores) -> Self {
-        Self { stores, master: None, credentials: Arc::default(), data: None }
+        Self { stores, master: None, credentials: Arc::default(), data: None, logins: Arc::default() }
     }
 
     /// This catalog with a blob store for image data and the limits on it.
@@ -66,7 +68,15 @@ impl Catalog {
             token::validate_chosen(value)?;
             if self.stores.credentials.find_token(&token::hash(value)).await?.is_none() {
                 let label = Some("bootstrap (chosen)".into());
-                self.store_token(value, &ProjectId::system(), Role::Admin, label, None, None).await?;
+                let grant = crate::credentials::Grant {
+                    project: ProjectId::system(),
+                    role: Role::Admin,
+                    label,
+                    expires_at: None,
+                    issued_by: None,
+                    user: None,
+                };
+                self.store_token(value, grant).await?;
             }
             self.stores.settings.put_setting(SETTING_BOOTSTRAP, "chosen").await?;
             return Ok(None);

@@ -54,6 +54,10 @@ pub struct Settings {
     pub scnet_time_offset: String,
     /// Lifetime of the tokens SCNet clients get with an access key, in seconds.
     pub scnet_token_ttl: i64,
+    /// Lifetime of the tokens a password login on the identity face (`/v3`) issues, in seconds.
+    pub identity_token_ttl: i64,
+    /// The region the identity face's service catalog names.
+    pub region: String,
     /// Admin token of the system project to create at start.
     pub bootstrap_token: Option<Secret>,
     /// The master key that seals access-key secrets (64 hex digits).
@@ -93,6 +97,8 @@ impl Default for Settings {
             body_limit: 1024 * 1024,
             scnet_time_offset: "UTC".into(),
             scnet_token_ttl: 12 * 3600,
+            identity_token_ttl: 3600,
+            region: "RegionOne".into(),
             bootstrap_token: None,
             master_key: None,
             master_key_file: None,
@@ -256,6 +262,8 @@ pub struct Config {
     pub scnet_utc_offset_secs: i32,
     /// Lifetime of SCNet login tokens, in seconds.
     pub scnet_token_ttl_secs: i64,
+    pub identity_token_ttl_secs: i64,
+    pub region: String,
     /// The master key (64 hex digits) that seals access-key secrets, if given directly.
     pub master_key: Option<Secret>,
     /// Where the master key is kept otherwise (created on first use).
@@ -289,6 +297,8 @@ impl fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("scnet_utc_offset_secs", &self.scnet_utc_offset_secs)
             .field("scnet_token_ttl_secs", &self.scnet_token_ttl_secs)
+            .field("identity_token_ttl_secs", &self.identity_token_ttl_secs)
+            .field("region", &self.region)
             .field("master_key", &self.master_key)
             .field("master_key_file", &self.master_key_file)
             .field("bootstrap_token", &self.bootstrap_token)
@@ -360,6 +370,12 @@ impl Config {
         if s.scnet_token_ttl < 1 {
             bail!("scnet_token_ttl must be at least 1 second");
         }
+        if !(60..=30 * 86_400).contains(&s.identity_token_ttl) {
+            bail!("identity_token_ttl must be 60 seconds to 30 days, not {}", s.identity_token_ttl);
+        }
+        if s.region.is_empty() || s.region.len() > 64 || s.region.chars().any(|c| c.is_control() || c == '"') {
+            bail!("region must be 1 to 64 printable characters");
+        }
         if s.body_limit < 1024 {
             bail!("body_limit must be at least 1024 bytes");
         }
@@ -396,6 +412,8 @@ impl Config {
             body_limit: s.body_limit,
             scnet_utc_offset_secs,
             scnet_token_ttl_secs: s.scnet_token_ttl,
+            identity_token_ttl_secs: s.identity_token_ttl,
+            region: s.region,
             master_key: s.master_key,
             master_key_file: s.master_key_file.unwrap_or_else(|| s.data_dir.join("master.key")),
             bootstrap_token: s.bootstrap_token,
@@ -439,6 +457,14 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # Lifetime, in seconds, of the tokens SCNet clients get with an access key.
 #                                               (IMAGEHUB_SCNET_TOKEN_TTL, --scnet-token-ttl)
 # scnet_token_ttl = 43200
+
+# Lifetime, in seconds, of the tokens a password login on the identity face (/v3)
+# issues (60 to 2592000).                       (IMAGEHUB_IDENTITY_TOKEN_TTL)
+# identity_token_ttl = 3600
+
+# The region the identity face's service catalog names (clients match it against
+# OS_REGION_NAME / region_name).                (IMAGEHUB_REGION)
+# region = "RegionOne"
 
 # The master key that seals access-key secrets at rest: 64 hex digits. Every node on one
 # database needs the same one. Without it, the key lives in master_key_file (created with

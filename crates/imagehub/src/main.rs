@@ -27,6 +27,15 @@ enum Command {
     /// Manage access keys (AK/SK pairs for signed requests and SCNet logins).
     #[command(subcommand, name = "access-key")]
     AccessKey(AccessKeyCommand),
+    /// Manage the named projects users log in to (the identity face, /v3).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage the users who log in with a password (the identity face, /v3).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the roles users have on projects.
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Image data: check the blob store against the catalog.
     #[command(subcommand)]
     Blobs(BlobsCommand),
@@ -122,6 +131,128 @@ enum AccessKeyCommand {
 }
 
 #[derive(Subcommand)]
+enum ProjectCommand {
+    /// Create a project; prints its id, name and domain.
+    Create {
+        /// Its name (unique in its domain); default: its id.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        /// Its id, 32 lowercase hexadecimal characters (e.g. one tokens already name); default: random.
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// List projects.
+    List {
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user with a role on a project (its default project). Without
+    /// --password-stdin a random password is made and printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        /// The project's name or id.
+        #[arg(long)]
+        project: String,
+        /// The project's domain; default: the user's.
+        #[arg(long)]
+        project_domain: Option<String>,
+        /// admin (every project), member (read and write its project) or reader (read only).
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// List users (never their passwords).
+    List {
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// Set a user's password (its tokens are revoked); without --password-stdin a random one is printed.
+    SetPassword {
+        /// The user's name or id.
+        user: String,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// Disable a user: its logins are refused and its tokens revoked, at once on every node.
+    Disable {
+        user: String,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// Enable a disabled user.
+    Enable {
+        user: String,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// Delete a user, its roles and its tokens.
+    Delete {
+        user: String,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// Give a user a role on a project (replacing the one it had there; its tokens for the project are revoked).
+    Add {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        role: String,
+        /// The domain of the user and the project.
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// Take a user's role on a project away (and its tokens for the project).
+    Remove {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        project: String,
+        #[arg(long, default_value = "Default")]
+        domain: String,
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+    /// List role assignments.
+    List {
+        #[command(flatten)]
+        store: AdminArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Print a commented configuration file with every default.
     Example,
@@ -165,6 +296,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Blobs(BlobsCommand::Check { repair, store }) => admin::blobs_check(&store, repair).await,
         Command::AccessKey(AccessKeyCommand::Revoke { ak, store }) => admin::access_key_revoke(&store, &ak).await,
         Command::Migrate(store) => admin::migrate(&store).await,
+        Command::Project(ProjectCommand::Create { name, domain, id, store }) => {
+            admin::project_create(&store, name.as_deref(), Some(&domain), id.as_deref()).await
+        }
+        Command::Project(ProjectCommand::List { store }) => admin::project_list(&store).await,
+        Command::User(UserCommand::Create { name, domain, project, project_domain, role, password_stdin, store }) => {
+            let new = admin::NewUser {
+                name: &name,
+                domain: Some(&domain),
+                project: &project,
+                project_domain: Some(project_domain.as_deref().unwrap_or(&domain)),
+                role: &role,
+                password_stdin,
+            };
+            admin::user_create(&store, new).await
+        }
+        Command::User(UserCommand::List { store }) => admin::user_list(&store).await,
+        Command::User(UserCommand::SetPassword { user, domain, password_stdin, store }) => {
+            admin::user_set_password(&store, &user, Some(&domain), password_stdin).await
+        }
+        Command::User(UserCommand::Disable { user, domain, store }) => {
+            admin::user_enable(&store, &user, Some(&domain), false).await
+        }
+        Command::User(UserCommand::Enable { user, domain, store }) => {
+            admin::user_enable(&store, &user, Some(&domain), true).await
+        }
+        Command::User(UserCommand::Delete { user, domain, store }) => {
+            admin::user_delete(&store, &user, Some(&domain)).await
+        }
+        Command::Role(RoleCommand::Add { user, project, role, domain, store }) => {
+            admin::role_add(&store, &user, &project, &role, Some(&domain)).await
+        }
+        Command::Role(RoleCommand::Remove { user, project, domain, store }) => {
+            admin::role_remove(&store, &user, &project, Some(&domain)).await
+        }
+        Command::Role(RoleCommand::List { store }) => admin::role_list(&store).await,
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config::EXAMPLE);
             Ok(())

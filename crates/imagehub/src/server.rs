@@ -33,6 +33,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         scnet_utc_offset_secs: config.scnet_utc_offset_secs,
         scnet_token_ttl_secs: config.scnet_token_ttl_secs,
         public_url: config.public_url.clone(),
+        identity_token_ttl_secs: config.identity_token_ttl_secs,
+        region: config.region.clone(),
     };
     let app = imagehub_api::build(catalog, &api);
     tracing::info!("listening on http://{}", listener.local_addr()?);

@@ -11,6 +11,7 @@ mod common;
 mod concurrency;
 mod faces;
 mod glance;
+mod identity;
 mod modelarts;
 mod parsers;
 mod scnet;

@@ -9,8 +9,19 @@ use super::dialect::{Columns, DbResult, Dialect};
 use super::{SqlStore, corrupt};
 
 /// The columns of `tokens`, in the order [`SqlStore::token_from_row`] reads them.
-const TOKEN_COLUMNS: &[&str] =
-    &["hash", "id", "project", "role", "created_at", "label", "expires_at", "revoked_at", "issued_by", "last_used_at"];
+const TOKEN_COLUMNS: &[&str] = &[
+    "hash",
+    "id",
+    "project",
+    "role",
+    "created_at",
+    "label",
+    "expires_at",
+    "revoked_at",
+    "issued_by",
+    "last_used_at",
+    "user_id",
+];
 
 impl<DB: Dialect> SqlStore<DB> {
     fn token_query() -> SelectStatement {
@@ -30,6 +41,7 @@ impl<DB: Dialect> SqlStore<DB> {
             revoked_at: r.opt_int("revoked_at")?.map(Millis),
             issued_by: r.opt_text("issued_by")?,
             last_used_at: r.opt_int("last_used_at")?.map(Millis),
+            user: r.opt_text("user_id")?,
         })
     }
 
@@ -88,6 +100,7 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
                 token.revoked_at.map(|e| e.0).into(),
                 token.issued_by.clone().into(),
                 token.last_used_at.map(|e| e.0).into(),
+                token.user.clone().into(),
             ]),
         )
         .await?;
@@ -182,6 +195,20 @@ impl<DB: Dialect> CredentialStore for SqlStore<DB> {
 
     async fn revoke_access_key(&self, ak: &str, at: Millis) -> Result<bool> {
         self.revoke("access_keys", "ak", ak, at).await
+    }
+
+    async fn revoke_user_tokens(&self, user: &str, project: Option<&ProjectId>, at: Millis) -> Result<u64> {
+        let mut conn = self.writer.acquire().await.db()?;
+        let mut update = Query::update()
+            .table("tokens")
+            .values([("revoked_at", Expr::val(at.0))])
+            .and_where(Expr::col("user_id").eq(user))
+            .and_where(Expr::col("revoked_at").is_null())
+            .to_owned();
+        if let Some(p) = project {
+            update.and_where(Expr::col("project").eq(p.as_str()));
+        }
+        Self::exec(&mut conn, &update).await
     }
 }
 

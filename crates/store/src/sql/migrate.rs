@@ -47,6 +47,7 @@ const MIGRATIONS: &[Embedded] = embedded![
     4 "access_keys",
     5 "change_feed",
     6 "token_lifecycle",
+    7 "identity",
 ];
 
 /// The embedded migrations of one backend (its [`Dialect::NAME`]), as sqlx's migrator

@@ -9,6 +9,7 @@ mod credentials;
 pub mod dialect;
 mod explain;
 mod feed;
+mod identity;
 mod images;
 mod migrate;
 pub mod postgres;

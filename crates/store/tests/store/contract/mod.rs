@@ -10,6 +10,7 @@ use imagehub_catalog::{
     MemberRule, MemberStatus, Millis, NameMatch, Needle, NumberField, Origin, PageRequest, ProjectId, ResourceCategory,
     Role, ServiceType, SortDir, SortKey, Status, Stores, TimeField, TokenRecord, Visibility,
 };
+use imagehub_catalog::{ProjectRecord, UserRecord};
 
 /// The stores under test (one of each port).
 pub type DynStore = Stores;
@@ -145,6 +146,7 @@ pub async fn tokens_and_settings(store: DynStore) {
         revoked_at: None,
         issued_by: Some("AKEXAMPLE".into()),
         last_used_at: None,
+        user: None,
     };
     store.credentials.insert_token(&t).await.unwrap();
     assert_eq!(store.credentials.find_token(&t.hash).await.unwrap(), Some(t.clone()));
@@ -165,6 +167,87 @@ pub async fn tokens_and_settings(store: DynStore) {
     store.settings.put_setting("k", "1").await.unwrap();
     store.settings.put_setting("k", "2").await.unwrap();
     assert_eq!(store.settings.get_setting("k").await.unwrap().as_deref(), Some("2"));
+}
+
+pub async fn identity_lifecycle(store: DynStore) {
+    let id = &store.identity;
+    let p = ProjectRecord { id: project(1), name: "alpha".into(), domain: "Default".into(), created_at: Millis(1) };
+    let q = ProjectRecord { id: project(2), name: "beta".into(), domain: "Default".into(), created_at: Millis(2) };
+    id.insert_project(&p).await.unwrap();
+    id.insert_project(&q).await.unwrap();
+    let same_name = ProjectRecord { id: project(3), ..p.clone() };
+    assert!(matches!(id.insert_project(&same_name).await, Err(Error::Duplicate(_))), "a name is one per domain");
+    let elsewhere = ProjectRecord { id: project(3), domain: "Other".into(), ..p.clone() };
+    id.insert_project(&elsewhere).await.unwrap();
+    assert_eq!(id.get_project(&project(1)).await.unwrap(), Some(p.clone()));
+    assert_eq!(id.find_project("Other", "alpha").await.unwrap(), Some(elsewhere.clone()));
+    assert_eq!(id.find_project("Default", "gamma").await.unwrap(), None);
+    assert_eq!(id.list_projects().await.unwrap(), [p.clone(), q.clone(), elsewhere]);
+
+    let u = UserRecord {
+        id: "ab".repeat(16),
+        name: "alice".into(),
+        domain: "Default".into(),
+        password_hash: "$argon2id$x".into(),
+        enabled: true,
+        default_project: Some(project(1)),
+        created_at: Millis(5),
+    };
+    id.insert_user(&u, Some(Role::Member)).await.unwrap();
+    let twin = UserRecord { id: "cd".repeat(16), ..u.clone() };
+    assert!(matches!(id.insert_user(&twin, Some(Role::Member)).await, Err(Error::Duplicate(_))));
+    assert_eq!(id.get_user(&twin.id).await.unwrap(), None, "nothing of a refused user stands");
+    assert_eq!(id.find_user("Default", "alice").await.unwrap(), Some(u.clone()));
+    assert_eq!(id.role_of(&u.id, &project(1)).await.unwrap(), Some(Role::Member));
+    assert_eq!(id.role_of(&u.id, &project(2)).await.unwrap(), None);
+    id.put_role(&u.id, &project(2), Role::Reader).await.unwrap();
+    id.put_role(&u.id, &project(2), Role::Admin).await.unwrap();
+    assert_eq!(id.role_of(&u.id, &project(2)).await.unwrap(), Some(Role::Admin), "one role per project");
+    assert_eq!(
+        id.list_roles().await.unwrap(),
+        [(u.id.clone(), project(1), Role::Member), (u.id.clone(), project(2), Role::Admin)]
+    );
+    let changed =
+        UserRecord { enabled: false, password_hash: "$argon2id$y".into(), default_project: None, ..u.clone() };
+    id.update_user(&changed).await.unwrap();
+    assert_eq!(id.get_user(&u.id).await.unwrap(), Some(changed.clone()));
+    assert_eq!(id.list_users().await.unwrap(), [changed]);
+    assert!(id.delete_role(&u.id, &project(2)).await.unwrap());
+    assert!(!id.delete_role(&u.id, &project(2)).await.unwrap());
+
+    let token = |hash: &str, project: ProjectId, user: Option<&str>| TokenRecord {
+        hash: hash.repeat(32),
+        project,
+        role: Role::Member,
+        created_at: Millis(9),
+        label: None,
+        expires_at: None,
+        revoked_at: None,
+        issued_by: None,
+        last_used_at: None,
+        user: user.map(str::to_owned),
+    };
+    for t in [token("01", project(1), Some(&u.id)), token("02", project(2), Some(&u.id)), token("03", project(1), None)]
+    {
+        store.credentials.insert_token(&t).await.unwrap();
+    }
+    let found = store.credentials.find_token(&"01".repeat(32)).await.unwrap().unwrap();
+    assert_eq!(found.user.as_deref(), Some(u.id.as_str()));
+    assert_eq!(store.credentials.revoke_user_tokens(&u.id, Some(&project(2)), Millis(20)).await.unwrap(), 1);
+    assert_eq!(store.credentials.revoke_user_tokens(&u.id, None, Millis(21)).await.unwrap(), 1);
+    assert_eq!(store.credentials.revoke_user_tokens(&u.id, None, Millis(22)).await.unwrap(), 0);
+    let revoked = |h: &str| {
+        let c = store.credentials.clone();
+        let h = h.repeat(32);
+        async move { c.find_token(&h).await.unwrap().unwrap().revoked_at }
+    };
+    assert_eq!(revoked("01").await, Some(Millis(21)));
+    assert_eq!(revoked("02").await, Some(Millis(20)));
+    assert_eq!(revoked("03").await, None, "another's token stays");
+
+    assert!(id.delete_user(&u.id).await.unwrap());
+    assert!(!id.delete_user(&u.id).await.unwrap());
+    assert_eq!(id.role_of(&u.id, &project(1)).await.unwrap(), None, "its roles went with it");
 }
 
 // ---- the oracle ---------------------------------------------------------------------
@@ -990,6 +1073,7 @@ macro_rules! contract_suite {
             storage_used_sums_a_projects_sizes,
             members_lifecycle,
             access_keys_lifecycle,
+            identity_lifecycle,
             bulk_insert_matches_single_inserts,
             bulk_load_is_all_or_nothing,
             images_after_walks_every_image_by_id,

@@ -1,0 +1,121 @@
+//! The read-only lookups clients make of projects, users and domains (the openstack CLI
+//! resolves a project given by name or id this way), each answering only what the caller
+//! may read (the catalog's rule: see `Catalog::show_project_for` and the like).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use imagehub_catalog::Error;
+use imagehub_catalog::identity::{DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, DomainRef, domain_id};
+use serde_json::{Value, json};
+
+use super::{Keystone, Result, caller, render};
+use crate::AppState;
+use crate::face::{self, QueryPairs};
+
+/// A list in Keystone's shape: the records under `key`, and links without further pages.
+fn listed(key: &str, items: Vec<Value>, headers: &HeaderMap, state: &AppState, path: &str) -> Response {
+    let base = state.settings.base_url(headers);
+    face::json(
+        StatusCode::OK,
+        &json!({ key: items, "links": { "self": format!("{base}{path}"), "previous": null, "next": null } }),
+    )
+}
+
+fn one(key: &str, item: Value) -> Response {
+    face::json(StatusCode::OK, &json!({ key: item }))
+}
+
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The `domain_id` filter of a list, as a domain reference.
+fn domain_filter(query: &[(String, String)]) -> Option<DomainRef> {
+    param(query, "domain_id").map(|d| DomainRef::Id(d.to_owned()))
+}
+
+pub async fn show_project(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let p = state.catalog.show_project_for(&who, &id).await?;
+    Ok(one("project", render::project(&p)))
+}
+
+pub async fn list_projects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(query, _): QueryPairs<Keystone>,
+) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let found = state.catalog.list_projects_for(&who, param(&query, "name"), domain_filter(&query).as_ref()).await?;
+    let items = found.into_iter().map(|p| render::project(&p.into())).collect();
+    Ok(listed("projects", items, &headers, &state, "/v3/projects"))
+}
+
+pub async fn show_user(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let u = state.catalog.show_user_for(&who, &id).await?;
+    Ok(one("user", render::user(&u)))
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(query, _): QueryPairs<Keystone>,
+) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let found = state.catalog.list_users_for(&who, param(&query, "name"), domain_filter(&query).as_ref()).await?;
+    Ok(listed("users", found.iter().map(render::user).collect(), &headers, &state, "/v3/users"))
+}
+
+pub async fn user_projects(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let found = state.catalog.projects_of_user_for(&who, &id).await?;
+    let path = format!("/v3/users/{id}/projects");
+    Ok(listed("projects", found.iter().map(render::project).collect(), &headers, &state, &path))
+}
+
+/// `GET /v3/auth/projects`: the projects the caller's user may scope to.
+pub async fn auth_projects(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let found = match who.user.clone() {
+        Some(user) => state.catalog.projects_of_user_for(&who, &user).await?,
+        None => vec![state.catalog.project_view(who.caller.project()).await?],
+    };
+    Ok(listed("projects", found.iter().map(render::project).collect(), &headers, &state, "/v3/auth/projects"))
+}
+
+pub async fn list_domains(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    QueryPairs(query, _): QueryPairs<Keystone>,
+) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let name = param(&query, "name");
+    let found = state.catalog.domains_for(&who).await?;
+    let items =
+        found.iter().filter(|d| name.is_none_or(|n| n == d.as_str())).map(|d| render::domain_record(d)).collect();
+    Ok(listed("domains", items, &headers, &state, "/v3/domains"))
+}
+
+pub async fn show_domain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let who = caller(&state, &headers).await?;
+    let name = if id == DEFAULT_DOMAIN_ID { DEFAULT_DOMAIN } else { id.as_str() };
+    let found = state.catalog.domains_for(&who).await?;
+    match found.iter().find(|d| d.as_str() == name && domain_id(d) == id) {
+        Some(d) => Ok(one("domain", render::domain_record(d))),
+        None => Err(Error::NotFound(format!("Could not find domain: {id}.")).into()),
+    }
+}
