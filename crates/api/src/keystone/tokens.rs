@@ -59,8 +59,9 @@ impl Ref {
         }
     }
 
-    /// The user or project this names; `what` names it in the message of a refusal.
-    fn named(&self, what: &str) -> std::result::Result<Named, Error> {
+    /// The user or project this names; `what` names it in the message of a refusal. A
+    /// name needs a domain, unless `fallback` gives one.
+    fn named(&self, what: &str, fallback: Option<DomainRef>) -> std::result::Result<Named, Error> {
         if let Some(id) = &self.id {
             return Ok(Named::Id(id.clone()));
         }
@@ -71,13 +72,24 @@ impl Ref {
             .domain
             .as_deref()
             .and_then(Ref::domain)
+            .or(fallback)
             .ok_or_else(|| Error::invalid(format!("Expecting to find domain in {what}.")))?;
         Ok(Named::Name { name: name.clone(), domain })
     }
+
+    /// The domain a user named by name is in (what a project named without a domain is
+    /// looked up in: Huawei IAM's logins scope to a project by its name alone).
+    fn own_domain(&self) -> DomainRef {
+        match self.domain.as_deref().and_then(Ref::domain) {
+            Some(d) if self.id.is_none() => d,
+            _ => DomainRef::Id(imagehub_catalog::identity::DEFAULT_DOMAIN_ID.to_owned()),
+        }
+    }
 }
 
-/// The project a login asks for; `None`: the user's default project.
-fn scope_of(scope: Option<&Value>) -> std::result::Result<Option<Named>, Error> {
+/// The project a login asks for; `None`: the user's default project. A project named
+/// without a domain is looked up in `domain`.
+fn scope_of(scope: Option<&Value>, domain: DomainRef) -> std::result::Result<Option<Named>, Error> {
     let Some(scope) = scope else { return Ok(None) };
     if scope.as_str() == Some("unscoped") || scope.is_null() {
         return Ok(None);
@@ -86,7 +98,7 @@ fn scope_of(scope: Option<&Value>) -> std::result::Result<Option<Named>, Error> 
     if let Some(project) = obj.get("project") {
         let project: Ref = serde_json::from_value(project.clone())
             .map_err(|e| Error::invalid(format!("invalid scope.project: {e}")))?;
-        return project.named("project").map(Some);
+        return project.named("project", Some(domain)).map(Some);
     }
     if obj.contains_key("domain") || obj.contains_key("system") || obj.contains_key("OS-TRUST:trust") {
         return Err(Error::invalid("this server issues project-scoped tokens only: scope to a project"));
@@ -123,19 +135,17 @@ pub async fn issue(
     Json(req, _): Json<AuthRequest, Keystone>,
 ) -> Result<Response> {
     let identity = &req.auth.identity;
-    let scope = scope_of(req.auth.scope.as_ref())?;
+    let user = identity.password.as_ref().map(|p| &p.user);
+    let domain = user.map_or(DomainRef::Id(imagehub_catalog::identity::DEFAULT_DOMAIN_ID.to_owned()), Ref::own_domain);
+    let scope = scope_of(req.auth.scope.as_ref(), domain)?;
     let ttl_ms = state.settings.identity_token_ttl_secs.saturating_mul(1000);
     let method = identity.methods.iter().find(|m| *m == "password" || *m == "token");
     let (value, details, method) = match method.map(String::as_str) {
         Some("password") => {
-            let user = identity
-                .password
-                .as_ref()
-                .map(|p| &p.user)
-                .ok_or_else(|| Error::invalid("Expecting to find password in identity."))?;
+            let user = user.ok_or_else(|| Error::invalid("Expecting to find password in identity."))?;
             let password =
                 user.password.clone().ok_or_else(|| Error::invalid("Expecting to find password in user."))?;
-            let login = PasswordLogin { user: user.named("user")?, password, scope };
+            let login = PasswordLogin { user: user.named("user", None)?, password, scope };
             let (value, details) = state.catalog.password_login(&login, ttl_ms).await?;
             (value, details, "password")
         }

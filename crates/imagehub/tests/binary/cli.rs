@@ -629,3 +629,114 @@ fn blobs_check_reports_and_repairs() {
     let (_, img) = get(&server.base, &format!("/v2/images/{kept}"), &token);
     assert_eq!(img["status"], "active");
 }
+
+/// A password login through the running server's identity face: (status, token).
+fn keystone_login(base: &str, user: &str, password: &str, project: &str) -> (u16, Option<String>) {
+    let body = serde_json::json!({ "auth": { "identity": { "methods": ["password"], "password": { "user": {
+        "name": user, "password": password, "domain": { "name": "Default" } } } },
+        "scope": { "project": { "name": project, "domain": { "name": "Default" } } } } });
+    let out = Command::new("curl")
+        .args(["-s", "-i", "-X", "POST", "-H", "Content-Type: application/json", "--data-binary"])
+        .arg(body.to_string())
+        .arg(format!("{base}/v3/auth/tokens"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let token = text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("x-subject-token").then(|| v.trim().to_owned())
+    });
+    (status, token)
+}
+
+/// `imagehub project|user|role …` while the server runs: what they print, what they
+/// refuse, and that a login sees each change at once.
+#[test]
+fn projects_users_and_roles_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let running = serve(&data, &[]);
+    let with_input = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let (ok, out, err) = admin_in(&data, &["project", "create", "--name", "research", "--id", PROJECT]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("id {PROJECT}")) && out.contains("name research") && out.contains("domain Default"));
+    let (ok, out, _) = admin_in(&data, &["project", "create"]);
+    assert!(ok);
+    let unnamed = out.lines().find_map(|l| l.strip_prefix("id ")).unwrap().to_owned();
+    assert!(out.contains(&format!("name {unnamed}")), "a project made without a name is named by its id: {out}");
+    let (ok, _, err) = admin_in(&data, &["project", "create", "--name", "research"]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+    let (_, list, _) = admin_in(&data, &["project", "list"]);
+    assert!(list.contains("research") && list.contains(&unnamed), "{list}");
+
+    // A generated password, printed once; one from stdin.
+    let (ok, out, err) = admin_in(&data, &["user", "create", "--name", "ada", "--project", "research"]);
+    assert!(ok, "{err}");
+    let generated = out.lines().find_map(|l| l.strip_prefix("password ")).unwrap().to_owned();
+    assert_eq!(generated.len(), 24);
+    assert!(out.contains("role member"), "{out}");
+    let (ok, _, err) = with_input(
+        &["user", "create", "--name", "lin", "--project", PROJECT, "--role", "reader", "--password-stdin"],
+        "chosen-password\n",
+    );
+    assert!(ok, "{err}");
+    let (_, list, _) = admin_in(&data, &["user", "list"]);
+    assert!(list.contains("ada") && list.contains("lin") && !list.contains(&generated) && !list.contains("argon2"));
+    for (args, needle) in [
+        (vec!["user", "create", "--name", "ada", "--project", "research"], "exists in domain Default"),
+        (vec!["user", "create", "--name", "eve", "--project", "nowhere"], "no project \"nowhere\""),
+        (
+            vec!["user", "create", "--name", "eve", "--project", "research", "--role", "owner"],
+            "admin, member or reader",
+        ),
+        (vec!["user", "disable", "nobody"], "no user \"nobody\""),
+    ] {
+        let (ok, _, err) = admin_in(&data, &args);
+        assert!(!ok && err.contains(needle), "{args:?}: {err}");
+    }
+    let (ok, _, err) = with_input(&["user", "set-password", "ada", "--password-stdin"], "short\n");
+    assert!(!ok && err.contains("8 to 1024"), "{err}");
+
+    // Logins see each change at once.
+    let (status, token) = keystone_login(&running.base, "ada", &generated, "research");
+    assert_eq!(status, 201);
+    let token = token.unwrap();
+    assert_eq!(get(&running.base, "/v2/images", &token).0, 200);
+    assert_eq!(keystone_login(&running.base, "lin", "chosen-password", "research").0, 201);
+    let (ok, _, err) = with_input(&["user", "set-password", "ada", "--password-stdin"], "a-new-password\n");
+    assert!(ok, "{err}");
+    assert_eq!(get(&running.base, "/v2/images", &token).0, 401, "a new password ends the tokens");
+    assert_eq!(keystone_login(&running.base, "ada", &generated, "research").0, 401);
+    assert_eq!(keystone_login(&running.base, "ada", "a-new-password", "research").0, 201);
+    assert_eq!(keystone_login(&running.base, "ada", "a-new-password", &unnamed).0, 401, "no role there yet");
+    let (ok, _, err) = admin_in(&data, &["role", "add", "--user", "ada", "--project", &unnamed, "--role", "admin"]);
+    assert!(ok, "{err}");
+    assert_eq!(keystone_login(&running.base, "ada", "a-new-password", &unnamed).0, 201);
+    let (_, roles, _) = admin_in(&data, &["role", "list"]);
+    assert!(roles.lines().any(|l| l.contains("ada") && l.contains("research") && l.ends_with("member")), "{roles}");
+    assert!(roles.lines().any(|l| l.contains("ada") && l.ends_with("admin")), "{roles}");
+    let (ok, _, err) = admin_in(&data, &["role", "remove", "--user", "ada", "--project", &unnamed]);
+    assert!(ok, "{err}");
+    assert_eq!(keystone_login(&running.base, "ada", "a-new-password", &unnamed).0, 401);
+    let (ok, _, err) = admin_in(&data, &["role", "remove", "--user", "ada", "--project", &unnamed]);
+    assert!(!ok && err.contains("has no role"), "{err}");
+    let (ok, _, err) = admin_in(&data, &["user", "delete", "lin"]);
+    assert!(ok, "{err}");
+    assert_eq!(keystone_login(&running.base, "lin", "chosen-password", "research").0, 401);
+}

@@ -1,7 +1,10 @@
 //! Real clients against the real binary, on both backends:
 //! - tests/python/glance_scenario.py: python-glanceclient, openstacksdk and the `glance` CLI;
 //! - tests/python/huawei_scenario.py: the official Huawei Cloud SDKs (ModelArts and IMS,
-//!   signing with access keys) and an SCNet client that logs in with an access key.
+//!   signing with access keys) and an SCNet client that logs in with an access key;
+//! - tests/python/keystone_scenario.py: the openstack and glance CLIs with only the `OS_*`
+//!   variables, openstacksdk with a clouds.yaml, and the Huawei IAM token request, logging
+//!   in with a password through the identity face.
 //!
 //! The interpreter is `IMAGEHUB_TEST_PYTHON`, else `.venv/bin/python` of the workspace
 //! (made by `scripts/python-env`), else `python3`. Without the client libraries a test says
@@ -71,6 +74,23 @@ fn admin(database: &str, args: &[&str]) -> String {
         .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
         .output()
         .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// An administrative command given `input` on stdin.
+fn admin_with_input(database: &str, args: &[&str], input: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["--database", database])
+        .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -182,6 +202,33 @@ fn huawei_scenario(database: &str) {
     drop(server);
 }
 
+const PASSWORD: &str = "keystone-scenario-password";
+
+/// The projects and users are made with the administrative commands while the server runs.
+fn keystone_scenario(database: &str) {
+    let Some(python) = python("openstack, requests") else { return };
+    let (server, port) = serve(database);
+    admin(database, &["project", "create", "--name", "alpha", "--id", PROJECT_A]);
+    admin(database, &["project", "create", "--name", "beta", "--id", PROJECT_B]);
+    for (user, project) in [("alice", "alpha"), ("bob", "beta")] {
+        let args = ["user", "create", "--name", user, "--project", project, "--role", "member", "--password-stdin"];
+        admin_with_input(database, &args, &format!("{PASSWORD}\n"));
+    }
+    let bin_dir = python.parent().map_or_else(|| PathBuf::from("/usr/bin"), Path::to_path_buf);
+    run_script(
+        &python,
+        "keystone_scenario.py",
+        &[
+            ("IMAGEHUB_URL", format!("http://127.0.0.1:{port}")),
+            ("IMAGEHUB_PROJECT_A", PROJECT_A.into()),
+            ("IMAGEHUB_PROJECT_B", PROJECT_B.into()),
+            ("IMAGEHUB_PASSWORD", PASSWORD.into()),
+            ("IMAGEHUB_BIN_DIR", bin_dir.display().to_string()),
+        ],
+    );
+    drop(server);
+}
+
 fn on_postgres(test: &str, scenario: fn(&str)) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let Some(db) = rt.block_on(PgDatabase::create(test)) else { return };
@@ -211,4 +258,14 @@ fn huawei_sdks_and_scnet_clients_work_on_sqlite() {
 #[test]
 fn huawei_sdks_and_scnet_clients_work_on_postgres() {
     on_postgres("huawei_sdks_and_scnet_clients_work_on_postgres", huawei_scenario);
+}
+
+#[test]
+fn password_logins_work_for_openstack_clients_on_sqlite() {
+    on_sqlite(keystone_scenario);
+}
+
+#[test]
+fn password_logins_work_for_openstack_clients_on_postgres() {
+    on_postgres("password_logins_work_for_openstack_clients_on_postgres", keystone_scenario);
 }

@@ -317,3 +317,92 @@ fn two_processes_share_one_postgres() {
         }
     });
 }
+
+/// Runs an administrative command on `database` (with `input` on stdin); its stdout.
+fn admin(database: &str, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .args(["--database", database])
+        .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn password_login(c: &reqwest::Client, base: &str, user: &str, password: &str) -> (u16, Option<String>) {
+    let body = json!({ "auth": { "identity": { "methods": ["password"], "password": { "user": {
+        "name": user, "password": password, "domain": { "id": "default" } } } },
+        "scope": { "project": { "name": "nodes", "domain": { "id": "default" } } } } });
+    let r = c.post(format!("{base}/v3/auth/tokens")).json(&body).send().await.unwrap();
+    let token = r.headers().get("x-subject-token").map(|v| v.to_str().unwrap().to_owned());
+    (r.status().as_u16(), token)
+}
+
+async fn glance_list(c: &reqwest::Client, base: &str, token: &str) -> u16 {
+    let r = c.get(format!("{base}/v2/images")).header("X-Auth-Token", token).send().await.unwrap();
+    r.status().as_u16()
+}
+
+/// Two nodes on one PostgreSQL: a token issued by one is validated, used and revoked
+/// through the other, and the revocation holds on the first at once; a user disabled
+/// with the command line (while both run) loses its tokens on both at once.
+#[test]
+fn tokens_from_one_node_are_validated_and_revoked_through_the_other() {
+    let rt = runtime();
+    let Some(db) = rt.block_on(PgDatabase::create("tokens_across_nodes")) else { return };
+    let a = start(&db.url, free_port());
+    let b = start(&db.url, free_port());
+    admin(&db.url, &["project", "create", "--name", "nodes", "--id", PROJECT], "");
+    let password = "across-the-nodes";
+    let create = ["user", "create", "--name", "nina", "--project", "nodes", "--password-stdin"];
+    admin(&db.url, &create, &format!("{password}\n"));
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let (status, token) = password_login(&c, &a.base, "nina", password).await;
+        assert_eq!(status, 201);
+        let token = token.unwrap();
+        // Validated and used through node B.
+        let r = c
+            .get(format!("{}/v3/auth/tokens", b.base))
+            .header("X-Auth-Token", &token)
+            .header("X-Subject-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["token"]["project"]["id"], PROJECT);
+        assert_eq!(body["token"]["user"]["name"], "nina");
+        assert_eq!(glance_list(&c, &b.base, &token).await, 200);
+        assert_eq!(glance_list(&c, &a.base, &token).await, 200);
+        // Revoked through node B: refused on node A as soon as B answered.
+        let r = c
+            .delete(format!("{}/v3/auth/tokens", b.base))
+            .header("X-Auth-Token", &token)
+            .header("X-Subject-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(glance_list(&c, &a.base, &token).await, 401, "node A still takes a token revoked on B");
+        assert_eq!(glance_list(&c, &b.base, &token).await, 401);
+
+        // Disabled from the command line while both run.
+        let (_, token) = password_login(&c, &b.base, "nina", password).await;
+        let token = token.unwrap();
+        assert_eq!(glance_list(&c, &a.base, &token).await, 200);
+        admin(&db.url, &["user", "disable", "nina"], "");
+        assert_eq!(glance_list(&c, &a.base, &token).await, 401, "a disabled user's token on node A");
+        assert_eq!(glance_list(&c, &b.base, &token).await, 401, "a disabled user's token on node B");
+        assert_eq!(password_login(&c, &a.base, "nina", password).await.0, 401);
+        admin(&db.url, &["user", "enable", "nina"], "");
+        assert_eq!(password_login(&c, &a.base, "nina", password).await.0, 201);
+    });
+}
