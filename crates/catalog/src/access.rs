@@ -11,6 +11,44 @@ word_enum! {
     pub enum Role { Admin => "admin", Member => "member", Reader => "reader" }
 }
 
+word_enum! {
+    /// Who a policy lets do something: administrators only, or members (and administrators).
+    pub enum PolicyRule { Admin => "admin", Member => "member" }
+}
+
+/// The operator's choices of who may make an image visible beyond its project (Glance's
+/// `publicize_image` and `communitize_image` policies); an image's owner changes only
+/// through an administrator, whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Who may make an image `public` (ModelArts PUBLIC).
+    pub publicize: PolicyRule,
+    /// Who may make an image `community`.
+    pub communitize: PolicyRule,
+}
+
+impl Default for Policy {
+    /// Members may do both: ModelArts offers PUBLIC to its users.
+    fn default() -> Self {
+        Self { publicize: PolicyRule::Member, communitize: PolicyRule::Member }
+    }
+}
+
+impl Policy {
+    /// Whether `writer` may give an image `to` when it had `from` (`None`: a new image).
+    pub(crate) fn check_visibility(&self, writer: &Writer<'_>, from: Option<Visibility>, to: Visibility) -> Result<()> {
+        let (rule, name) = match to {
+            Visibility::Public => (self.publicize, "publicize_image"),
+            Visibility::Community => (self.communitize, "communitize_image"),
+            _ => return Ok(()),
+        };
+        if from == Some(to) || rule == PolicyRule::Member || writer.scope.caller.is_admin() {
+            return Ok(());
+        }
+        Err(Error::Forbidden(format!("Policy doesn't allow {name} to be performed.")))
+    }
+}
+
 /// An authenticated caller. Only the catalog creates one (from a verified credential).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

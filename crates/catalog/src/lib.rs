@@ -20,7 +20,7 @@ mod service;
 pub mod token;
 mod words;
 
-pub use access::{AccessPart, AccessScope, Caller, MemberRule, Role, Scope, View, Writer};
+pub use access::{AccessPart, AccessScope, Caller, MemberRule, Policy, PolicyRule, Role, Scope, View, Writer};
 pub use credentials::{CREDENTIAL_FRESHNESS, TokenState, expiry_after};
 pub use data::{
     BlobCheck, BlobStore, ByteStream, DEFAULT_IMAGE_SIZE_CAP, Download, IMPORT_METHODS, ImageData, STALLED, Target,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::access::{AccessScope, MemberRule, Role, Scope, View, Writer};
+use crate::access::{AccessScope, MemberRule, Policy, Role, Scope, View, Writer};
 use crate::credentials::CredentialCache;
 use crate::data::ImageData;
 use crate::error::{Error, Result};
@@ -39,6 +39,8 @@ pub struct Catalog {
     pub(crate) data: Option<ImageData>,
     /// Failed password logins and the hashing slots ([`crate::identity`]).
     pub(crate) logins: Arc<crate::identity::Logins>,
+    /// Who may publicize and communitize images.
+    pub(crate) policy: Policy,
 }
 
 /// What changes on a group (ModelArts UpdateImageGroup).
@@ -50,7 +52,20 @@ pub struct GroupUpdate {
 
 impl Catalog {
     pub fn new(stores: Stores) -> Self {
-        Self { stores, master: None, credentials: Arc::default(), data: None, logins: Arc::default() }
+        Self {
+            stores,
+            master: None,
+            credentials: Arc::default(),
+            data: None,
+            logins: Arc::default(),
+            policy: Policy::default(),
+        }
+    }
+
+    /// This catalog with the operator's policy on visibility.
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// This catalog with a blob store for image data and the limits on it.
@@ -207,6 +222,7 @@ impl Catalog {
         image.service_type = Some(reg.service_type.unwrap_or(ServiceType::Unknown));
         image.dev_services = reg.dev_services.unwrap_or_else(|| vec![DevService::Notebook, DevService::Ssh]);
         image.visibility = reg.visibility.unwrap_or(Visibility::Private);
+        self.policy.check_visibility(writer, None, image.visibility)?;
         image.flavor_type = reg.flavor_type;
         image.kv_tags = reg.kv_tags;
         image.description = reg.description;
@@ -318,6 +334,7 @@ impl Catalog {
             )));
         }
         validate_image(&image)?;
+        self.policy.check_visibility(writer, None, image.visibility)?;
         if self.stores.images.get_image(image.id).await?.is_some() {
             return Err(Error::Conflict(format!("Image ID {} already exists!", image.id)));
         }
@@ -352,6 +369,7 @@ impl Catalog {
             }
         }
         validate_image(&image)?;
+        self.policy.check_visibility(writer, Some(before.visibility), image.visibility)?;
         if image == before {
             return Ok(image);
         }

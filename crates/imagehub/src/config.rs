@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
@@ -58,6 +58,10 @@ pub struct Settings {
     pub identity_token_ttl: i64,
     /// The region the identity face's service catalog names.
     pub region: String,
+    /// Who may make an image public: `member` (and administrators) or `admin` only.
+    pub publicize: String,
+    /// Who may make an image community: `member` (and administrators) or `admin` only.
+    pub communitize: String,
     /// Admin token of the system project to create at start.
     pub bootstrap_token: Option<Secret>,
     /// The master key that seals access-key secrets (64 hex digits).
@@ -99,6 +103,8 @@ impl Default for Settings {
             scnet_token_ttl: 12 * 3600,
             identity_token_ttl: 3600,
             region: "RegionOne".into(),
+            publicize: "member".into(),
+            communitize: "member".into(),
             bootstrap_token: None,
             master_key: None,
             master_key_file: None,
@@ -264,6 +270,7 @@ pub struct Config {
     pub scnet_token_ttl_secs: i64,
     pub identity_token_ttl_secs: i64,
     pub region: String,
+    pub policy: imagehub_catalog::Policy,
     /// The master key (64 hex digits) that seals access-key secrets, if given directly.
     pub master_key: Option<Secret>,
     /// Where the master key is kept otherwise (created on first use).
@@ -299,6 +306,7 @@ impl fmt::Debug for Config {
             .field("scnet_token_ttl_secs", &self.scnet_token_ttl_secs)
             .field("identity_token_ttl_secs", &self.identity_token_ttl_secs)
             .field("region", &self.region)
+            .field("policy", &self.policy)
             .field("master_key", &self.master_key)
             .field("master_key_file", &self.master_key_file)
             .field("bootstrap_token", &self.bootstrap_token)
@@ -376,6 +384,14 @@ impl Config {
         if s.region.is_empty() || s.region.len() > 64 || s.region.chars().any(|c| c.is_control() || c == '"') {
             bail!("region must be 1 to 64 printable characters");
         }
+        let rule = |key: &str, value: &str| {
+            imagehub_catalog::PolicyRule::parse(value)
+                .with_context(|| format!("{key} must be \"admin\" or \"member\", not {value:?}"))
+        };
+        let policy = imagehub_catalog::Policy {
+            publicize: rule("publicize", &s.publicize)?,
+            communitize: rule("communitize", &s.communitize)?,
+        };
         if s.body_limit < 1024 {
             bail!("body_limit must be at least 1024 bytes");
         }
@@ -414,6 +430,7 @@ impl Config {
             scnet_token_ttl_secs: s.scnet_token_ttl,
             identity_token_ttl_secs: s.identity_token_ttl,
             region: s.region,
+            policy,
             master_key: s.master_key,
             master_key_file: s.master_key_file.unwrap_or_else(|| s.data_dir.join("master.key")),
             bootstrap_token: s.bootstrap_token,
@@ -465,6 +482,15 @@ pub const EXAMPLE: &str = r#"# imagehub.toml — every key is optional; shown wi
 # The region the identity face's service catalog names (clients match it against
 # OS_REGION_NAME / region_name).                (IMAGEHUB_REGION)
 # region = "RegionOne"
+
+# Who may make an image public (Glance's publicize_image policy; ModelArts PUBLIC),
+# on every face: "member" (members and administrators) or "admin" (administrators only).
+#                                               (IMAGEHUB_PUBLICIZE)
+# publicize = "member"
+
+# Who may make an image community (Glance's communitize_image policy), likewise.
+#                                               (IMAGEHUB_COMMUNITIZE)
+# communitize = "member"
 
 # The master key that seals access-key secrets at rest: 64 hex digits. Every node on one
 # database needs the same one. Without it, the key lives in master_key_file (created with
@@ -607,6 +633,29 @@ mod tests {
             let args = StoreArgs { config: Some("x.toml".into()), ..StoreArgs::default() };
             let e = Config::load_store(&args).unwrap_err().to_string();
             assert!(e.contains("bnd") && e.contains("x.toml"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn identity_and_policy_settings_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(&ServeArgs::default()).unwrap();
+            assert_eq!((c.identity_token_ttl_secs, c.region.as_str()), (3600, "RegionOne"));
+            assert_eq!(c.policy, imagehub_catalog::Policy::default());
+            jail.set_env("IMAGEHUB_PUBLICIZE", "admin");
+            jail.set_env("IMAGEHUB_IDENTITY_TOKEN_TTL", "600");
+            let c = Config::load(&ServeArgs::default()).unwrap();
+            assert_eq!(c.policy.publicize, imagehub_catalog::PolicyRule::Admin);
+            assert_eq!(c.policy.communitize, imagehub_catalog::PolicyRule::Member);
+            assert_eq!(c.identity_token_ttl_secs, 600);
+            jail.set_env("IMAGEHUB_COMMUNITIZE", "owner");
+            let e = Config::load(&ServeArgs::default()).unwrap_err().to_string();
+            assert!(e.contains("communitize") && e.contains("\"admin\" or \"member\""), "{e}");
+            jail.set_env("IMAGEHUB_COMMUNITIZE", "member");
+            jail.set_env("IMAGEHUB_IDENTITY_TOKEN_TTL", "5");
+            let e = Config::load(&ServeArgs::default()).unwrap_err().to_string();
+            assert!(e.contains("identity_token_ttl"), "{e}");
             Ok(())
         });
     }

@@ -37,7 +37,11 @@ pub async fn catalog(config: &Config, how: Open) -> anyhow::Result<Catalog> {
     let store =
         if how == Open::Serve { imagehub_store::open_for_serving(db).await } else { imagehub_store::open(db).await }
             .map_err(|e| anyhow::anyhow!("{}", e.log_detail()))?;
-    Catalog::new(store).with_master_key(master_key(config, how)?).await.map_err(|e| anyhow::anyhow!("{e}"))
+    Catalog::new(store)
+        .with_policy(config.policy)
+        .with_master_key(master_key(config, how)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The master key: given in the configuration, else read from its file; made there only

@@ -77,10 +77,27 @@ impl Server {
         Some(Self::start(store, Box::new(db)).await)
     }
 
+    /// A server on a fresh SQLite file whose catalog follows `policy`.
+    pub async fn sqlite_with_policy(policy: imagehub_catalog::Policy) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("imagehub.db").display());
+        let store = imagehub_store::open_for_serving(&url).await.unwrap();
+        Self::start_with(store, Box::new(dir), policy).await
+    }
+
     async fn start(stores: Stores, db: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        Self::start_with(stores, db, imagehub_catalog::Policy::default()).await
+    }
+
+    async fn start_with(
+        stores: Stores,
+        db: Box<dyn std::any::Any + Send + Sync>,
+        policy: imagehub_catalog::Policy,
+    ) -> Self {
         let blob_dir = tempfile::tempdir().unwrap();
         let blobs = imagehub_blob::FsBlobStore::open(blob_dir.path(), imagehub_blob::Sweep::All).await.unwrap();
         let catalog = Catalog::new(stores.clone())
+            .with_policy(policy)
             .with_master_key(imagehub_catalog::MasterKey::generate().unwrap())
             .await
             .unwrap()

@@ -371,3 +371,56 @@ both_backends!(
     user_changes_end_their_tokens,
     lookups_answer_what_the_caller_may_know,
 );
+
+/// `publicize = admin` and `communitize = admin`: members are refused on every face that
+/// sets a visibility, administrators are not, and an image that is public already may be
+/// changed otherwise by its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publicizing_follows_the_operators_policy() {
+    use imagehub_catalog::{Policy, PolicyRule};
+    let s = Server::sqlite_with_policy(Policy { publicize: PolicyRule::Admin, communitize: PolicyRule::Admin }).await;
+    let member = s.token(PROJECT_A, "member").await;
+    let json_accept = [("Accept", "application/json")];
+    for visibility in ["public", "community"] {
+        let r = s
+            .call(Method::POST, "/v2/images", Some(&member), Some(json!({ "name": "x", "visibility": visibility })))
+            .await;
+        assert_eq!(r.status, 403, "{visibility}: {}", r.text);
+        let rule = if visibility == "public" { "publicize_image" } else { "communitize_image" };
+        assert!(r.text.contains(&format!("Policy doesn't allow {rule} to be performed.")), "{}", r.text);
+    }
+    let mine = s.call(Method::POST, "/v2/images", Some(&member), Some(json!({ "name": "mine" }))).await;
+    let id = mine.body["id"].as_str().unwrap().to_owned();
+    let patch = json!([{ "op": "replace", "path": "/visibility", "value": "public" }]).to_string();
+    let ct = ("Content-Type", "application/openstack-images-v2.1-json-patch");
+    let r = s.raw(Method::PATCH, &format!("/v2/images/{id}"), Some(&member), &[ct, json_accept[0]], Some(&patch)).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/v1/{PROJECT_A}/images"),
+            Some(&member),
+            Some(json!({ "swr_path": "swr.example.com/ns/pub:1", "visibility": "PUBLIC" })),
+        )
+        .await;
+    assert_eq!(r.status, 403, "ModelArts RegisterImage PUBLIC: {}", r.text);
+    assert!(r.body["error_msg"].as_str().unwrap().contains("publicize_image"), "{}", r.text);
+    let r = s
+        .call(
+            Method::POST,
+            &format!("/v1/{PROJECT_A}/images"),
+            Some(&member),
+            Some(json!({ "swr_path": "swr.example.com/ns/pub:1", "visibility": "PRIVATE" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "PRIVATE stays allowed: {}", r.text);
+    // An administrator publicizes; the owner then changes the public image otherwise.
+    let r =
+        s.raw(Method::PATCH, &format!("/v2/images/{id}"), Some(ADMIN_TOKEN), &[ct, json_accept[0]], Some(&patch)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let rename = json!([{ "op": "replace", "path": "/name", "value": "renamed" }]).to_string();
+    let r =
+        s.raw(Method::PATCH, &format!("/v2/images/{id}"), Some(&member), &[ct, json_accept[0]], Some(&rename)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["visibility"], "public");
+}
