@@ -106,7 +106,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 
 import glanceclient
@@ -118,7 +117,7 @@ from openstack import exceptions as sdkexc
 # --------------------------------------------------------------------------
 # helpers
 
-from scenario_common import ScenarioFailure, check, env, eq, fail  # noqa: E402
+from scenario_common import check, env, eq, fail, run_main  # noqa: E402
 
 def step(msg):
     print("[glance-scenario] %s" % msg, flush=True)
@@ -939,18 +938,5 @@ class Scenario:
         step("OK: all steps passed")
 
 
-def main():
-    try:
-        Scenario().run_all()
-    except ScenarioFailure as e:
-        print("[glance-scenario] FAIL: %s" % e, file=sys.stderr, flush=True)
-        return 1
-    except Exception:
-        print("[glance-scenario] FAIL: unexpected exception", file=sys.stderr)
-        traceback.print_exc()
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(Scenario(), "glance-scenario"))

@@ -13,12 +13,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import openstack
 import requests
 
-from scenario_common import ScenarioFailure, check, env, eq, fail
+from scenario_common import check, env, eq, fail, run_main
 
 
 def step(msg):
@@ -183,18 +182,5 @@ class Scenario:
         step("OK: all steps passed")
 
 
-def main():
-    try:
-        Scenario().run_all()
-    except ScenarioFailure as e:
-        print("[keystone-scenario] FAIL: %s" % e, file=sys.stderr, flush=True)
-        return 1
-    except Exception:
-        print("[keystone-scenario] FAIL: unexpected exception", file=sys.stderr)
-        traceback.print_exc()
-        return 2
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(Scenario(), "keystone-scenario"))

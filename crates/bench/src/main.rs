@@ -59,6 +59,9 @@ enum Cmd {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The password of the benchmark's login user.
+const BENCH_PASSWORD: &str = "bench-password-0123";
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Bare { bind, bytes } => bare(&bind, bytes),
@@ -305,6 +308,12 @@ fn run(
         .block_on(catalog.create_token(&me, Role::Member, Some("bench".into()), None))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let member = scope_of(&token)?;
+    // A user who logs in with a password (the login scenario), a member of that project.
+    rt.block_on(async {
+        catalog.create_project(Some("bench"), None, Some(me.clone())).await?;
+        catalog.create_user("bench-user", None, BENCH_PASSWORD, &me, Role::Member).await
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     // ListImage's own filters (type=DEDICATED, the default workspace) and more.
     let dedicated = |extra: Vec<Filter>| {
         let mut f = vec![Filter::Kind(ImageKind::Dedicated), Filter::Workspace("0".into())];
@@ -534,6 +543,13 @@ fn run(
     if !patched.is_empty() {
         let o = wrk(&format!("{base}/v2/images"), &token, seconds, connections, Some(&glance_patch))?;
         write_row("Glance PATCH (add a property)", connections, &o);
+    }
+    let login = post_json(format!(
+        r#"{{"auth":{{"identity":{{"methods":["password"],"password":{{"user":{{"name":"bench-user","domain":{{"id":"default"}},"password":"{BENCH_PASSWORD}"}}}}}},"scope":{{"project":{{"name":"bench","domain":{{"id":"default"}}}}}}}}}}"#
+    ));
+    for c in [1, connections] {
+        let o = wrk(&format!("{base}/v3/auth/tokens"), &token, seconds, c, Some(&login))?;
+        write_row("Keystone password login (POST /v3/auth/tokens, argon2id)", c, &o);
     }
     // Reads while writes come: ListImage on all but two connections, RegisterImage on two
     // more at the same time, in the reader's project (every registration changes the

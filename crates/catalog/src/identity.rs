@@ -6,11 +6,11 @@
 //! two passes), on the blocking pool and a few at a time, so logins cannot take the
 //! runtime's workers or all of the machine's memory. Every refusal of a login reads the
 //! same (wrong password, unknown user, disabled user, no role on the project), an unknown
-//! user costs a hash like a known one, and a user whose logins keep failing waits longer
-//! before each next answer ([`Logins`]).
+//! user costs a hash like a known one, and the attempts of a user whose logins keep
+//! failing are checked one at a time, further and further apart ([`Logins`]).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -45,7 +45,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// How long failures are remembered after the last one.
 const FAILURES_KEPT: Duration = Duration::from_secs(15 * 60);
 
-/// Most users whose failures are remembered (the map is emptied when full).
+/// Most users whose attempts are remembered (expired entries are dropped when it is full).
 const FAILURES_MAX: usize = 65_536;
 
 /// The words of every refused login: which of its parts was wrong is not said.
@@ -78,8 +78,34 @@ impl DomainRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Named {
     Id(String),
-    Name { name: String, domain: DomainRef },
+    Name {
+        name: String,
+        domain: DomainRef,
+    },
+    /// A project by its name alone (Huawei IAM's logins): in a login's scope, in the
+    /// user's domain; elsewhere in the default domain.
+    NameInUserDomain(String),
 }
+
+/// Whether a name or id given in a request could be stored one: not empty, not longer
+/// than [`MAX_INPUT_LEN`], no control characters (which PostgreSQL text cannot hold).
+/// Anything else names nothing, without asking the store.
+fn plausible(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_INPUT_LEN && !s.chars().any(char::is_control)
+}
+
+impl Named {
+    fn plausible(&self) -> bool {
+        match self {
+            Named::Id(s) | Named::NameInUserDomain(s) => plausible(s),
+            Named::Name { name, domain } => plausible(name) && plausible(domain.name()),
+        }
+    }
+}
+
+/// The key the attempts of users who do not exist share (so that made-up names cannot
+/// fill the memory of attempts).
+const UNKNOWN_USER: &str = "(unknown user)";
 
 /// A password login (Keystone's `password` method).
 #[derive(Debug, Clone)]
@@ -136,59 +162,108 @@ pub struct IdentityCaller {
     pub user: Option<String>,
 }
 
-/// Failed logins per user, and the hashing slots logins share.
+/// One user's recent login attempts.
+#[derive(Clone, Copy)]
+struct Attempts {
+    /// Attempts since the last success (an attempt counts when it is admitted, so
+    /// attempts made at once count against each other).
+    count: u32,
+    /// When the last one was admitted.
+    last: Instant,
+    /// When the next one may be checked (attempts past the free ones are checked one at
+    /// a time, this far apart).
+    next: Instant,
+}
+
+/// Recent login attempts per user, and the hashing slots logins share.
 pub(crate) struct Logins {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-    hashing: tokio::sync::Semaphore,
+    attempts: Mutex<HashMap<String, Attempts>>,
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Logins {
     fn default() -> Self {
         let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self { failures: Mutex::default(), hashing: tokio::sync::Semaphore::new(slots) }
+        Self { attempts: Mutex::default(), hashing: Arc::new(tokio::sync::Semaphore::new(slots)) }
     }
 }
 
+/// What a login attempt may do: be checked after waiting this long, or be refused
+/// unchecked (its user's queue of attempts is full).
+#[derive(Debug, PartialEq, Eq)]
+enum Admission {
+    After(Duration),
+    Refused,
+}
+
+/// The spacing of an attempt after `prior` ones without a success: none for the first
+/// [`FREE_FAILURES`], then 250 ms doubling with each, at most [`MAX_BACKOFF`].
+fn spacing(prior: u32) -> Duration {
+    if prior < FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let shift = (prior - FREE_FAILURES).min(6);
+    (Duration::from_millis(250) * (1u32 << shift)).min(MAX_BACKOFF)
+}
+
 impl Logins {
-    /// How long a login of `key` waits before it is checked: nothing for its first
-    /// [`FREE_FAILURES`] failures in a row, then 250 ms doubling with each, at most
-    /// [`MAX_BACKOFF`].
-    fn delay(&self, key: &str) -> Duration {
-        let Ok(map) = self.failures.lock() else { return Duration::ZERO };
-        match map.get(key) {
-            Some(&(n, at)) if n >= FREE_FAILURES && at.elapsed() < FAILURES_KEPT => {
-                let shift = (n - FREE_FAILURES).min(6);
-                (Duration::from_millis(250) * (1u32 << shift)).min(MAX_BACKOFF)
+    /// Admits an attempt of `key`, counting it. Past the free attempts each waits for a
+    /// slot of its own, [`spacing`] after the one before, so that attempts made at once
+    /// are checked one after the other; one whose slot is more than twice
+    /// [`MAX_BACKOFF`] away is refused unchecked (the queue of a user under attack stays
+    /// that short, so the real user's next attempt after it waits no longer).
+    fn admit(&self, key: &str) -> Admission {
+        let now = Instant::now();
+        let Ok(mut map) = self.attempts.lock() else { return Admission::After(MAX_BACKOFF) };
+        if map.len() >= FAILURES_MAX && !map.contains_key(key) {
+            map.retain(|_, a| a.last.elapsed() < FAILURES_KEPT);
+            if map.len() >= FAILURES_MAX {
+                // Full of live entries: this key is not remembered, nor let through free.
+                return Admission::After(MAX_BACKOFF);
             }
-            _ => Duration::ZERO,
         }
+        let a = map.entry(key.to_owned()).or_insert(Attempts { count: 0, last: now, next: now });
+        if a.last.elapsed() >= FAILURES_KEPT {
+            *a = Attempts { count: 0, last: now, next: now };
+        }
+        let gap = spacing(a.count);
+        a.count = a.count.saturating_add(1);
+        a.last = now;
+        if gap.is_zero() {
+            return Admission::After(Duration::ZERO);
+        }
+        let slot = a.next.max(now) + gap;
+        if slot.duration_since(now) > 2 * MAX_BACKOFF {
+            return Admission::Refused;
+        }
+        a.next = slot;
+        Admission::After(slot.duration_since(now))
     }
 
-    /// Counts a failure of `key`; returns how many in a row it has had.
-    fn failed(&self, key: &str) -> u32 {
-        let Ok(mut map) = self.failures.lock() else { return 0 };
-        if map.len() >= FAILURES_MAX {
-            map.clear();
-        }
-        let entry = map.entry(key.to_owned()).or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURES_KEPT {
-            entry.0 = 0;
-        }
-        entry.0 += 1;
-        entry.1 = Instant::now();
-        entry.0
+    /// The attempts of `key` since its last success.
+    fn count(&self, key: &str) -> u32 {
+        self.attempts.lock().ok().and_then(|m| m.get(key).map(|a| a.count)).unwrap_or(0)
     }
 
     fn succeeded(&self, key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
+        if let Ok(mut map) = self.attempts.lock() {
             map.remove(key);
         }
     }
 
-    /// Runs `work` (a hash or a verification) on the blocking pool, in one of the slots.
+    /// Runs `work` (a hash or a verification) on the blocking pool, in one of the slots;
+    /// the slot goes with the work, so a request dropped while it hashes does not free
+    /// its slot before the hash ends.
     async fn hash<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _slot = self.hashing.acquire().await.map_err(|e| Error::Internal(format!("hashing closed: {e}")))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| Error::Internal(format!("a password hash failed: {e}")))
+        let slot =
+            self.hashing.clone().acquire_owned().await.map_err(|e| Error::Internal(format!("hashing closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(slot);
+            out
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("a password hash failed: {e}")))
     }
 }
 
@@ -238,6 +313,11 @@ fn check_domain(domain: &str) -> Result<()> {
     let len = domain.chars().count();
     if len == 0 || len > 64 || domain.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error::invalid("a domain name must be 1 to 64 characters, without spaces or control characters"));
+    }
+    if domain != DEFAULT_DOMAIN && domain.eq_ignore_ascii_case(DEFAULT_DOMAIN_ID) {
+        return Err(Error::invalid(format!(
+            "{domain:?} would share the id {DEFAULT_DOMAIN_ID:?} of the domain {DEFAULT_DOMAIN}: use {DEFAULT_DOMAIN}"
+        )));
     }
     Ok(())
 }
@@ -312,12 +392,16 @@ impl Catalog {
 
     /// The project record `named` names, if there is one.
     pub async fn find_project(&self, named: &Named) -> Result<Option<ProjectRecord>> {
+        if !named.plausible() {
+            return Ok(None);
+        }
         match named {
             Named::Id(id) => match ProjectId::parse(id) {
                 Some(id) => self.stores.identity.get_project(&id).await,
                 None => Ok(None),
             },
             Named::Name { name, domain } => self.stores.identity.find_project(domain.name(), name).await,
+            Named::NameInUserDomain(name) => self.stores.identity.find_project(DEFAULT_DOMAIN, name).await,
         }
     }
 
@@ -391,15 +475,19 @@ impl Catalog {
 
     /// The user record `named` names, if there is one.
     pub async fn find_user(&self, named: &Named) -> Result<Option<UserRecord>> {
+        if !named.plausible() {
+            return Ok(None);
+        }
         match named {
             Named::Id(id) => self.stores.identity.get_user(id).await,
             Named::Name { name, domain } => self.stores.identity.find_user(domain.name(), name).await,
+            Named::NameInUserDomain(name) => self.stores.identity.find_user(DEFAULT_DOMAIN, name).await,
         }
     }
 
     /// The user that `name_or_id` names in `domain` (administration).
     pub async fn user_by_name_or_id(&self, name_or_id: &str, domain: Option<&str>) -> Result<UserRecord> {
-        if let Some(u) = self.stores.identity.get_user(name_or_id).await? {
+        if let Some(u) = self.find_user(&Named::Id(name_or_id.to_owned())).await? {
             return Ok(u);
         }
         let domain = DomainRef::Name(domain.unwrap_or(DEFAULT_DOMAIN).to_owned());
@@ -412,9 +500,9 @@ impl Catalog {
     /// this has answered.
     async fn end_tokens_of(&self, user: &str, project: Option<&ProjectId>) -> Result<u64> {
         let n = self.stores.credentials.revoke_user_tokens(user, project, Millis::now()).await?;
-        if n > 0 {
-            tokio::time::sleep(crate::CREDENTIAL_FRESHNESS).await;
-        }
+        // Even when none was left to revoke here: a revocation that raced this one may
+        // have marked them, and this answer must not come before the tokens end.
+        tokio::time::sleep(crate::CREDENTIAL_FRESHNESS).await;
         Ok(n)
     }
 
@@ -439,6 +527,10 @@ impl Catalog {
 
     /// Deletes a user, its roles and its tokens; whether it existed.
     pub async fn delete_user(&self, user: &UserRecord) -> Result<bool> {
+        // The tokens first: a user whose deletion failed halfway keeps no live token it
+        // could not be deleted again to end. (A login in flight re-reads the user after
+        // storing its token, and undoes it.)
+        self.stores.credentials.revoke_user_tokens(&user.id, None, Millis::now()).await?;
         let existed = self.stores.identity.delete_user(&user.id).await?;
         self.end_tokens_of(&user.id, None).await?;
         Ok(existed)
@@ -465,43 +557,48 @@ impl Catalog {
     /// A password login: a token for the project asked for (or the user's default
     /// project) with the user's role there, valid for `ttl_ms`.
     pub async fn password_login(&self, login: &PasswordLogin, ttl_ms: i64) -> Result<(String, TokenDetails)> {
-        let too_long = |n: &Named| match n {
-            Named::Id(s) => s.len() > MAX_INPUT_LEN,
-            Named::Name { name, domain } => name.len() > MAX_INPUT_LEN || domain.name().len() > MAX_INPUT_LEN,
-        };
-        if login.password.len() > MAX_INPUT_LEN || too_long(&login.user) {
+        if login.password.len() > MAX_INPUT_LEN {
             return Err(refused());
         }
         let user = self.find_user(&login.user).await?;
-        let key = match (&user, &login.user) {
-            (Some(u), _) => u.id.clone(),
-            (None, Named::Id(id)) => id.clone(),
-            (None, Named::Name { name, domain }) => format!("{}/{name}", domain.name()),
-        };
-        let delay = self.logins.delay(&key);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+        let key = user.as_ref().map_or(UNKNOWN_USER, |u| u.id.as_str()).to_owned();
+        match self.logins.admit(&key) {
+            Admission::Refused => {
+                tracing::warn!(user = %key, "a password login was refused unchecked: too many attempts at once");
+                return Err(refused());
+            }
+            Admission::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Admission::After(_) => {}
         }
-        let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = login.password.clone();
-        let matches = self.logins.hash(move || verify_password(&hash, &password)).await?;
+        let matches = self
+            .logins
+            .hash(move || match &hash {
+                Some(h) => verify_password(h, &password),
+                None => verify_password(decoy_hash(), &password),
+            })
+            .await?;
         let user = match user {
             Some(u) if matches && u.enabled => u,
             _ => {
-                let n = self.logins.failed(&key);
-                tracing::warn!(user = %key, failures = n, "a password login was refused");
+                let attempts = self.logins.count(&key);
+                tracing::warn!(user = %key, attempts, "a password login was refused");
                 return Err(refused());
             }
         };
         self.logins.succeeded(&key);
         let project = self.scope_of(&user, login.scope.as_ref()).await?;
-        self.issue_user_token(&user, project, "password", expiry(ttl_ms, None)).await
+        self.issue_user_token(&user, project, "password", expiry(ttl_ms, None), None).await
     }
 
     /// A token for another project of the user a token was issued to (Keystone's `token`
-    /// method); it expires no later than the token it was asked with.
+    /// method); it expires no later than the token it was asked with. The token asked
+    /// with is read from the store, not from the cache: one revoked a moment ago gives
+    /// nothing.
     pub async fn rescope(&self, value: &str, scope: Option<&Named>, ttl_ms: i64) -> Result<(String, TokenDetails)> {
-        let record = self.token_record(&token::hash(value)).await?.ok_or_else(refused)?;
+        let hash = token::hash(value);
+        let record = self.stores.credentials.find_token(&hash).await?.ok_or_else(refused)?;
         if TokenState::of(&record, false, Millis::now()) != TokenState::Active {
             return Err(refused());
         }
@@ -511,12 +608,16 @@ impl Catalog {
             Some(s) => self.scope_of(&user, Some(s)).await?,
             None => (record.project.clone(), self.role_on(&user, &record.project).await?),
         };
-        self.issue_user_token(&user, project, "token", expiry(ttl_ms, record.expires_at)).await
+        self.issue_user_token(&user, project, "token", expiry(ttl_ms, record.expires_at), Some(&hash)).await
     }
 
     /// The project a login of `user` is scoped to, with the user's role there.
     async fn scope_of(&self, user: &UserRecord, scope: Option<&Named>) -> Result<(ProjectId, Role)> {
         let project = match scope {
+            Some(Named::NameInUserDomain(name)) => {
+                let named = Named::Name { name: name.clone(), domain: DomainRef::Name(user.domain.clone()) };
+                self.find_project(&named).await?.ok_or_else(refused)?.id
+            }
             Some(named) => self.find_project(named).await?.ok_or_else(refused)?.id,
             None => user.default_project.clone().ok_or_else(refused)?,
         };
@@ -531,12 +632,19 @@ impl Catalog {
         })
     }
 
+    /// Stores a token of `user` for `project` with `role`, then reads the user, its role
+    /// and the token it was asked with (`parent`, a hash) again from the store: a change
+    /// that ended the user's tokens while this login ran (a new password, disabling, a
+    /// role taken away, the parent revoked) either committed before that read, which
+    /// then sees it and undoes the token, or after the token was stored, when its own
+    /// revocation ends it. The token was handed to no one yet, so undoing it needs no wait.
     async fn issue_user_token(
         &self,
         user: &UserRecord,
         (project, role): (ProjectId, Role),
         method: &str,
         expires_at: Millis,
+        parent: Option<&str>,
     ) -> Result<(String, TokenDetails)> {
         let value = token::generate()?;
         let grant = Grant {
@@ -548,12 +656,34 @@ impl Catalog {
             user: Some(user.id.clone()),
         };
         self.store_token(&value, grant).await?;
+        let now = Millis::now();
+        let same_user = self
+            .stores
+            .identity
+            .get_user(&user.id)
+            .await?
+            .is_some_and(|u| u.enabled && u.password_hash == user.password_hash);
+        let same_role = same_user && self.stores.identity.role_of(&user.id, &project).await? == Some(role);
+        let parent_active = match parent {
+            Some(h) if same_role => self
+                .stores
+                .credentials
+                .find_token(h)
+                .await?
+                .is_some_and(|t| TokenState::of(&t, false, now) == TokenState::Active),
+            _ => same_role,
+        };
+        if !parent_active {
+            self.stores.credentials.revoke_token(token::id_of(&token::hash(&value)), now).await?;
+            tracing::warn!(user = %user.id, "a login was undone: its user changed while it ran");
+            return Err(refused());
+        }
         self.purge_expired_tokens();
         let details = TokenDetails {
             user: user.into(),
             project: self.project_view(&project).await?,
             role,
-            issued_at: Millis::now(),
+            issued_at: now,
             expires_at: Some(expires_at),
         };
         Ok((value, details))
@@ -581,8 +711,7 @@ impl Catalog {
     /// Revokes the token with this value, on every node once this has answered; whether
     /// it was active.
     pub async fn revoke_token_value(&self, value: &str) -> Result<bool> {
-        let id = token::hash(value);
-        self.revoke_token(id.get(..16).unwrap_or(&id)).await
+        self.revoke_token(token::id_of(&token::hash(value))).await
     }
 
     /// The caller a token stands for, with the user it was issued to.
@@ -649,7 +778,9 @@ impl Catalog {
         if who.user.as_deref() != Some(id) && !who.caller.is_admin() {
             return Err(Self::policy("get_user"));
         }
-        self.stores.identity.get_user(id).await?.ok_or_else(|| Error::NotFound(format!("Could not find user: {id}.")))
+        self.find_user(&Named::Id(id.to_owned()))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Could not find user: {}.", id.escape_debug())))
     }
 
     /// Users by name and domain (`GET /v3/users`): administrators only.
@@ -718,22 +849,31 @@ mod tests {
     }
 
     #[test]
-    fn failures_slow_down_after_three_and_reset_on_success() {
+    fn attempts_are_spaced_after_three_and_reset_on_success() {
         let l = Logins::default();
         for _ in 0..3 {
-            assert_eq!(l.delay("u"), Duration::ZERO);
-            l.failed("u");
+            assert_eq!(l.admit("u"), Admission::After(Duration::ZERO));
         }
-        assert_eq!(l.delay("u"), Duration::from_millis(250));
-        l.failed("u");
-        assert_eq!(l.delay("u"), Duration::from_millis(500));
-        for _ in 0..20 {
-            l.failed("u");
-        }
-        assert_eq!(l.delay("u"), MAX_BACKOFF);
-        assert_eq!(l.delay("other"), Duration::ZERO);
+        // Attempts made at once are checked one after the other, further apart each time.
+        let waits: Vec<Duration> = (0..4)
+            .map(|_| match l.admit("u") {
+                Admission::After(d) => d,
+                Admission::Refused => panic!("refused too early"),
+            })
+            .collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert!(ms[0] >= 249 && ms[0] <= 250, "{ms:?}");
+        assert!(ms[1] >= 749 && ms[1] <= 750, "250 + 500: {ms:?}");
+        assert!(ms[2] >= 1749 && ms[2] <= 1750, "250 + 500 + 1000: {ms:?}");
+        assert!(ms[3] >= 3749 && ms[3] <= 3750, "… + 2000: {ms:?}");
+        assert_eq!(l.count("u"), 7);
+        // The queue stays within twice the longest spacing: the rest is refused unchecked.
+        let refused = (0..10).filter(|_| l.admit("u") == Admission::Refused).count();
+        assert!(refused >= 8, "{refused}");
+        assert_eq!(l.admit("other"), Admission::After(Duration::ZERO), "per user");
         l.succeeded("u");
-        assert_eq!(l.delay("u"), Duration::ZERO);
+        assert_eq!(l.admit("u"), Admission::After(Duration::ZERO));
+        assert_eq!(spacing(100), MAX_BACKOFF);
     }
 
     #[test]

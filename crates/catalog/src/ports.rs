@@ -42,7 +42,7 @@ impl TokenRecord {
     /// The token's public id: the first 16 hex digits of its hash (what `imagehub token
     /// list` shows and `token revoke` takes; it reveals nothing of the token).
     pub fn id(&self) -> &str {
-        self.hash.get(..16).unwrap_or(&self.hash)
+        crate::token::id_of(&self.hash)
     }
 }
 

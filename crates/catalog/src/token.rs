@@ -25,6 +25,12 @@ pub fn hash(token: &str) -> String {
     secrets::hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// A token's public id, from its hash: the hash's first 16 hex digits (what `imagehub
+/// token list` shows, `token revoke` takes and Keystone's `audit_ids` carry).
+pub fn id_of(hash: &str) -> &str {
+    hash.get(..16).unwrap_or(hash)
+}
+
 /// Checks an operator-chosen token (e.g. `IMAGEHUB_BOOTSTRAP_TOKEN`).
 pub fn validate_chosen(token: &str) -> Result<()> {
     if token.len() < 16 || token.len() > 256 {

@@ -2,7 +2,7 @@
 //! resolves a project given by name or id this way), each answering only what the caller
 //! may read (the catalog's rule: see `Catalog::show_project_for` and the like).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use imagehub_catalog::Error;
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Keystone, Result, caller, render};
 use crate::AppState;
-use crate::face::{self, QueryPairs};
+use crate::face::{self, PathParams, QueryPairs};
 
 /// A list in Keystone's shape: the records under `key`, and links without further pages.
 fn listed(key: &str, items: Vec<Value>, headers: &HeaderMap, state: &AppState, path: &str) -> Response {
@@ -38,7 +38,7 @@ fn domain_filter(query: &[(String, String)]) -> Option<DomainRef> {
 pub async fn show_project(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id, _): PathParams<String, Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
     let p = state.catalog.show_project_for(&who, &id).await?;
@@ -56,7 +56,11 @@ pub async fn list_projects(
     Ok(listed("projects", items, &headers, &state, "/v3/projects"))
 }
 
-pub async fn show_user(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response> {
+pub async fn show_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(id, _): PathParams<String, Keystone>,
+) -> Result<Response> {
     let who = caller(&state, &headers).await?;
     let u = state.catalog.show_user_for(&who, &id).await?;
     Ok(one("user", render::user(&u)))
@@ -75,7 +79,7 @@ pub async fn list_users(
 pub async fn user_projects(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id, _): PathParams<String, Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
     let found = state.catalog.projects_of_user_for(&who, &id).await?;
@@ -109,7 +113,7 @@ pub async fn list_domains(
 pub async fn show_domain(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathParams(id, _): PathParams<String, Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
     let name = if id == DEFAULT_DOMAIN_ID { DEFAULT_DOMAIN } else { id.as_str() };

@@ -60,36 +60,25 @@ impl Ref {
     }
 
     /// The user or project this names; `what` names it in the message of a refusal. A
-    /// name needs a domain, unless `fallback` gives one.
-    fn named(&self, what: &str, fallback: Option<DomainRef>) -> std::result::Result<Named, Error> {
+    /// name needs a domain, unless `name_alone` (a project in a scope: Huawei IAM's
+    /// logins name it alone, and the catalog looks it up in the user's domain).
+    fn named(&self, what: &str, name_alone: bool) -> std::result::Result<Named, Error> {
         if let Some(id) = &self.id {
             return Ok(Named::Id(id.clone()));
         }
         let Some(name) = &self.name else {
             return Err(Error::invalid(format!("Expecting to find id or name in {what}.")));
         };
-        let domain = self
-            .domain
-            .as_deref()
-            .and_then(Ref::domain)
-            .or(fallback)
-            .ok_or_else(|| Error::invalid(format!("Expecting to find domain in {what}.")))?;
-        Ok(Named::Name { name: name.clone(), domain })
-    }
-
-    /// The domain a user named by name is in (what a project named without a domain is
-    /// looked up in: Huawei IAM's logins scope to a project by its name alone).
-    fn own_domain(&self) -> DomainRef {
         match self.domain.as_deref().and_then(Ref::domain) {
-            Some(d) if self.id.is_none() => d,
-            _ => DomainRef::Id(imagehub_catalog::identity::DEFAULT_DOMAIN_ID.to_owned()),
+            Some(domain) => Ok(Named::Name { name: name.clone(), domain }),
+            None if name_alone => Ok(Named::NameInUserDomain(name.clone())),
+            None => Err(Error::invalid(format!("Expecting to find domain in {what}."))),
         }
     }
 }
 
-/// The project a login asks for; `None`: the user's default project. A project named
-/// without a domain is looked up in `domain`.
-fn scope_of(scope: Option<&Value>, domain: DomainRef) -> std::result::Result<Option<Named>, Error> {
+/// The project a login asks for; `None`: the user's default project.
+fn scope_of(scope: Option<&Value>) -> std::result::Result<Option<Named>, Error> {
     let Some(scope) = scope else { return Ok(None) };
     if scope.as_str() == Some("unscoped") || scope.is_null() {
         return Ok(None);
@@ -97,8 +86,8 @@ fn scope_of(scope: Option<&Value>, domain: DomainRef) -> std::result::Result<Opt
     let Some(obj) = scope.as_object() else { return Err(Error::invalid("scope must be an object")) };
     if let Some(project) = obj.get("project") {
         let project: Ref = serde_json::from_value(project.clone())
-            .map_err(|e| Error::invalid(format!("invalid scope.project: {e}")))?;
-        return project.named("project", Some(domain)).map(Some);
+            .map_err(|_| Error::invalid("Expecting scope.project to be an object with an id or a name."))?;
+        return project.named("project", true).map(Some);
     }
     if obj.contains_key("domain") || obj.contains_key("system") || obj.contains_key("OS-TRUST:trust") {
         return Err(Error::invalid("this server issues project-scoped tokens only: scope to a project"));
@@ -114,8 +103,8 @@ fn answer(
     methods: &[&str],
     catalog: Option<(&str, &str)>,
 ) -> Response {
-    let audit = imagehub_catalog::token::hash(value);
-    let body = render::token(details, methods, audit.get(..16).unwrap_or(&audit), catalog);
+    let hash = imagehub_catalog::token::hash(value);
+    let body = render::token(details, methods, imagehub_catalog::token::id_of(&hash), catalog);
     let mut resp = crate::face::json(status, &body);
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert("x-subject-token", v);
@@ -132,12 +121,19 @@ pub async fn issue(
     State(state): State<AppState>,
     headers: HeaderMap,
     QueryPairs(query, _): QueryPairs<Keystone>,
-    Json(req, _): Json<AuthRequest, Keystone>,
+    Json(body, _): Json<Value, Keystone>,
 ) -> Result<Response> {
+    // Parsed from a JSON value, with words of its own: serde's message would quote the
+    // value it could not take, and that may be a password (the reason is logged).
+    let req: AuthRequest = serde_json::from_value(body).map_err(|_| {
+        Error::invalid(
+            "Expecting {\"auth\": {\"identity\": {\"methods\": [...], \"password\": {\"user\": {...}} or \
+             \"token\": {\"id\": ...}}, \"scope\": {...}}}, with strings where Keystone has them.",
+        )
+    })?;
     let identity = &req.auth.identity;
     let user = identity.password.as_ref().map(|p| &p.user);
-    let domain = user.map_or(DomainRef::Id(imagehub_catalog::identity::DEFAULT_DOMAIN_ID.to_owned()), Ref::own_domain);
-    let scope = scope_of(req.auth.scope.as_ref(), domain)?;
+    let scope = scope_of(req.auth.scope.as_ref())?;
     let ttl_ms = state.settings.identity_token_ttl_secs.saturating_mul(1000);
     let method = identity.methods.iter().find(|m| *m == "password" || *m == "token");
     let (value, details, method) = match method.map(String::as_str) {
@@ -145,7 +141,7 @@ pub async fn issue(
             let user = user.ok_or_else(|| Error::invalid("Expecting to find password in identity."))?;
             let password =
                 user.password.clone().ok_or_else(|| Error::invalid("Expecting to find password in user."))?;
-            let login = PasswordLogin { user: user.named("user", None)?, password, scope };
+            let login = PasswordLogin { user: user.named("user", false)?, password, scope };
             let (value, details) = state.catalog.password_login(&login, ttl_ms).await?;
             (value, details, "password")
         }

@@ -161,6 +161,14 @@ async fn every_refused_login_reads_the_same(s: Server) {
         ("disabled user", password_body(by_name("carol"), PASSWORD, None)),
         ("no role on the project", password_body(by_name("bob"), PASSWORD, Some(project_named("alpha")))),
         ("unknown project", password_body(by_name("alice"), PASSWORD, Some(project_named("gamma")))),
+        // Names no store holds (PostgreSQL text cannot hold NUL): refused, not a 500.
+        ("a NUL in the name", password_body(by_name("al\u{0}ice"), PASSWORD, None)),
+        (
+            "a NUL in the domain",
+            password_body(json!({ "name": "alice", "domain": { "name": "\u{0}" } }), PASSWORD, None),
+        ),
+        ("a NUL in the id", password_body(json!({ "id": "\u{0}" }), PASSWORD, None)),
+        ("a NUL in the project", password_body(by_name("alice"), PASSWORD, Some(project_named("al\u{0}pha")))),
     ];
     let mut bodies = Vec::new();
     for (case, body) in cases {
@@ -221,6 +229,15 @@ async fn repeated_failures_slow_the_next_login_down(s: Server) {
     let started = std::time::Instant::now();
     let (_, _) = token_of(&s, "bob", None).await;
     assert!(started.elapsed() < std::time::Duration::from_millis(250), "a success ends the backoff");
+
+    // Guesses made at once are checked one after the other: six wrong passwords in
+    // parallel take at least 250 + 500 + 1000 ms, not one hash's time.
+    let started = std::time::Instant::now();
+    let guesses = (0..6).map(|i| login(&s, password_body(by_name("bob"), &format!("guess-{i}"), None)));
+    let answers = futures_util::future::join_all(guesses).await;
+    assert!(answers.iter().all(|r| r.status == 401));
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_millis(1_700), "six parallel guesses took {took:?}");
 }
 
 async fn validation_rescoping_and_revocation(s: Server) {
@@ -265,7 +282,7 @@ async fn validation_rescoping_and_revocation(s: Server) {
     assert_eq!(r.body["token"]["methods"], json!(["token"]));
     assert_eq!(r.body["token"]["project"]["id"], PROJECT_B);
     assert_eq!(r.body["token"]["roles"][0]["name"], "reader");
-    assert!(r.body["token"]["expires_at"].as_str() <= body["token"]["expires_at"].as_str());
+    assert!(r.body["token"]["expires_at"].as_str().unwrap() <= body["token"]["expires_at"].as_str().unwrap());
     let rescoped = r.headers["x-subject-token"].to_str().unwrap().to_owned();
     assert_ne!(rescoped, alice);
     let r = login(&s, rescope(&bob, project_named("alpha"))).await;
@@ -293,6 +310,16 @@ async fn user_changes_end_their_tokens(s: Server) {
     };
     let (on_alpha, _) = token_of(&s, "alice", None).await;
     let (on_beta, _) = token_of(&s, "alice", Some(project_named("beta"))).await;
+    // Each token is used first, so that the server holds it in its credential cache.
+    assert_eq!(works(on_alpha.clone()).await, 200);
+    assert_eq!(works(on_beta.clone()).await, 200);
+    // Another role on a project ends the tokens for it (they carry the old role).
+    s.catalog.assign_role(&alice, &beta, Role::Member).await.unwrap();
+    assert_eq!(works(on_beta).await, 401);
+    assert_eq!(works(on_alpha.clone()).await, 200);
+    let (on_beta, body) = token_of(&s, "alice", Some(project_named("beta"))).await;
+    assert_eq!(body["token"]["roles"][0]["name"], "member");
+    assert_eq!(works(on_beta.clone()).await, 200);
     // A role taken away ends the tokens for that project only.
     assert!(s.catalog.unassign_role(&alice, &beta).await.unwrap());
     assert_eq!(works(on_beta).await, 401);
@@ -304,10 +331,12 @@ async fn user_changes_end_their_tokens(s: Server) {
     assert_eq!(login(&s, password_body(by_name("alice"), "another-password", None)).await.status, 201);
     // Disabling and deleting.
     let (bobs, _) = token_of(&s, "bob", None).await;
+    assert_eq!(works(bobs.clone()).await, 200);
     s.catalog.set_user_enabled(&bob, false).await.unwrap();
     assert_eq!(works(bobs).await, 401);
     s.catalog.set_user_enabled(&bob, true).await.unwrap();
     let (bobs, _) = token_of(&s, "bob", None).await;
+    assert_eq!(works(bobs.clone()).await, 200);
     assert!(s.catalog.delete_user(&bob).await.unwrap());
     assert_eq!(works(bobs).await, 401);
     assert_eq!(login(&s, password_body(by_name("bob"), PASSWORD, None)).await.status, 401);
@@ -381,6 +410,8 @@ async fn publicizing_follows_the_operators_policy() {
     let s = Server::sqlite_with_policy(Policy { publicize: PolicyRule::Admin, communitize: PolicyRule::Admin }).await;
     let member = s.token(PROJECT_A, "member").await;
     let json_accept = [("Accept", "application/json")];
+    let patch_to =
+        |visibility: &str| json!([{ "op": "replace", "path": "/visibility", "value": visibility }]).to_string();
     for visibility in ["public", "community"] {
         let r = s
             .call(Method::POST, "/v2/images", Some(&member), Some(json!({ "name": "x", "visibility": visibility })))
@@ -395,6 +426,17 @@ async fn publicizing_follows_the_operators_policy() {
     let ct = ("Content-Type", "application/openstack-images-v2.1-json-patch");
     let r = s.raw(Method::PATCH, &format!("/v2/images/{id}"), Some(&member), &[ct, json_accept[0]], Some(&patch)).await;
     assert_eq!(r.status, 403, "{}", r.text);
+    let r = s
+        .raw(
+            Method::PATCH,
+            &format!("/v2/images/{id}"),
+            Some(&member),
+            &[ct, json_accept[0]],
+            Some(&patch_to("community")),
+        )
+        .await;
+    assert_eq!(r.status, 403, "to community: {}", r.text);
+    assert!(r.text.contains("communitize_image"), "{}", r.text);
     let r = s
         .call(
             Method::POST,

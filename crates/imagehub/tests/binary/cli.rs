@@ -657,19 +657,9 @@ fn projects_users_and_roles_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let running = serve(&data, &[]);
+    let data_dir = data.display().to_string();
     let with_input = |args: &[&str], input: &str| {
-        use std::io::Write;
-        let mut child = Command::new(BIN)
-            .args(args)
-            .arg("--data-dir")
-            .arg(&data)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = crate::run_with_input(&[args, &["--data-dir", &data_dir]].concat(), &[], input);
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         (out.status.success(), text(&out.stdout), text(&out.stderr))
     };

@@ -80,17 +80,8 @@ fn admin(database: &str, args: &[&str]) -> String {
 
 /// An administrative command given `input` on stdin.
 fn admin_with_input(database: &str, args: &[&str], input: &str) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .args(["--database", database])
-        .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let args = [args, &["--database", database]].concat();
+    let out = crate::run_with_input(&args, &[("IMAGEHUB_MASTER_KEY", MASTER_KEY)], input);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

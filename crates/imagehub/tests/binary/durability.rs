@@ -320,18 +320,8 @@ fn two_processes_share_one_postgres() {
 
 /// Runs an administrative command on `database` (with `input` on stdin); its stdout.
 fn admin(database: &str, args: &[&str], input: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(BIN)
-        .args(args)
-        .args(["--database", database])
-        .env("IMAGEHUB_MASTER_KEY", MASTER_KEY)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let all = [args, &["--database", database]].concat();
+    let out = crate::run_with_input(&all, &[("IMAGEHUB_MASTER_KEY", MASTER_KEY)], input);
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -12,6 +12,22 @@ mod durability;
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_imagehub");
 
+/// Runs `imagehub ARGS` with `envs` and `input` on its stdin; its output.
+pub fn run_with_input(args: &[&str], envs: &[(&str, &str)], input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Waits until the server on `port` answers HTTP (it listens before it is ready: requests
 /// wait in the backlog while the catalog opens, so an answer means ready).
 pub fn wait_answers(port: u16, within: std::time::Duration) -> bool {

@@ -1,6 +1,7 @@
 //! `/`, `/versions`, `/v2`, the schemas, and the request id every Glance answer carries.
 
 use reqwest::Method;
+use serde_json::json;
 
 use super::{JSON, assert_glance_error};
 use crate::common::Server;
@@ -17,7 +18,7 @@ async fn discovery_and_schemas(s: Server) {
     }
     // A path no face claims is a plain JSON 404 that says what is served, not the versions
     // document (which would read like a version-negotiation problem).
-    for path in ["/v3/images", "/nothing", "/v2x", "/identity"] {
+    for path in ["/v4/images", "/nothing", "/v2x", "/identity"] {
         let r = s.raw(Method::GET, path, None, &[], None).await;
         assert_eq!(r.status, 404, "{path}: {}", r.text);
         assert_eq!(r.body["error"]["code"], 404, "{path}");
@@ -25,6 +26,9 @@ async fn discovery_and_schemas(s: Server) {
         assert!(msg.contains(path) && msg.contains("/v2/images"), "{path}: {msg}");
         assert!(r.headers.contains_key("x-request-id"), "{path}");
     }
+    // Under /v3 the identity face answers, in Keystone's envelope.
+    let r = s.raw(Method::GET, "/v3/images", None, &[], None).await;
+    assert_eq!((r.status.as_u16(), &r.body["error"]["message"]), (404, &json!("The resource could not be found.")));
     let schema = s.raw(Method::GET, "/v2/schemas/image", None, &[], None).await;
     assert_eq!(schema.body["name"], "image");
     assert_eq!(schema.body["additionalProperties"]["type"], "string");
