@@ -7,11 +7,9 @@
 //! runtime's workers or all of the machine's memory. Every refusal of a login reads the
 //! same (wrong password, unknown user, disabled user, no role on the project), an unknown
 //! user costs a hash like a known one, and the attempts of a user whose logins keep
-//! failing are checked one at a time, further and further apart ([`Logins`]).
+//! failing are checked one at a time, further and further apart ([`crate::logins`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -35,18 +33,6 @@ pub const MIN_PASSWORD_LEN: usize = 8;
 
 /// Longest password or name accepted (a login with a longer one is refused unread).
 const MAX_INPUT_LEN: usize = 1024;
-
-/// Failed logins of one user before its answers are slowed down.
-const FREE_FAILURES: u32 = 3;
-
-/// The longest a login waits for its user's earlier failures.
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
-
-/// How long failures are remembered after the last one.
-const FAILURES_KEPT: Duration = Duration::from_secs(15 * 60);
-
-/// Most users whose attempts are remembered (expired entries are dropped when it is full).
-const FAILURES_MAX: usize = 65_536;
 
 /// The words of every refused login: which of its parts was wrong is not said.
 const LOGIN_REFUSED: &str = "the user, the password or the project is not valid";
@@ -103,10 +89,6 @@ impl Named {
     }
 }
 
-/// The key the attempts of users who do not exist share (so that made-up names cannot
-/// fill the memory of attempts).
-const UNKNOWN_USER: &str = "(unknown user)";
-
 /// A password login (Keystone's `password` method).
 #[derive(Debug, Clone)]
 pub struct PasswordLogin {
@@ -160,111 +142,6 @@ pub struct TokenDetails {
 pub struct IdentityCaller {
     pub caller: Caller,
     pub user: Option<String>,
-}
-
-/// One user's recent login attempts.
-#[derive(Clone, Copy)]
-struct Attempts {
-    /// Attempts since the last success (an attempt counts when it is admitted, so
-    /// attempts made at once count against each other).
-    count: u32,
-    /// When the last one was admitted.
-    last: Instant,
-    /// When the next one may be checked (attempts past the free ones are checked one at
-    /// a time, this far apart).
-    next: Instant,
-}
-
-/// Recent login attempts per user, and the hashing slots logins share.
-pub(crate) struct Logins {
-    attempts: Mutex<HashMap<String, Attempts>>,
-    hashing: Arc<tokio::sync::Semaphore>,
-}
-
-impl Default for Logins {
-    fn default() -> Self {
-        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self { attempts: Mutex::default(), hashing: Arc::new(tokio::sync::Semaphore::new(slots)) }
-    }
-}
-
-/// What a login attempt may do: be checked after waiting this long, or be refused
-/// unchecked (its user's queue of attempts is full).
-#[derive(Debug, PartialEq, Eq)]
-enum Admission {
-    After(Duration),
-    Refused,
-}
-
-/// The spacing of an attempt after `prior` ones without a success: none for the first
-/// [`FREE_FAILURES`], then 250 ms doubling with each, at most [`MAX_BACKOFF`].
-fn spacing(prior: u32) -> Duration {
-    if prior < FREE_FAILURES {
-        return Duration::ZERO;
-    }
-    let shift = (prior - FREE_FAILURES).min(6);
-    (Duration::from_millis(250) * (1u32 << shift)).min(MAX_BACKOFF)
-}
-
-impl Logins {
-    /// Admits an attempt of `key`, counting it. Past the free attempts each waits for a
-    /// slot of its own, [`spacing`] after the one before, so that attempts made at once
-    /// are checked one after the other; one whose slot is more than twice
-    /// [`MAX_BACKOFF`] away is refused unchecked (the queue of a user under attack stays
-    /// that short, so the real user's next attempt after it waits no longer).
-    fn admit(&self, key: &str) -> Admission {
-        let now = Instant::now();
-        let Ok(mut map) = self.attempts.lock() else { return Admission::After(MAX_BACKOFF) };
-        if map.len() >= FAILURES_MAX && !map.contains_key(key) {
-            map.retain(|_, a| a.last.elapsed() < FAILURES_KEPT);
-            if map.len() >= FAILURES_MAX {
-                // Full of live entries: this key is not remembered, nor let through free.
-                return Admission::After(MAX_BACKOFF);
-            }
-        }
-        let a = map.entry(key.to_owned()).or_insert(Attempts { count: 0, last: now, next: now });
-        if a.last.elapsed() >= FAILURES_KEPT {
-            *a = Attempts { count: 0, last: now, next: now };
-        }
-        let gap = spacing(a.count);
-        a.count = a.count.saturating_add(1);
-        a.last = now;
-        if gap.is_zero() {
-            return Admission::After(Duration::ZERO);
-        }
-        let slot = a.next.max(now) + gap;
-        if slot.duration_since(now) > 2 * MAX_BACKOFF {
-            return Admission::Refused;
-        }
-        a.next = slot;
-        Admission::After(slot.duration_since(now))
-    }
-
-    /// The attempts of `key` since its last success.
-    fn count(&self, key: &str) -> u32 {
-        self.attempts.lock().ok().and_then(|m| m.get(key).map(|a| a.count)).unwrap_or(0)
-    }
-
-    fn succeeded(&self, key: &str) {
-        if let Ok(mut map) = self.attempts.lock() {
-            map.remove(key);
-        }
-    }
-
-    /// Runs `work` (a hash or a verification) on the blocking pool, in one of the slots;
-    /// the slot goes with the work, so a request dropped while it hashes does not free
-    /// its slot before the hash ends.
-    async fn hash<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let slot =
-            self.hashing.clone().acquire_owned().await.map_err(|e| Error::Internal(format!("hashing closed: {e}")))?;
-        tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(slot);
-            out
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("a password hash failed: {e}")))
-    }
 }
 
 /// The argon2id hash of `password` in the PHC string format.
@@ -561,15 +438,18 @@ impl Catalog {
             return Err(refused());
         }
         let user = self.find_user(&login.user).await?;
-        let key = user.as_ref().map_or(UNKNOWN_USER, |u| u.id.as_str()).to_owned();
-        match self.logins.admit(&key) {
-            Admission::Refused => {
-                tracing::warn!(user = %key, "a password login was refused unchecked: too many attempts at once");
-                return Err(refused());
-            }
-            Admission::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
-            Admission::After(_) => {}
-        }
+        // A user that exists is keyed by its id (its two spellings share a count); one
+        // that does not, by what was named, so that it behaves as one that does.
+        let key = match (&user, &login.user) {
+            (Some(u), _) => u.id.clone(),
+            (None, Named::Id(id)) => format!("id:{id}"),
+            (None, Named::Name { name, domain }) => format!("name:{}/{name}", domain.name()),
+            (None, Named::NameInUserDomain(name)) => format!("name:{DEFAULT_DOMAIN}/{name}"),
+        };
+        let Some(pass) = self.logins.admit(&key).await else {
+            tracing::debug!(user = ?key, "a password login was refused unchecked: its user's queue is full");
+            return Err(refused());
+        };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = login.password.clone();
         let matches = self
@@ -580,14 +460,21 @@ impl Catalog {
             })
             .await?;
         let user = match user {
-            Some(u) if matches && u.enabled => u,
+            Some(u) if matches && u.enabled => {
+                pass.done(true);
+                u
+            }
             _ => {
-                let attempts = self.logins.count(&key);
-                tracing::warn!(user = %key, attempts, "a password login was refused");
+                let failures = pass.done(false);
+                let why = match &user {
+                    None => "no such user",
+                    Some(u) if !u.enabled => "the user is disabled",
+                    Some(_) => "wrong password",
+                };
+                tracing::warn!(user = ?key, failures, why, "a password login was refused");
                 return Err(refused());
             }
         };
-        self.logins.succeeded(&key);
         let project = self.scope_of(&user, login.scope.as_ref()).await?;
         self.issue_user_token(&user, project, "password", expiry(ttl_ms, None), None).await
     }
@@ -614,11 +501,24 @@ impl Catalog {
     /// The project a login of `user` is scoped to, with the user's role there.
     async fn scope_of(&self, user: &UserRecord, scope: Option<&Named>) -> Result<(ProjectId, Role)> {
         let project = match scope {
-            Some(Named::NameInUserDomain(name)) => {
-                let named = Named::Name { name: name.clone(), domain: DomainRef::Name(user.domain.clone()) };
-                self.find_project(&named).await?.ok_or_else(refused)?.id
+            Some(named) => {
+                let in_own_domain;
+                let named = match named {
+                    Named::NameInUserDomain(name) => {
+                        in_own_domain =
+                            Named::Name { name: name.clone(), domain: DomainRef::Name(user.domain.clone()) };
+                        &in_own_domain
+                    }
+                    other => other,
+                };
+                match self.find_project(named).await? {
+                    Some(p) => p.id,
+                    None => {
+                        tracing::warn!(user = %user.id, project = ?named, "a login asked for a project that does not exist");
+                        return Err(refused());
+                    }
+                }
             }
-            Some(named) => self.find_project(named).await?.ok_or_else(refused)?.id,
             None => user.default_project.clone().ok_or_else(refused)?,
         };
         let role = self.role_on(user, &project).await?;
@@ -846,34 +746,6 @@ mod tests {
         assert!(!verify_password(&h, "correct horsE"));
         assert!(!verify_password("not a hash", "correct horse"));
         assert!(!verify_password(decoy_hash(), ""));
-    }
-
-    #[test]
-    fn attempts_are_spaced_after_three_and_reset_on_success() {
-        let l = Logins::default();
-        for _ in 0..3 {
-            assert_eq!(l.admit("u"), Admission::After(Duration::ZERO));
-        }
-        // Attempts made at once are checked one after the other, further apart each time.
-        let waits: Vec<Duration> = (0..4)
-            .map(|_| match l.admit("u") {
-                Admission::After(d) => d,
-                Admission::Refused => panic!("refused too early"),
-            })
-            .collect();
-        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
-        assert!(ms[0] >= 249 && ms[0] <= 250, "{ms:?}");
-        assert!(ms[1] >= 749 && ms[1] <= 750, "250 + 500: {ms:?}");
-        assert!(ms[2] >= 1749 && ms[2] <= 1750, "250 + 500 + 1000: {ms:?}");
-        assert!(ms[3] >= 3749 && ms[3] <= 3750, "… + 2000: {ms:?}");
-        assert_eq!(l.count("u"), 7);
-        // The queue stays within twice the longest spacing: the rest is refused unchecked.
-        let refused = (0..10).filter(|_| l.admit("u") == Admission::Refused).count();
-        assert!(refused >= 8, "{refused}");
-        assert_eq!(l.admit("other"), Admission::After(Duration::ZERO), "per user");
-        l.succeeded("u");
-        assert_eq!(l.admit("u"), Admission::After(Duration::ZERO));
-        assert_eq!(spacing(100), MAX_BACKOFF);
     }
 
     #[test]

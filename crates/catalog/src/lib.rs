@@ -11,6 +11,7 @@ pub mod identity;
 mod ids;
 mod image;
 mod listing;
+mod logins;
 mod ports;
 pub mod preset;
 mod query;

@@ -37,8 +37,8 @@ pub struct Catalog {
     pub(crate) credentials: Arc<CredentialCache>,
     /// Where image bytes go ([`crate::data`]); `None`: this catalog serves metadata only.
     pub(crate) data: Option<ImageData>,
-    /// Failed password logins and the hashing slots ([`crate::identity`]).
-    pub(crate) logins: Arc<crate::identity::Logins>,
+    /// The throttle of password logins and the hashing slots ([`crate::logins`]).
+    pub(crate) logins: Arc<crate::logins::Logins>,
     /// Who may publicize and communitize images.
     pub(crate) policy: Policy,
 }
