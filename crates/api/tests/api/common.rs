@@ -77,6 +77,15 @@ impl Server {
         Some(Self::start(store, Box::new(db)).await)
     }
 
+    /// A server on a fresh SQLite file whose stores are `wrap`ped (a test's stand-in for
+    /// one port, such as one that acts between two steps of a catalog operation).
+    pub async fn sqlite_wrapped(wrap: impl FnOnce(Stores) -> Stores) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("imagehub.db").display());
+        let store = imagehub_store::open_for_serving(&url).await.unwrap();
+        Self::start(wrap(store), Box::new(dir)).await
+    }
+
     /// A server on a fresh SQLite file whose catalog follows `policy`.
     pub async fn sqlite_with_policy(policy: imagehub_catalog::Policy) -> Self {
         let dir = tempfile::tempdir().unwrap();

@@ -486,3 +486,110 @@ async fn publicizing_follows_the_operators_policy() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["visibility"], "public");
 }
+
+/// A credential store that, when the token of a login of `user` is about to be stored,
+/// first disables the user and revokes its tokens, as `imagehub user disable` would
+/// between the login's check of the password and its storing of the token.
+struct DisablesFirst {
+    inner: std::sync::Arc<dyn imagehub_catalog::CredentialStore>,
+    identity: std::sync::Arc<dyn imagehub_catalog::IdentityStore>,
+    user: std::sync::Mutex<Option<String>>,
+}
+
+#[async_trait::async_trait]
+impl imagehub_catalog::CredentialStore for DisablesFirst {
+    async fn insert_token(&self, token: &imagehub_catalog::TokenRecord) -> imagehub_catalog::Result<()> {
+        let target = self.user.lock().unwrap().clone();
+        if let (Some(target), Some(user)) = (target, &token.user)
+            && *user == target
+        {
+            let u = self.identity.get_user(user).await?.unwrap();
+            self.identity.update_user(&UserRecord { enabled: false, ..u }).await?;
+            self.inner.revoke_user_tokens(user, None, imagehub_catalog::Millis::now()).await?;
+        }
+        self.inner.insert_token(token).await
+    }
+    async fn find_token(&self, hash: &str) -> imagehub_catalog::Result<Option<imagehub_catalog::TokenRecord>> {
+        self.inner.find_token(hash).await
+    }
+    async fn list_tokens(&self) -> imagehub_catalog::Result<Vec<imagehub_catalog::TokenRecord>> {
+        self.inner.list_tokens().await
+    }
+    async fn revoke_token(&self, id: &str, at: imagehub_catalog::Millis) -> imagehub_catalog::Result<bool> {
+        self.inner.revoke_token(id, at).await
+    }
+    async fn touch_token(&self, hash: &str, at: imagehub_catalog::Millis) -> imagehub_catalog::Result<()> {
+        self.inner.touch_token(hash, at).await
+    }
+    async fn delete_tokens_expired_before(&self, before: imagehub_catalog::Millis) -> imagehub_catalog::Result<u64> {
+        self.inner.delete_tokens_expired_before(before).await
+    }
+    async fn insert_access_key(&self, key: &imagehub_catalog::AccessKeyRecord) -> imagehub_catalog::Result<()> {
+        self.inner.insert_access_key(key).await
+    }
+    async fn find_access_key(&self, ak: &str) -> imagehub_catalog::Result<Option<imagehub_catalog::AccessKeyRecord>> {
+        self.inner.find_access_key(ak).await
+    }
+    async fn list_access_keys(&self) -> imagehub_catalog::Result<Vec<imagehub_catalog::AccessKeyRecord>> {
+        self.inner.list_access_keys().await
+    }
+    async fn revoke_access_key(&self, ak: &str, at: imagehub_catalog::Millis) -> imagehub_catalog::Result<bool> {
+        self.inner.revoke_access_key(ak, at).await
+    }
+    async fn revoke_user_tokens(
+        &self,
+        user: &str,
+        project: Option<&ProjectId>,
+        at: imagehub_catalog::Millis,
+    ) -> imagehub_catalog::Result<u64> {
+        self.inner.revoke_user_tokens(user, project, at).await
+    }
+}
+
+/// A user disabled while its login runs (after the password was checked, before the
+/// token was stored) gets no token that works: the login sees the change when it reads
+/// the user again, and undoes its token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_racing_a_disable_gives_no_live_token() {
+    let racing = std::sync::Arc::new(std::sync::Mutex::new(None::<std::sync::Arc<DisablesFirst>>));
+    let slot = racing.clone();
+    let s = Server::sqlite_wrapped(move |stores| {
+        let store = std::sync::Arc::new(DisablesFirst {
+            inner: stores.credentials.clone(),
+            identity: stores.identity.clone(),
+            user: std::sync::Mutex::new(None),
+        });
+        *slot.lock().unwrap() = Some(store.clone());
+        imagehub_catalog::Stores { credentials: store, ..stores }
+    })
+    .await;
+    let (alice, _) = people(&s).await;
+    let store = racing.lock().unwrap().clone().unwrap();
+    *store.user.lock().unwrap() = Some(alice.id.clone());
+    let r = login(&s, password_body(by_name("alice"), PASSWORD, None)).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r.headers.get("x-subject-token").is_none());
+    let tokens = s.catalog.list_tokens().await.unwrap();
+    let theirs: Vec<_> = tokens.iter().filter(|t| t.user.as_deref() == Some(alice.id.as_str())).collect();
+    assert_eq!(theirs.len(), 1, "{tokens:?}");
+    assert!(theirs[0].revoked_at.is_some(), "the token stored meanwhile is undone: {:?}", theirs[0]);
+}
+
+/// A token revoked a moment ago cannot be rescoped, even on a node that still holds it
+/// in its credential cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_a_moment_ago_cannot_be_rescoped() {
+    let s = Server::sqlite().await;
+    people(&s).await;
+    let (token, _) = token_of(&s, "alice", None).await;
+    // Used: the server holds it now.
+    let r = s.raw(Method::GET, "/v2/images", Some(&token), &[("Accept", "application/json")], None).await;
+    assert_eq!(r.status, 200);
+    // Revoked in the store directly (no wait for caches).
+    let id = imagehub_catalog::token::id_of(&imagehub_catalog::token::hash(&token)).to_owned();
+    assert!(s.stores.credentials.revoke_token(&id, imagehub_catalog::Millis::now()).await.unwrap());
+    let body = json!({ "auth": { "identity": { "methods": ["token"], "token": { "id": token } },
+        "scope": { "project": { "id": PROJECT_B } } } });
+    let r = login(&s, body).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}
