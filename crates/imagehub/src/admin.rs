@@ -236,7 +236,11 @@ pub async fn user_enable(args: &AdminArgs, user: &str, domain: Option<&str>, ena
     let catalog = catalog(args).await?;
     let u = catalog.user_by_name_or_id(user, domain).await.map_err(failed)?;
     catalog.set_user_enabled(&u, enabled).await.map_err(failed)?;
-    println!("{} {}", if enabled { "enabled" } else { "disabled; its tokens are revoked:" }, u.name);
+    if enabled {
+        println!("enabled {}", u.name);
+    } else {
+        println!("disabled {}; its tokens are revoked", u.name);
+    }
     Ok(())
 }
 
