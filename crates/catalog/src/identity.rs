@@ -434,7 +434,9 @@ impl Catalog {
     /// A password login: a token for the project asked for (or the user's default
     /// project) with the user's role there, valid for `ttl_ms`.
     pub async fn password_login(&self, login: &PasswordLogin, ttl_ms: i64) -> Result<(String, TokenDetails)> {
-        if login.password.len() > MAX_INPUT_LEN {
+        // A name no store holds is no user's: refused before it costs anything or is
+        // remembered (which tells nothing of the users that exist).
+        if login.password.len() > MAX_INPUT_LEN || !login.user.plausible() {
             return Err(refused());
         }
         let user = self.find_user(&login.user).await?;
@@ -446,9 +448,16 @@ impl Catalog {
             (None, Named::Name { name, domain }) => format!("name:{}/{name}", domain.name()),
             (None, Named::NameInUserDomain(name)) => format!("name:{DEFAULT_DOMAIN}/{name}"),
         };
-        let Some(pass) = self.logins.admit(&key).await else {
-            tracing::debug!(user = ?key, "a password login was refused unchecked: its user's queue is full");
-            return Err(refused());
+        let pass = match self.logins.admit(&key).await {
+            Ok(pass) => pass,
+            Err(crate::logins::Refusal::Queue) => {
+                tracing::debug!(user = ?key, "a password login was refused unchecked: its user's queue is full");
+                return Err(refused());
+            }
+            Err(crate::logins::Refusal::Full) => {
+                tracing::warn!(user = ?key, "a password login was refused unchecked: the login throttle is full");
+                return Err(refused());
+            }
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = login.password.clone();

@@ -6,7 +6,8 @@
 //! fewer than [`FREE_FAILURES`] failures since its last success, its attempts are checked
 //! at once, at most that many at a time beyond its failures; every other attempt waits
 //! for the user's turn (a fair queue: one attempt of a user is checked at a time), and
-//! once there, past the free failures, waits [`spacing`] more. So guesses sent in
+//! once there, once the user has failed, waits [`spacing`] of its failures and the
+//! attempts still in flight beside (which likely fail too). So guesses sent in
 //! parallel wait for each other, and a burst of right passwords (many workers of one
 //! service account starting together) is checked one after the other, never refused.
 //! Only a user that has failed [`FREE_FAILURES`] times keeps a short queue
@@ -19,7 +20,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 
@@ -32,8 +35,9 @@ pub(crate) const MAX_SPACING: Duration = Duration::from_secs(8);
 /// How long a user's failures are remembered after its last attempt.
 const KEPT: Duration = Duration::from_secs(15 * 60);
 
-/// Most users whose attempts are remembered (when full, expired entries go, then the
-/// least recently tried idle one).
+/// Most users whose attempts are remembered. A user with no failures and nothing in
+/// flight has no entry (it would say nothing); when full, expired entries go, then a
+/// sixteenth of the idle ones, fewest failures and least recently tried first.
 const MAX_USERS: usize = 65_536;
 
 /// Attempts that may wait for one user's turn at once; beyond, an attempt is refused
@@ -91,6 +95,15 @@ impl Default for Logins {
     }
 }
 
+/// Why an attempt was refused unchecked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The user's queue is full.
+    Queue,
+    /// The throttle remembers as many users as it may, none of them idle.
+    Full,
+}
+
 /// A login attempt let through: check it, then say how it went with [`Pass::done`]. An
 /// attempt dropped before that (its request went away) counts as nothing.
 pub(crate) struct Pass {
@@ -106,30 +119,46 @@ impl Pass {
     /// Records the attempt's outcome; returns the user's failures since its last success.
     pub(crate) fn done(mut self, succeeded: bool) -> u32 {
         self.done = true;
+        self.release(Some(succeeded))
+    }
+
+    /// Ends this attempt's hold on its entry, recording `outcome`; drops the entry when it
+    /// says nothing any more (no failures, nothing in flight). The turn is released
+    /// after (the guard is a field, dropped after this), so an entry with a waiting
+    /// attempt is never dropped.
+    fn release(&mut self, outcome: Option<bool>) -> u32 {
         let mut map = self.logins.attempts.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(a) = map.get_mut(&self.key) else { return 0 };
         if self.free {
             a.free_in_flight = a.free_in_flight.saturating_sub(1);
         }
+        match outcome {
+            Some(true) => a.failures = 0,
+            Some(false) => a.failures = a.failures.saturating_add(1),
+            None => {}
+        }
         a.last = Instant::now();
-        a.failures = if succeeded { 0 } else { a.failures.saturating_add(1) };
-        a.failures
+        let failures = a.failures;
+        // This attempt's own clone of the turn is still held (the guard): one queued.
+        let only_this = a.free_in_flight == 0 && a.queued() <= usize::from(!self.free);
+        if failures == 0 && only_this {
+            map.remove(&self.key);
+        }
+        failures
     }
 }
 
 impl Drop for Pass {
     fn drop(&mut self) {
-        if self.free && !self.done {
-            let mut map = self.logins.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(a) = map.get_mut(&self.key) {
-                a.free_in_flight = a.free_in_flight.saturating_sub(1);
-            }
+        if !self.done {
+            self.release(None);
         }
     }
 }
 
-/// Makes room for one more user in `map` (expired idle entries first, then the least
-/// recently tried idle one); whether there is room.
+/// Makes room for one more user in `map`: expired idle entries first, then a sixteenth
+/// of the idle ones (fewest failures, least recently tried first), so that the scan runs
+/// once per that many new users; whether there is room.
 fn make_room(map: &mut HashMap<String, Attempts>) -> bool {
     if map.len() < MAX_USERS {
         return true;
@@ -138,25 +167,30 @@ fn make_room(map: &mut HashMap<String, Attempts>) -> bool {
     if map.len() < MAX_USERS {
         return true;
     }
-    let oldest = map.iter().filter(|(_, a)| a.idle()).min_by_key(|(_, a)| a.last).map(|(k, _)| k.clone());
-    match oldest {
-        Some(k) => {
-            map.remove(&k);
-            true
-        }
-        None => false,
+    let mut idle: Vec<(u32, Instant, String)> =
+        map.iter().filter(|(_, a)| a.idle()).map(|(k, a)| (a.failures, a.last, k.clone())).collect();
+    let n = (MAX_USERS / 16).min(idle.len());
+    if n == 0 {
+        return false;
     }
+    if n < idle.len() {
+        idle.select_nth_unstable_by_key(n, |(f, last, _)| (*f, *last));
+    }
+    for (_, _, k) in idle.into_iter().take(n) {
+        map.remove(&k);
+    }
+    true
 }
 
 impl Logins {
     /// Lets an attempt of `key` through, now or after its turn and spacing (see the
-    /// module's text); `None`: refused unchecked.
-    pub(crate) async fn admit(self: &Arc<Self>, key: &str) -> Option<Pass> {
+    /// module's text), or refuses it unchecked.
+    pub(crate) async fn admit(self: &Arc<Self>, key: &str) -> Result<Pass, Refusal> {
         let turn = {
             let mut map = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
             let now = Instant::now();
             if !map.contains_key(key) && !make_room(&mut map) {
-                return None;
+                return Err(Refusal::Full);
             }
             let a = map.entry(key.to_owned()).or_insert_with(|| Attempts::new(now));
             if a.idle() && a.last.elapsed() >= KEPT {
@@ -165,23 +199,30 @@ impl Logins {
             a.last = now;
             if a.failures.saturating_add(a.free_in_flight) < FREE_FAILURES {
                 a.free_in_flight += 1;
-                return Some(Pass { logins: self.clone(), key: key.to_owned(), _turn: None, free: true, done: false });
+                return Ok(Pass { logins: self.clone(), key: key.to_owned(), _turn: None, free: true, done: false });
             }
             let limit = if a.failures >= FREE_FAILURES { SUSPECT_QUEUE } else { MAX_QUEUE };
             if a.queued() >= limit {
-                return None;
+                return Err(Refusal::Queue);
             }
             a.turn.clone()
         };
         let guard = turn.lock_owned().await;
-        let wait = {
-            let map = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-            spacing(map.get(key).map_or(0, |a| a.failures))
-        };
+        let wait =
+            {
+                let map = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+                // Once a user has failed, the attempts still in flight on the free path count
+                // as the failures they likely are (a burst of guesses gets no more than three
+                // unspaced); a user with none is not slowed by its own burst of right ones.
+                spacing(
+                    map.get(key)
+                        .map_or(0, |a| if a.failures == 0 { 0 } else { a.failures.saturating_add(a.free_in_flight) }),
+                )
+            };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
-        Some(Pass { logins: self.clone(), key: key.to_owned(), _turn: Some(guard), free: false, done: false })
+        Ok(Pass { logins: self.clone(), key: key.to_owned(), _turn: Some(guard), free: false, done: false })
     }
 
     /// Runs `work` (a hash or a verification) on the blocking pool, in one of the slots;
@@ -208,50 +249,82 @@ mod tests {
     async fn failures_space_the_attempts_and_a_success_ends_it() {
         let l = Arc::new(Logins::default());
         for _ in 0..3 {
-            let started = tokio::time::Instant::now();
+            let started = Instant::now();
             let pass = l.admit("u").await.unwrap();
             assert_eq!(started.elapsed(), Duration::ZERO, "free");
             pass.done(false);
         }
         for want in [250, 500, 1000, 2000, 4000, 8000, 8000] {
-            let started = tokio::time::Instant::now();
+            let started = Instant::now();
             let pass = l.admit("u").await.unwrap();
             assert_eq!(started.elapsed(), Duration::from_millis(want));
             pass.done(false);
         }
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
         l.admit("other").await.unwrap().done(true);
         assert_eq!(started.elapsed(), Duration::ZERO, "per user");
         l.admit("u").await.unwrap().done(true);
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
         l.admit("u").await.unwrap().done(false);
         assert_eq!(started.elapsed(), Duration::ZERO, "a success ends the spacing");
+        // Failures are forgotten KEPT after the last attempt.
+        for _ in 0..3 {
+            l.admit("v").await.unwrap().done(false);
+        }
+        tokio::time::advance(KEPT).await;
+        let started = Instant::now();
+        l.admit("v").await.unwrap().done(false);
+        assert_eq!(started.elapsed(), Duration::ZERO, "forgotten");
         assert_eq!(spacing(100), MAX_SPACING);
+    }
+
+    /// Attempts that hold their pass a while (a hash), `n` at once; the most that held
+    /// a turn-path pass at the same time, and the outcomes.
+    async fn burst(l: &Arc<Logins>, key: &'static str, n: usize, right: bool) -> (usize, Vec<Result<u32, Refusal>>) {
+        let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (l, turns, most) = (l.clone(), turns.clone(), most.clone());
+                tokio::spawn(async move {
+                    let pass = l.admit(key).await?;
+                    let on_turn = !pass.free;
+                    if on_turn {
+                        let now = turns.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                        most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    if on_turn {
+                        turns.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Ok(pass.done(right))
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        (most.load(std::sync::atomic::Ordering::SeqCst), out)
     }
 
     #[tokio::test(start_paused = true)]
     async fn attempts_at_once_wait_for_each_other_and_right_ones_are_never_refused() {
         let l = Arc::new(Logins::default());
-        // Ten right passwords at once: three checked at once, the rest one at a time,
-        // none refused, none spaced (no failures).
-        let passes: Vec<_> = (0..3).map(|_| l.admit("svc")).collect();
-        let mut free = Vec::new();
-        for p in passes {
-            free.push(p.await.unwrap());
-        }
-        let queued: Vec<_> = (0..7)
-            .map(|_| {
-                let l = l.clone();
-                tokio::spawn(async move { l.admit("svc").await.map(|p| p.done(true)) })
-            })
-            .collect();
-        tokio::task::yield_now().await;
-        for p in free {
-            p.done(true);
-        }
-        for q in queued {
-            assert_eq!(q.await.unwrap(), Some(0), "a queued right password is checked");
-        }
+        // Ten right passwords at once: three on the free path, the rest one at a time,
+        // none refused, none spaced.
+        let started = Instant::now();
+        let (most, out) = burst(&l, "svc", 10, true).await;
+        assert_eq!(most, 1, "one at a time on the turn");
+        assert!(out.iter().all(|r| *r == Ok(0)), "{out:?}");
+        assert_eq!(started.elapsed(), Duration::from_millis(20 * 7), "3 free beside 7 in turn, unspaced");
+        assert!(l.attempts.lock().unwrap().is_empty(), "a user with no failures leaves no entry");
+
+        // Ten guesses at once: three unspaced, the rest in turn and spaced (the free ones
+        // in flight count as failures once there is one).
+        let (most, out) = burst(&l, "guess", 6, false).await;
+        assert_eq!(most, 1);
+        assert_eq!(out.iter().filter(|r| r.is_ok()).count(), 6);
 
         // Once a user has failed three times, a short queue: the rest is refused unchecked.
         for _ in 0..3 {
@@ -264,14 +337,44 @@ mod tests {
             })
             .collect();
         tokio::task::yield_now().await;
-        assert!(l.admit("x").await.is_none(), "beyond the queue");
+        assert_eq!(l.admit("x").await.err(), Some(Refusal::Queue), "beyond the queue");
         for w in waiting {
-            assert!(w.await.unwrap().is_some());
+            assert!(w.await.unwrap().is_ok());
         }
-        // A dropped attempt holds nothing.
-        let pass = l.admit("y").await.unwrap();
-        drop(pass);
+        // Dropped attempts, on either path and while waiting, hold nothing.
+        drop(l.admit("y").await.unwrap());
+        for _ in 0..3 {
+            l.admit("z").await.unwrap().done(false);
+        }
+        let holder = l.admit("z").await.unwrap();
+        let waiter = tokio::spawn({
+            let l = l.clone();
+            async move { l.admit("z").await.map(|_| ()) }
+        });
+        tokio::task::yield_now().await;
+        waiter.abort();
+        let _ = waiter.await;
+        drop(holder);
         let map = l.attempts.lock().unwrap();
-        assert!(map["y"].idle() && map["y"].failures == 0);
+        assert!(!map.contains_key("y"), "a dropped free attempt of a user without failures");
+        assert!(map["z"].idle() && map["z"].failures == 3, "a dropped attempt counts as nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_throttle_makes_room_a_sixteenth_at_a_time() {
+        let l = Arc::new(Logins::default());
+        {
+            let mut map = l.attempts.lock().unwrap();
+            for i in 0..MAX_USERS {
+                let mut a = Attempts::new(Instant::now());
+                a.failures = if i < 10 { 5 } else { 1 };
+                map.insert(format!("u{i}"), a);
+            }
+        }
+        l.admit("new").await.unwrap().done(false);
+        let map = l.attempts.lock().unwrap();
+        assert_eq!(map.len(), MAX_USERS - MAX_USERS / 16 + 1);
+        assert!((0..10).all(|i| map.contains_key(&format!("u{i}"))), "the most failed stay");
+        assert_eq!(map["new"].failures, 1);
     }
 }
