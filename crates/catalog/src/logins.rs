@@ -81,6 +81,14 @@ impl Attempts {
     fn idle(&self) -> bool {
         self.free_in_flight == 0 && self.queued() == 0
     }
+
+    /// The spacing of the attempt whose turn it is. Once the user has failed, the
+    /// attempts still in flight on the free path count as the failures they likely are
+    /// (a burst of guesses gets no more than three unspaced); a user without failures is
+    /// not slowed by its own burst of right passwords.
+    fn spacing(&self) -> Duration {
+        if self.failures == 0 { Duration::ZERO } else { spacing(self.failures.saturating_add(self.free_in_flight)) }
+    }
 }
 
 pub(crate) struct Logins {
@@ -208,17 +216,10 @@ impl Logins {
             a.turn.clone()
         };
         let guard = turn.lock_owned().await;
-        let wait =
-            {
-                let map = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-                // Once a user has failed, the attempts still in flight on the free path count
-                // as the failures they likely are (a burst of guesses gets no more than three
-                // unspaced); a user with none is not slowed by its own burst of right ones.
-                spacing(
-                    map.get(key)
-                        .map_or(0, |a| if a.failures == 0 { 0 } else { a.failures.saturating_add(a.free_in_flight) }),
-                )
-            };
+        let wait = {
+            let map = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+            map.get(key).map_or(Duration::ZERO, Attempts::spacing)
+        };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }
