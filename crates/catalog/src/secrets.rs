@@ -129,6 +129,11 @@ pub fn new_secret_key() -> Result<String> {
     random_string(ALNUM, 40)
 }
 
+/// A new password (for a user made without one): 24 letters and digits (142 bits).
+pub fn new_password() -> Result<String> {
+    random_string(ALNUM, 24)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

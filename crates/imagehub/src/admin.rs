@@ -16,8 +16,7 @@ async fn catalog(args: &AdminArgs) -> anyhow::Result<Catalog> {
 fn project_and_role(project: &str, role: &str) -> anyhow::Result<(ProjectId, Role)> {
     let project = ProjectId::parse(project)
         .with_context(|| format!("--project {project:?} is not 32 lowercase hexadecimal characters"))?;
-    let role = Role::parse(role).with_context(|| format!("--role {role:?} is not admin, member or reader"))?;
-    Ok((project, role))
+    Ok((project, role_of(role)?))
 }
 
 fn failed(e: imagehub_catalog::Error) -> anyhow::Error {
@@ -143,7 +142,7 @@ pub async fn migrate(store: &StoreArgs) -> anyhow::Result<()> {
 /// random one, printed once.
 fn password_from(stdin: bool) -> anyhow::Result<(String, bool)> {
     if !stdin {
-        return Ok((imagehub_catalog::identity::generate_password().map_err(failed)?, true));
+        return Ok((imagehub_catalog::secrets::new_password().map_err(failed)?, true));
     }
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
