@@ -107,6 +107,13 @@ pub struct ProjectView {
     pub domain: String,
 }
 
+impl ProjectView {
+    /// A project without a record: named by its id, in the default domain.
+    fn unnamed(id: ProjectId) -> Self {
+        Self { name: id.as_str().to_owned(), id, domain: DEFAULT_DOMAIN.to_owned() }
+    }
+}
+
 impl From<ProjectRecord> for ProjectView {
     fn from(p: ProjectRecord) -> Self {
         Self { id: p.id, name: p.name, domain: p.domain }
@@ -274,7 +281,7 @@ impl Catalog {
     pub async fn project_view(&self, id: &ProjectId) -> Result<ProjectView> {
         Ok(match self.stores.identity.get_project(id).await? {
             Some(p) => p.into(),
-            None => ProjectView { id: id.clone(), name: id.as_str().to_owned(), domain: DEFAULT_DOMAIN.to_owned() },
+            None => ProjectView::unnamed(id.clone()),
         })
     }
 
@@ -363,12 +370,12 @@ impl Catalog {
 
     /// Ends every token of `user` (for `project` only when given), on every node once
     /// this has answered.
-    async fn end_tokens_of(&self, user: &str, project: Option<&ProjectId>) -> Result<u64> {
-        let n = self.stores.credentials.revoke_user_tokens(user, project, Millis::now()).await?;
+    async fn end_tokens_of(&self, user: &str, project: Option<&ProjectId>) -> Result<()> {
+        self.stores.credentials.revoke_user_tokens(user, project, Millis::now()).await?;
         // Even when none was left to revoke here: a revocation that raced this one may
         // have marked them, and this answer must not come before the tokens end.
         tokio::time::sleep(crate::CREDENTIAL_FRESHNESS).await;
-        Ok(n)
+        Ok(())
     }
 
     /// Sets a user's password; the tokens it had end.
@@ -377,8 +384,7 @@ impl Catalog {
         let pw = password.to_owned();
         let password_hash = self.logins.hash(move || hash_password(&pw)).await??;
         self.stores.identity.update_user(&UserRecord { password_hash, ..user.clone() }).await?;
-        self.end_tokens_of(&user.id, None).await?;
-        Ok(())
+        self.end_tokens_of(&user.id, None).await
     }
 
     /// Enables or disables a user; disabling ends its tokens.
@@ -405,8 +411,7 @@ impl Catalog {
     /// project end, as they carry the role they were issued with.
     pub async fn assign_role(&self, user: &UserRecord, project: &ProjectRecord, role: Role) -> Result<()> {
         self.stores.identity.put_role(&user.id, &project.id, role).await?;
-        self.end_tokens_of(&user.id, Some(&project.id)).await?;
-        Ok(())
+        self.end_tokens_of(&user.id, Some(&project.id)).await
     }
 
     /// Takes `user`'s role on `project` away, and its tokens for the project; whether it
@@ -628,6 +633,10 @@ impl Catalog {
         Error::Forbidden(format!("identity:{rule}"))
     }
 
+    fn admin_only(who: &IdentityCaller, rule: &str) -> Result<()> {
+        if who.caller.is_admin() { Ok(()) } else { Err(Self::policy(rule)) }
+    }
+
     /// What another token stands for (`GET`/`HEAD`/`DELETE /v3/auth/tokens`): a token
     /// of the caller's own user, or any for an administrator.
     pub async fn subject_token_for(&self, who: &IdentityCaller, value: &str) -> Result<TokenDetails> {
@@ -660,14 +669,9 @@ impl Catalog {
         name: Option<&str>,
         domain: Option<&DomainRef>,
     ) -> Result<Vec<ProjectRecord>> {
-        if !who.caller.is_admin() {
-            return Err(Self::policy("list_projects"));
-        }
+        Self::admin_only(who, "list_projects")?;
         let all = self.stores.identity.list_projects().await?;
-        Ok(all
-            .into_iter()
-            .filter(|p| name.is_none_or(|n| p.name == n) && domain.is_none_or(|d| p.domain == d.name()))
-            .collect())
+        Ok(all.into_iter().filter(|p| selected(name, domain, &p.name, &p.domain)).collect())
     }
 
     /// A user record by id (`GET /v3/users/{id}`): one's own, or any for an administrator.
@@ -687,32 +691,41 @@ impl Catalog {
         name: Option<&str>,
         domain: Option<&DomainRef>,
     ) -> Result<Vec<UserRecord>> {
-        if !who.caller.is_admin() {
-            return Err(Self::policy("list_users"));
-        }
+        Self::admin_only(who, "list_users")?;
         let all = self.stores.identity.list_users().await?;
-        Ok(all
-            .into_iter()
-            .filter(|u| name.is_none_or(|n| u.name == n) && domain.is_none_or(|d| u.domain == d.name()))
-            .collect())
+        Ok(all.into_iter().filter(|u| selected(name, domain, &u.name, &u.domain)).collect())
     }
 
-    /// The projects a user has a role on (`GET /v3/users/{id}/projects`, and
-    /// `GET /v3/auth/projects` for the caller's own user).
+    /// The projects a user has a role on (`GET /v3/users/{id}/projects`).
     pub async fn projects_of_user_for(&self, who: &IdentityCaller, user: &str) -> Result<Vec<ProjectView>> {
         if who.user.as_deref() != Some(user) && !who.caller.is_admin() {
             return Err(Self::policy("list_user_projects"));
         }
-        let mut out = Vec::new();
-        for (_, project, _) in self.stores.identity.list_roles().await?.into_iter().filter(|(u, _, _)| u == user) {
-            out.push(self.project_view(&project).await?);
-        }
-        Ok(out)
+        let roles = self.stores.identity.list_roles().await?;
+        let mut records: std::collections::HashMap<ProjectId, ProjectRecord> =
+            self.stores.identity.list_projects().await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        Ok(roles
+            .into_iter()
+            .filter(|(u, _, _)| u == user)
+            .map(|(_, project, _)| match records.remove(&project) {
+                Some(p) => p.into(),
+                None => ProjectView::unnamed(project),
+            })
+            .collect())
     }
 
-    /// The names of the domains a caller may read (`GET /v3/domains`, `…/{id}`): its
-    /// project's, or for an administrator every domain a project or a user is in.
-    pub async fn domains_for(&self, who: &IdentityCaller) -> Result<Vec<String>> {
+    /// The projects the caller may scope to (`GET /v3/auth/projects`): its user's, or for
+    /// a token no user was issued, the token's project.
+    pub async fn auth_projects_for(&self, who: &IdentityCaller) -> Result<Vec<ProjectView>> {
+        match &who.user {
+            Some(user) => self.projects_of_user_for(who, user).await,
+            None => Ok(vec![self.project_view(who.caller.project()).await?]),
+        }
+    }
+
+    /// The names of the domains a caller may read (`GET /v3/domains`), by `name` when
+    /// given: its project's, or for an administrator every domain a project or a user is in.
+    pub async fn domains_for(&self, who: &IdentityCaller, name: Option<&str>) -> Result<Vec<String>> {
         let mut names = std::collections::BTreeSet::new();
         if who.caller.is_admin() {
             names.insert(DEFAULT_DOMAIN.to_owned());
@@ -721,8 +734,24 @@ impl Catalog {
         } else {
             names.insert(self.project_view(who.caller.project()).await?.domain);
         }
-        Ok(names.into_iter().collect())
+        Ok(names.into_iter().filter(|d| name.is_none_or(|n| n == d)).collect())
     }
+
+    /// One domain by id (`GET /v3/domains/{id}`), if the caller may read it.
+    pub async fn domain_for(&self, who: &IdentityCaller, id: &str) -> Result<String> {
+        let name = DomainRef::Id(id.to_owned());
+        let found = self.domains_for(who, Some(name.name())).await?;
+        found
+            .into_iter()
+            .find(|d| domain_id(d) == id)
+            .ok_or_else(|| Error::NotFound(format!("Could not find domain: {id}.")))
+    }
+}
+
+/// Whether a record named `rec_name` in `rec_domain` passes a list's `name` and domain
+/// filters.
+fn selected(name: Option<&str>, domain: Option<&DomainRef>, rec_name: &str, rec_domain: &str) -> bool {
+    name.is_none_or(|n| rec_name == n) && domain.is_none_or(|d| rec_domain == d.name())
 }
 
 /// When a token issued now for `ttl_ms` expires, no later than `cap`.

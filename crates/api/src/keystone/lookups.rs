@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use imagehub_catalog::Error;
-use imagehub_catalog::identity::{DEFAULT_DOMAIN, DEFAULT_DOMAIN_ID, DomainRef, domain_id};
+use imagehub_catalog::identity::DomainRef;
 use serde_json::{Value, json};
 
 use super::{Keystone, Result, caller, render};
@@ -26,13 +26,9 @@ fn one(key: &str, item: Value) -> Response {
     face::json(StatusCode::OK, &json!({ key: item }))
 }
 
-fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
 /// The `domain_id` filter of a list, as a domain reference.
-fn domain_filter(query: &[(String, String)]) -> Option<DomainRef> {
-    param(query, "domain_id").map(|d| DomainRef::Id(d.to_owned()))
+fn domain_filter(query: &QueryPairs<Keystone>) -> std::result::Result<Option<DomainRef>, Error> {
+    Ok(query.get("domain_id")?.map(|d| DomainRef::Id(d.to_owned())))
 }
 
 pub async fn show_project(
@@ -48,10 +44,10 @@ pub async fn show_project(
 pub async fn list_projects(
     State(state): State<AppState>,
     headers: HeaderMap,
-    QueryPairs(query, _): QueryPairs<Keystone>,
+    query: QueryPairs<Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
-    let found = state.catalog.list_projects_for(&who, param(&query, "name"), domain_filter(&query).as_ref()).await?;
+    let found = state.catalog.list_projects_for(&who, query.get("name")?, domain_filter(&query)?.as_ref()).await?;
     let items = found.into_iter().map(|p| render::project(&p.into())).collect();
     Ok(listed("projects", items, &headers, &state, "/v3/projects"))
 }
@@ -69,10 +65,10 @@ pub async fn show_user(
 pub async fn list_users(
     State(state): State<AppState>,
     headers: HeaderMap,
-    QueryPairs(query, _): QueryPairs<Keystone>,
+    query: QueryPairs<Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
-    let found = state.catalog.list_users_for(&who, param(&query, "name"), domain_filter(&query).as_ref()).await?;
+    let found = state.catalog.list_users_for(&who, query.get("name")?, domain_filter(&query)?.as_ref()).await?;
     Ok(listed("users", found.iter().map(render::user).collect(), &headers, &state, "/v3/users"))
 }
 
@@ -90,23 +86,18 @@ pub async fn user_projects(
 /// `GET /v3/auth/projects`: the projects the caller's user may scope to.
 pub async fn auth_projects(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let who = caller(&state, &headers).await?;
-    let found = match who.user.clone() {
-        Some(user) => state.catalog.projects_of_user_for(&who, &user).await?,
-        None => vec![state.catalog.project_view(who.caller.project()).await?],
-    };
+    let found = state.catalog.auth_projects_for(&who).await?;
     Ok(listed("projects", found.iter().map(render::project).collect(), &headers, &state, "/v3/auth/projects"))
 }
 
 pub async fn list_domains(
     State(state): State<AppState>,
     headers: HeaderMap,
-    QueryPairs(query, _): QueryPairs<Keystone>,
+    query: QueryPairs<Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
-    let name = param(&query, "name");
-    let found = state.catalog.domains_for(&who).await?;
-    let items =
-        found.iter().filter(|d| name.is_none_or(|n| n == d.as_str())).map(|d| render::domain_record(d)).collect();
+    let found = state.catalog.domains_for(&who, query.get("name")?).await?;
+    let items = found.iter().map(|d| render::domain_record(d)).collect();
     Ok(listed("domains", items, &headers, &state, "/v3/domains"))
 }
 
@@ -116,10 +107,6 @@ pub async fn show_domain(
     PathParams(id, _): PathParams<String, Keystone>,
 ) -> Result<Response> {
     let who = caller(&state, &headers).await?;
-    let name = if id == DEFAULT_DOMAIN_ID { DEFAULT_DOMAIN } else { id.as_str() };
-    let found = state.catalog.domains_for(&who).await?;
-    match found.iter().find(|d| d.as_str() == name && domain_id(d) == id) {
-        Some(d) => Ok(one("domain", render::domain_record(d))),
-        None => Err(Error::NotFound(format!("Could not find domain: {id}.")).into()),
-    }
+    let d = state.catalog.domain_for(&who, &id).await?;
+    Ok(one("domain", render::domain_record(&d)))
 }

@@ -95,25 +95,26 @@ fn scope_of(scope: Option<&Value>) -> std::result::Result<Option<Named>, Error> 
     Ok(None)
 }
 
-/// The value, audit id and shape of a token answered to a login or a validation.
+/// A token answered to a login or a validation: its value in `X-Subject-Token`, its
+/// audit id and shape, and the service catalog unless the query says `nocatalog`.
 fn answer(
-    status: StatusCode,
-    value: &str,
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    (status, value): (StatusCode, &str),
     details: &TokenDetails,
     methods: &[&str],
-    catalog: Option<(&str, &str)>,
 ) -> Response {
     let hash = imagehub_catalog::token::hash(value);
+    let base = state.settings.base_url(headers);
+    let catalog =
+        (!query.iter().any(|(k, _)| k == "nocatalog")).then_some((base.as_str(), state.settings.region.as_str()));
     let body = render::token(details, methods, imagehub_catalog::token::id_of(&hash), catalog);
     let mut resp = crate::face::json(status, &body);
     if let Ok(v) = HeaderValue::from_str(value) {
         resp.headers_mut().insert("x-subject-token", v);
     }
     resp
-}
-
-fn wants_catalog(query: &[(String, String)]) -> bool {
-    !query.iter().any(|(k, _)| k == "nocatalog")
 }
 
 /// `POST /v3/auth/tokens`.
@@ -157,9 +158,7 @@ pub async fn issue(
         }
         None => return Err(Error::InvalidCredential("no supported authentication method".into()).into()),
     };
-    let base = state.settings.base_url(&headers);
-    let catalog = wants_catalog(&query).then_some((base.as_str(), state.settings.region.as_str()));
-    Ok(answer(StatusCode::CREATED, &value, &details, &[method], catalog))
+    Ok(answer(&state, &headers, &query, (StatusCode::CREATED, &value), &details, &[method]))
 }
 
 fn subject(headers: &HeaderMap) -> std::result::Result<&str, Error> {
@@ -180,9 +179,7 @@ pub async fn validate(
     let who = caller(&state, &headers).await?;
     let value = subject(&headers)?;
     let details = state.catalog.subject_token_for(&who, value).await?;
-    let base = state.settings.base_url(&headers);
-    let catalog = wants_catalog(&query).then_some((base.as_str(), state.settings.region.as_str()));
-    Ok(answer(StatusCode::OK, value, &details, &["password"], catalog))
+    Ok(answer(&state, &headers, &query, (StatusCode::OK, value), &details, &["password"]))
 }
 
 /// `HEAD /v3/auth/tokens`: 200 while the `X-Subject-Token` is valid.
