@@ -86,6 +86,13 @@ pub(crate) struct Grant {
     pub user: Option<String>,
 }
 
+impl Grant {
+    /// A token for `project` with `role`, issued by no access key to no user.
+    pub fn new(project: ProjectId, role: Role, label: Option<String>, expires_at: Option<Millis>) -> Self {
+        Self { project, role, label, expires_at, issued_by: None, user: None }
+    }
+}
+
 /// Credentials read recently, with when their read began.
 #[derive(Default)]
 pub(crate) struct CredentialCache {
@@ -219,8 +226,7 @@ impl Catalog {
         expires_at: Option<Millis>,
     ) -> Result<String> {
         let value = token::generate()?;
-        let grant = Grant { project: project.clone(), role, label, expires_at, issued_by: None, user: None };
-        self.store_token(&value, grant).await?;
+        self.store_token(&value, Grant::new(project.clone(), role, label, expires_at)).await?;
         Ok(value)
     }
 
@@ -236,14 +242,8 @@ impl Catalog {
         let value = token::generate()?;
         let expires = expiry_after(ttl_ms);
         let (project, role) = (caller.project(), caller.role());
-        let grant = Grant {
-            project: project.clone(),
-            role,
-            label,
-            expires_at: Some(expires),
-            issued_by: Some(issued_by.to_owned()),
-            user: None,
-        };
+        let grant =
+            Grant { issued_by: Some(issued_by.to_owned()), ..Grant::new(project.clone(), role, label, Some(expires)) };
         self.store_token(&value, grant).await?;
         self.purge_expired_tokens();
         Ok((value, expires))

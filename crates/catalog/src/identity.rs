@@ -549,14 +549,8 @@ impl Catalog {
         parent: Option<&str>,
     ) -> Result<(String, TokenDetails)> {
         let value = token::generate()?;
-        let grant = Grant {
-            project: project.clone(),
-            role,
-            label: Some(format!("{method} login of {}/{}", user.domain, user.name)),
-            expires_at: Some(expires_at),
-            issued_by: None,
-            user: Some(user.id.clone()),
-        };
+        let label = Some(format!("{method} login of {}/{}", user.domain, user.name));
+        let grant = Grant { user: Some(user.id.clone()), ..Grant::new(project.clone(), role, label, Some(expires_at)) };
         self.store_token(&value, grant).await?;
         let now = Millis::now();
         let same_user = self

@@ -83,14 +83,7 @@ impl Catalog {
             token::validate_chosen(value)?;
             if self.stores.credentials.find_token(&token::hash(value)).await?.is_none() {
                 let label = Some("bootstrap (chosen)".into());
-                let grant = crate::credentials::Grant {
-                    project: ProjectId::system(),
-                    role: Role::Admin,
-                    label,
-                    expires_at: None,
-                    issued_by: None,
-                    user: None,
-                };
+                let grant = crate::credentials::Grant::new(ProjectId::system(), Role::Admin, label, None);
                 self.store_token(value, grant).await?;
             }
             self.stores.settings.put_setting(SETTING_BOOTSTRAP, "chosen").await?;
